@@ -1,0 +1,47 @@
+"""Tunables of the sandbox, injected by whoever builds a :class:`~sandbox.launcher.Sandbox`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUNTIME = "python3.11"
+BASE_IMAGE = "stepwell/runtime-python3.11"
+ROOTFS_IMAGE = "stepwell/rootfs-python3.11"
+REGISTRY_IMAGE = "python:3.11-slim"
+SANDBOX_USER = "65534:65534"
+# The only environment a step sees; nothing of the worker's environment is ever passed on.
+ENV_ALLOWLIST = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "HOME": "/tmp",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Hardening and capacity settings shared by every container the sandbox starts.
+
+    Per-step limits (time, memory, CPU, output) come from the manifest; these are the limits that
+    protect the host whatever a manifest says.
+    """
+
+    cache_dir: Path = field(default_factory=lambda: Path(".stepwell/cache"))
+    base_image: str = BASE_IMAGE
+    pids_limit: int = 128
+    nofile: int = 1024
+    fsize_mb: int = 32
+    tmp_mb: int = 64
+    work_mb: int = 16
+    shm_mb: int = 16
+    log_kb: int = 1024
+    # A log stream that keeps flowing past this many times its cap is killed, not drained.
+    log_flood_factor: int = 16
+    max_input_bytes: int = 8 * 1024 * 1024
+    max_output_depth: int = 64
+    kill_grace_s: float = 5.0
+    build_memory_mb: int = 1024
+    build_timeout_s: float = 600.0
+    pip_index_url: str | None = None

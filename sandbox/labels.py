@@ -1,0 +1,18 @@
+"""Labels on everything the sandbox creates, so a janitor can find leftovers after a crash."""
+
+from __future__ import annotations
+
+PREFIX = "stepwell."
+ROLE = "stepwell.role"
+RUN_ID = "stepwell.run_id"
+STEP_ID = "stepwell.step_id"
+CREATED = "stepwell.created"
+EXPIRES = "stepwell.expires"
+LAYER_KEY = "stepwell.layer_key"
+CONTENT = "stepwell.content"
+
+ROLE_STEP = "step"
+ROLE_BUILD = "build"
+ROLE_BASE = "base"
+ROLE_DEPS = "deps"
+ROLE_BUNDLE = "bundle"

@@ -1,0 +1,229 @@
+"""The sandbox launcher: one fresh, hardened container per step execution, used once.
+
+create (hardened, labelled) -> attach -> start -> envelope on stdin -> read capped streams until
+exit or deadline -> inspect -> remove. The container is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, NotFound
+from requests.exceptions import RequestException
+
+from sandbox import labels
+from sandbox.attach import AttachedStreams
+from sandbox.config import SandboxConfig
+from sandbox.envelope import Envelope
+from sandbox.errors import ErrorType, SandboxError
+from sandbox.hardening import container_kwargs, host_config_kwargs
+from sandbox.outcome import Observation, classify
+from sandbox.result import StepFailure, StepResult
+from sandbox.step_images import StepImages
+from sandbox.streams import STDERR, STDOUT, CappedBuffer, Demultiplexer, sanitize_log
+from step_sdk.bundle import Bundle
+from step_sdk.manifest import Limits
+
+LogSink = Callable[[str], None]
+# The frame wraps the output in a few bytes of JSON; allow for them on top of the output cap.
+_FRAME_OVERHEAD = 64 * 1024
+_POLL_S = 0.25
+
+
+class StepCancelled(SandboxError):
+    """The execution was cancelled by the caller; its container has been removed."""
+
+
+class Sandbox:
+    """Runs step bundles in fresh containers. Thread-safe: one call per execution."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        config: SandboxConfig | None = None,
+        images: StepImages | None = None,
+    ) -> None:
+        self._client = client
+        self._api = client.api
+        self.config = config or SandboxConfig()
+        self.images = images or StepImages(client, self.config)
+
+    def run(
+        self,
+        bundle: Bundle,
+        envelope: Envelope,
+        limits: Limits | None = None,
+        *,
+        on_log: LogSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> StepResult:
+        """Execute ``bundle`` once with ``envelope`` on stdin and report what happened.
+
+        Limits default to the manifest's. Infrastructure failures raise :class:`SandboxError`,
+        unresolvable requirements :class:`~sandbox.errors.DependencyError`; everything the step
+        itself did is in the returned result.
+        """
+        limits = limits or bundle.manifest.limits
+        payload = envelope.encode()
+        if len(payload) > self.config.max_input_bytes:
+            return StepResult(
+                error=StepFailure(
+                    ErrorType.INPUT_VALIDATION,
+                    f"the input is {len(payload)} bytes; the limit is {self.config.max_input_bytes}",
+                )
+            )
+        image = self.images.for_bundle(bundle)
+        container_id = self._create(image, envelope, limits)
+        try:
+            return self._execute(container_id, image, payload, limits, on_log, cancel)
+        except (APIError, RequestException, DockerException) as exc:
+            raise SandboxError(f"the Docker engine failed during the step: {exc}") from exc
+        finally:
+            self._remove(container_id)
+
+    def _create(self, image: str, envelope: Envelope, limits: Limits) -> str:
+        now = int(time.time())
+        expires = now + int(limits.timeout_s + self.config.kill_grace_s) + 60
+        container_labels = {
+            labels.ROLE: labels.ROLE_STEP,
+            labels.RUN_ID: envelope.context.run_id[:200],
+            labels.STEP_ID: envelope.context.step_id[:200],
+            labels.CREATED: str(now),
+            labels.EXPIRES: str(expires),
+        }
+        try:
+            host_config = self._api.create_host_config(**host_config_kwargs(self.config, limits))
+            container_config = self._api.create_container_config(
+                host_config=host_config, **container_kwargs(image, container_labels)
+            )
+            # Close the step's stdin once the host half-closes the attach stream (docker-py has
+            # no keyword for it).
+            container_config["StdinOnce"] = True
+            created = self._api.create_container_from_config(container_config)
+        except (APIError, RequestException, DockerException) as exc:
+            raise SandboxError(f"cannot create the step container: {exc}") from exc
+        return str(created["Id"])
+
+    def _execute(
+        self,
+        container_id: str,
+        image: str,
+        payload: bytes,
+        limits: Limits,
+        on_log: LogSink | None,
+        cancel: threading.Event | None,
+    ) -> StepResult:
+        config = self.config
+        result = CappedBuffer(limits.output_kb * 1024 + _FRAME_OVERHEAD)
+        logs = CappedBuffer(config.log_kb * 1024)
+        flood_at = logs.cap * config.log_flood_factor
+        streams = AttachedStreams(
+            self._api.attach_socket(
+                container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+        )
+        demux = Demultiplexer()
+        timed_out = killed = cancelled = False
+        try:
+            self._api.start(container_id)
+            started = time.monotonic()
+            deadline = started + limits.timeout_s
+            streams.send_and_close_stdin(payload, timeout_s=limits.timeout_s)
+            give_up = deadline + config.kill_grace_s
+            while True:
+                now = time.monotonic()
+                if cancel is not None and cancel.is_set() and not killed:
+                    cancelled = killed = self._kill(container_id)
+                    give_up = now + config.kill_grace_s
+                if now >= deadline and not killed:
+                    timed_out = killed = self._kill(container_id)
+                    give_up = now + config.kill_grace_s
+                if now >= give_up:
+                    break
+                chunk = streams.read(min(_POLL_S, max(0.0, (deadline if not killed else give_up) - now)))
+                if chunk is None:
+                    continue
+                if not chunk:
+                    break
+                for stream, data in demux.feed(chunk):
+                    if stream == STDOUT:
+                        result.write(data)
+                    elif stream == STDERR:
+                        kept = logs.getvalue().__len__()
+                        logs.write(data)
+                        if on_log is not None and kept < logs.cap:
+                            on_log(sanitize_log(data[: logs.cap - kept]))
+                if not killed and (result.truncated or logs.total > flood_at):
+                    killed = self._kill(container_id)
+                    give_up = time.monotonic() + config.kill_grace_s
+            duration_ms = int((time.monotonic() - started) * 1000)
+        finally:
+            streams.close()
+        if cancelled:
+            raise StepCancelled("the step was cancelled")
+        exit_code, oom_killed = self._final_state(container_id)
+        output, failure = classify(
+            Observation(
+                result=result.getvalue(),
+                exit_code=exit_code,
+                oom_killed=oom_killed,
+                timed_out=timed_out,
+                result_over_cap=result.truncated,
+                log_flooded=logs.total > flood_at,
+                timeout_s=limits.timeout_s,
+                memory_mb=limits.memory_mb,
+                output_kb=limits.output_kb,
+                log_kb=config.log_kb,
+                max_depth=config.max_output_depth,
+            )
+        )
+        log_text = sanitize_log(logs.getvalue())
+        if logs.truncated:
+            log_text += f"\n[stepwell: log truncated, {logs.dropped} more bytes dropped]\n"
+        return StepResult(
+            output=output,
+            error=failure,
+            logs=log_text,
+            logs_truncated=logs.truncated,
+            result_truncated=result.truncated,
+            exit_code=exit_code,
+            oom_killed=oom_killed,
+            timed_out=timed_out,
+            duration_ms=duration_ms,
+            image=image,
+            container_id=container_id,
+            stats={"log_bytes": logs.total, "result_bytes": result.total},
+        )
+
+    def _kill(self, container_id: str) -> bool:
+        with contextlib.suppress(NotFound, APIError):
+            self._api.kill(container_id, signal="SIGKILL")
+        return True
+
+    def _final_state(self, container_id: str) -> tuple[int | None, bool]:
+        """Exit code and OOM flag, from Docker: the container's own word is never used."""
+        try:
+            self._api.wait(container_id, timeout=self.config.kill_grace_s)
+        except (APIError, RequestException):
+            self._kill(container_id)
+            with contextlib.suppress(APIError, RequestException):
+                self._api.wait(container_id, timeout=self.config.kill_grace_s)
+        state: dict[str, Any] = self._api.inspect_container(container_id)["State"]
+        if state.get("Running"):
+            return None, bool(state.get("OOMKilled"))
+        return int(state.get("ExitCode", -1)), bool(state.get("OOMKilled"))
+
+    def _remove(self, container_id: str) -> None:
+        for _ in range(3):
+            try:
+                self._api.remove_container(container_id, force=True, v=True)
+                return
+            except NotFound:
+                return
+            except (APIError, RequestException):
+                time.sleep(0.2)

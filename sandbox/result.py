@@ -1,0 +1,48 @@
+"""What one sandboxed execution produced, as the host observed it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.errors import ErrorType
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """A contract-3 error: ``type``, a one-line ``message`` and the step's own traceback."""
+
+    type: ErrorType
+    message: str
+    traceback: str = ""
+    exception: str = ""
+
+    @property
+    def retryable(self) -> bool:
+        return self.type.retryable
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Outcome of one execution. Exactly one of ``output``/``error`` is meaningful.
+
+    ``exit_code``, ``oom_killed``, ``timed_out`` and ``duration_ms`` come from Docker's inspect
+    and the host's clock, never from the container.
+    """
+
+    output: Any = None
+    error: StepFailure | None = None
+    logs: str = ""
+    logs_truncated: bool = False
+    result_truncated: bool = False
+    exit_code: int | None = None
+    oom_killed: bool = False
+    timed_out: bool = False
+    duration_ms: int = 0
+    image: str = ""
+    container_id: str = ""
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

@@ -1,0 +1,136 @@
+"""The step manifest (contract 1): what ``stepwell.json`` at the root of a bundle holds."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from step_sdk.requirements import RequirementError, parse_requirements
+
+MANIFEST_FILE = "stepwell.json"
+RUNTIMES = ("python3.11",)
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$")
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
+)
+_ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Strict):
+    """Resource limits of one execution; the platform enforces them, never the step."""
+
+    timeout_s: float = Field(30, gt=0, le=900)
+    memory_mb: int = Field(256, ge=32, le=4096)
+    cpus: float = Field(1.0, gt=0, le=8)
+    output_kb: int = Field(1024, ge=1, le=16384)
+
+
+class RetryPolicy(_Strict):
+    """How Temporal retries a failed execution of the step."""
+
+    max_attempts: int = Field(3, ge=1, le=100)
+    initial_interval_s: float = Field(1, gt=0, le=3600)
+    backoff: float = Field(2.0, ge=1, le=100)
+    non_retryable: tuple[str, ...] = ()
+
+
+class Example(_Strict):
+    """An input with the output it must produce."""
+
+    input: Any
+    output: Any
+
+
+def check_schema(schema: dict[str, Any], field: str) -> None:
+    """Raise ``ValueError`` naming ``field`` when ``schema`` is not valid JSON Schema 2020-12."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        path = "/".join(str(p) for p in exc.path)
+        raise ValueError(f"{field} is not a valid JSON Schema at /{path}: {exc.message}") from None
+
+
+class Manifest(_Strict):
+    """Everything the platform knows about a step version, without running its code."""
+
+    name: str = Field(min_length=1, max_length=128)
+    version: str = Field(max_length=64)
+    entrypoint: str = Field(max_length=256)
+    title: str = Field("", max_length=200)
+    description: str = Field("", max_length=10_000)
+    runtime: str = "python3.11"
+    requirements: tuple[str, ...] = ()
+    input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    output_schema: dict[str, Any] = Field(default_factory=dict)
+    limits: Limits = Field(default_factory=Limits)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    secrets: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a step name: use dotted lowercase words, e.g. 'text.slugify'"
+            )
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not _SEMVER.match(value):
+            raise ValueError(f"{value!r} is not a semantic version such as '1.2.0'")
+        return value
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint(cls, value: str) -> str:
+        if not _ENTRYPOINT.match(value):
+            raise ValueError(f"{value!r} is not of the form 'module:function'")
+        return value
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime(cls, value: str) -> str:
+        if value not in RUNTIMES:
+            raise ValueError(f"unsupported runtime {value!r}; supported: {', '.join(RUNTIMES)}")
+        return value
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirements(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(str(r) for r in parse_requirements(list(value)))
+        except RequirementError as exc:
+            raise ValueError(str(exc).split(": ", 1)[-1]) from None
+
+    @field_validator("input_schema", "output_schema")
+    @classmethod
+    def _schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_schema(value, "schema")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _IDENT.match(name) or len(name) > 128:
+                raise ValueError(f"{name!r} is not a secret name (letters, digits, underscore)")
+        return tuple(sorted(set(value)))
+
+    @property
+    def ref(self) -> str:
+        """``name@version``, how flows refer to this step."""
+        return f"{self.name}@{self.version}"

@@ -1,0 +1,166 @@
+"""The in-container step runner (contract 2).
+
+This file is copied into the runtime image and started as ``python3 -I /opt/stepwell/runner.py``.
+It uses the standard library only, so it runs before (and independently of) anything the step or
+its dependencies install, and it is the only code in the container that the platform wrote.
+
+Protocol:
+  * stdin: one JSON envelope ``{"input", "secrets", "context"}``, then EOF.
+  * stderr: the step's log. The runner points file descriptor 1 at stderr *before* importing user
+    code, so ``print`` and subprocesses log there too.
+  * stdout: exactly one result frame, written by the runner on a private descriptor at the end:
+    ``{"ok": true, "output": ...}`` or ``{"ok": false, "error": {"type", "exception", "message",
+    "traceback"}}``.
+
+Nothing here is trusted by the host: the frame is parsed strictly, and exit status, OOM and time
+come from Docker and the host's own clock.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import traceback
+from typing import Any
+
+ROOT = "/opt/stepwell"
+BUNDLE_DIR = f"{ROOT}/bundle"
+DEPS_DIR = f"{ROOT}/deps"
+SDK_DIR = f"{ROOT}/sdk"
+MANIFEST_FILE = "stepwell.json"
+MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
+# The host refuses deeper frames; refusing here first gives the author a clearer message.
+MAX_OUTPUT_DEPTH = 64
+INVOKE_ATTRIBUTE = "__stepwell_invoke__"
+
+
+def _private_result_channel() -> int:
+    """Keep the real stdout for the result and send everything else written to fd 1 to stderr."""
+    sys.stdout.flush()
+    result_fd = os.dup(1)  # os.dup makes it non-inheritable: subprocesses never get it
+    os.dup2(2, 1)
+    return result_fd
+
+
+def _read_envelope() -> dict[str, Any]:
+    raw = sys.stdin.buffer.read(MAX_ENVELOPE_BYTES + 1)
+    # From here on, user code reading stdin sees EOF instead of waiting forever.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    if len(raw) > MAX_ENVELOPE_BYTES:
+        raise ValueError("envelope too large")
+    envelope = json.loads(raw)
+    if not isinstance(envelope, dict):
+        raise ValueError("envelope is not a JSON object")
+    return envelope
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of ``value``, stopping early once it passes ``limit``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback without the runner's own frames: the author should see only their code."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _error(kind: str, exc: BaseException | None, message: str) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": {
+            "type": kind,
+            "exception": type(exc).__name__ if exc is not None else kind,
+            "message": message,
+            "traceback": _user_traceback(exc) if exc is not None else "",
+        },
+    }
+
+
+def _load_entrypoint() -> Any:
+    with open(os.path.join(BUNDLE_DIR, MANIFEST_FILE), encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    module_name, _, function_name = str(manifest["entrypoint"]).partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, function_name)
+
+
+def _call(function: Any, envelope: dict[str, Any]) -> Any:
+    payload = envelope.get("input")
+    invoke = getattr(function, INVOKE_ATTRIBUTE, None)
+    if invoke is not None:
+        return invoke(payload, envelope.get("context") or {}, envelope.get("secrets") or {})
+    if isinstance(payload, dict):
+        return function(**payload)
+    return function(payload)
+
+
+def _encode(frame: dict[str, Any]) -> bytes:
+    if frame["ok"] and _depth(frame["output"], MAX_OUTPUT_DEPTH) > MAX_OUTPUT_DEPTH:
+        frame = _error(
+            "OutputLimitExceeded", None, f"output is nested deeper than {MAX_OUTPUT_DEPTH} levels"
+        )
+    try:
+        text = json.dumps(frame, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        text = json.dumps(_error("OutputValidationError", None, f"output is not JSON: {exc}"))
+    return text.encode("utf-8") + b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def main() -> None:
+    """Run the step once and exit; never returns."""
+    sys.dont_write_bytecode = True
+    result_fd = _private_result_channel()
+    frame: dict[str, Any]
+    try:
+        envelope = _read_envelope()
+    except (ValueError, OSError) as exc:
+        frame = _error("InputValidationError", exc, f"malformed envelope: {exc}")
+    else:
+        sys.path[:0] = [BUNDLE_DIR, SDK_DIR, DEPS_DIR]
+        os.environ.pop("PYTHONPATH", None)
+        try:
+            function = _load_entrypoint()
+            frame = {"ok": True, "output": _call(function, envelope)}
+        except BaseException as exc:  # noqa: BLE001 - anything the user raises is their error
+            kind = getattr(exc, "stepwell_error_type", "StepError")
+            frame = _error(str(kind), exc, f"{type(exc).__name__}: {exc}")
+    data = _encode(frame)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    _write_all(result_fd, data)
+    os.close(result_fd)
+    # os._exit: user threads, atexit hooks and finalizers get no chance to keep the step alive
+    # or to write after the result.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
