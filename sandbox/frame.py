@@ -75,7 +75,9 @@ def parse_frame(data: bytes, *, max_depth: int) -> Frame:
     if not data:
         raise FrameError(ErrorType.STEP, "the step exited without reporting a result")
     if not data.endswith(b"\n") or data.count(b"\n") != 1:
-        raise FrameError(ErrorType.OUTPUT_VALIDATION, "the result channel holds more than one frame")
+        raise FrameError(
+            ErrorType.OUTPUT_VALIDATION, "the result channel holds more than one frame"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,9 +1,9 @@
 """The base runtime image: a Python 3.11 root filesystem plus the Stepwell runner.
 
-Where a registry is reachable the root filesystem comes from ``python:3.11-slim``; otherwise it is
-built offline with ``debootstrap`` (Debian bookworm minbase with python3). Either way it is flattened
-into one image without configuration (so no inherited environment) and the same Dockerfile adds
-the runner on top, so both paths give the same layout.
+Where a registry is reachable the root filesystem comes from ``python:3.11-slim``; otherwise it
+is built offline with ``debootstrap`` (Debian bookworm minbase with python3). Either way it is
+flattened into one image without configuration (so no inherited environment) and the same
+Dockerfile adds the runner on top, so both paths give the same layout.
 """
 
 from __future__ import annotations
@@ -29,8 +29,15 @@ Log = Callable[[str], None]
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # Trimmed from the root filesystem: documentation and package-manager state a step never needs.
-_PRUNE = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt",
-          "var/lib/apt/lists", "var/log")
+_PRUNE = (
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+    "var/cache/apt",
+    "var/lib/apt/lists",
+    "var/log",
+)
 
 
 def runner_source() -> bytes:
@@ -44,6 +51,8 @@ def _dockerfile(rootfs: str, content: str) -> str:
         [
             f"FROM {rootfs}",
             "COPY opt/ /opt/",
+            # The tmpfs mounted on /work takes this directory's mode, so make it writable.
+            "RUN mkdir -p -m 1777 /work",
             f"ENV {env}",
             "WORKDIR /work",
             "USER 65534:65534",
@@ -121,9 +130,7 @@ class ImageBuilder:
             return found
         rootfs = self._ensure_rootfs(source=source, rebuild=rebuild)
         digest = content_digest()
-        context = _tar(
-            {**_context_files(), "Dockerfile": _dockerfile(rootfs, digest).encode()}
-        )
+        context = _tar({**_context_files(), "Dockerfile": _dockerfile(rootfs, digest).encode()})
         self._log(f"building {self.tag} on {rootfs}")
         try:
             image, _ = self._client.images.build(
@@ -209,8 +216,14 @@ def _debootstrap(target: Path, log: Log) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     log(f"debootstrap {DEBIAN_SUITE} minbase with python3 into {target} (about a minute)")
     result = subprocess.run(
-        [binary, "--variant=minbase", "--include=python3", DEBIAN_SUITE, str(target),
-         DEBIAN_MIRROR],
+        [
+            binary,
+            "--variant=minbase",
+            "--include=python3",
+            DEBIAN_SUITE,
+            str(target),
+            DEBIAN_MIRROR,
+        ],
         capture_output=True,
         text=True,
     )

@@ -74,7 +74,8 @@ class Sandbox:
             return StepResult(
                 error=StepFailure(
                     ErrorType.INPUT_VALIDATION,
-                    f"the input is {len(payload)} bytes; the limit is {self.config.max_input_bytes}",
+                    f"the input is {len(payload)} bytes; "
+                    f"the limit is {self.config.max_input_bytes}",
                 )
             )
         image = self.images.for_bundle(bundle)
@@ -104,7 +105,7 @@ class Sandbox:
             # Close the step's stdin once the host half-closes the attach stream (docker-py has
             # no keyword for it).
             container_config["StdinOnce"] = True
-            created = self._api.create_container_from_config(container_config)
+            created = self._api.create_container_from_config(container_config)  # type: ignore[no-untyped-call]
         except (APIError, RequestException, DockerException) as exc:
             raise SandboxError(f"cannot create the step container: {exc}") from exc
         return str(created["Id"])
@@ -145,7 +146,9 @@ class Sandbox:
                     give_up = now + config.kill_grace_s
                 if now >= give_up:
                     break
-                chunk = streams.read(min(_POLL_S, max(0.0, (deadline if not killed else give_up) - now)))
+                chunk = streams.read(
+                    min(_POLL_S, max(0.0, (deadline if not killed else give_up) - now))
+                )
                 if chunk is None:
                     continue
                 if not chunk:
@@ -201,18 +204,24 @@ class Sandbox:
         )
 
     def _kill(self, container_id: str) -> bool:
-        with contextlib.suppress(NotFound, APIError):
-            self._api.kill(container_id, signal="SIGKILL")
+        """SIGKILL the container without waiting: the engine only finishes the kill once its
+        output is drained, so the caller must keep reading meanwhile."""
+
+        def kill() -> None:
+            with contextlib.suppress(NotFound, APIError, RequestException):
+                self._api.kill(container_id, signal="SIGKILL")
+
+        threading.Thread(target=kill, name="stepwell-kill", daemon=True).start()
         return True
 
     def _final_state(self, container_id: str) -> tuple[int | None, bool]:
         """Exit code and OOM flag, from Docker: the container's own word is never used."""
         try:
-            self._api.wait(container_id, timeout=self.config.kill_grace_s)
+            self._api.wait(container_id, timeout=int(self.config.kill_grace_s))
         except (APIError, RequestException):
             self._kill(container_id)
             with contextlib.suppress(APIError, RequestException):
-                self._api.wait(container_id, timeout=self.config.kill_grace_s)
+                self._api.wait(container_id, timeout=int(self.config.kill_grace_s))
         state: dict[str, Any] = self._api.inspect_container(container_id)["State"]
         if state.get("Running"):
             return None, bool(state.get("OOMKilled"))

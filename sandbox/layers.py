@@ -8,6 +8,7 @@ for long.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -122,8 +123,12 @@ class DependencyLayers:
         existing = sorted(tools.glob("pip-*.whl"))
         if existing:
             return existing[-1]
-        download_wheels([Requirement("pip", _host_pip_version())], tools, Platform(),
-                        index_url=self._config.pip_index_url)
+        download_wheels(
+            [Requirement("pip", _host_pip_version())],
+            tools,
+            Platform(),
+            index_url=self._config.pip_index_url,
+        )
         return sorted(tools.glob("pip-*.whl"))[-1]
 
     def _install(
@@ -156,8 +161,11 @@ class DependencyLayers:
             user="0:0",
             host_config=host_config,
             network_disabled=True,
-            labels={labels.ROLE: labels.ROLE_BUILD, labels.CREATED: str(int(time.time())),
-                    labels.EXPIRES: str(int(time.time() + self._config.build_timeout_s + 60))},
+            labels={
+                labels.ROLE: labels.ROLE_BUILD,
+                labels.CREATED: str(int(time.time())),
+                labels.EXPIRES: str(int(time.time() + self._config.build_timeout_s + 60)),
+            },
         )
         container_id = str(container["Id"])
         try:
@@ -165,7 +173,7 @@ class DependencyLayers:
             self._api.put_archive(container_id, "/tmp", archive)
             self._api.start(container_id)
             try:
-                status = self._api.wait(container_id, timeout=self._config.build_timeout_s)
+                status = self._api.wait(container_id, timeout=int(self._config.build_timeout_s))
             except RequestException:
                 raise DependencyError(
                     f"installing requirements took longer than {self._config.build_timeout_s:g} s"
@@ -188,10 +196,8 @@ class DependencyLayers:
         except APIError as exc:
             raise SandboxError(f"building the dependency layer failed: {exc}") from exc
         finally:
-            try:
+            with contextlib.suppress(APIError):
                 self._api.remove_container(container_id, force=True, v=True)
-            except APIError:
-                pass
 
 
 def _build_archive(requirements: list[Requirement], wheel_dir: Path, installer: Path) -> bytes:

@@ -71,6 +71,7 @@ class StepImages:
         if image_id is None:
             with build_lock(self._config.cache_dir / "layers", key, self._config.build_timeout_s):
                 image_id = self._find(tag) or self._commit_bundle(deps_id, bundle, key, tag)
+        self.layers.mark_used(key)
         self._resolved[bundle.digest] = image_id
         return image_id
 
@@ -91,8 +92,11 @@ class StepImages:
                 image=deps_id,
                 command=["true"],
                 network_disabled=True,
-                labels={labels.ROLE: labels.ROLE_BUILD, labels.CREATED: str(int(time.time())),
-                        labels.EXPIRES: str(int(time.time()) + 600)},
+                labels={
+                    labels.ROLE: labels.ROLE_BUILD,
+                    labels.CREATED: str(int(time.time())),
+                    labels.EXPIRES: str(int(time.time()) + 600),
+                },
             )
             container_id = str(container["Id"])
             try:
@@ -119,7 +123,7 @@ class StepImages:
 
 
 def bundle_archive(bundle: Bundle) -> bytes:
-    """The bundle's files as a plain tar rooted at the bundle directory, owned by root, read-only."""
+    """The bundle's files as a tar rooted at the bundle directory, owned by root, read-only."""
     directories: set[str] = set()
     for path in bundle.files:
         parts = path.split("/")[:-1]

@@ -62,9 +62,17 @@ def download_wheels(
     """
     dest.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pip", "download",
-        "--only-binary=:all:", "--no-input", "--disable-pip-version-check", "--progress-bar=off",
-        "--dest", str(dest), *platform.pip_arguments(),
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--only-binary=:all:",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--progress-bar=off",
+        "--dest",
+        str(dest),
+        *platform.pip_arguments(),
     ]
     if index_url:
         command += ["--index-url", index_url]

@@ -72,16 +72,18 @@ def build_bundle(manifest: Manifest, files: dict[str, bytes]) -> Bundle:
     entries[MANIFEST_FILE] = manifest_json(manifest)
     raw = io.BytesIO()
     # gzip's header carries a timestamp and file name: fix both for reproducible bytes.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=_FIXED_MTIME) as gz:
-        with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for path in sorted(entries):
-                info = tarfile.TarInfo(path)
-                info.size = len(entries[path])
-                info.mtime = _FIXED_MTIME
-                info.mode = 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(entries[path]))
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=_FIXED_MTIME) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for path in sorted(entries):
+            info = tarfile.TarInfo(path)
+            info.size = len(entries[path])
+            info.mtime = _FIXED_MTIME
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(entries[path]))
     data = raw.getvalue()
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"bundle is {len(data)} bytes; the limit is {MAX_BUNDLE_BYTES}")

@@ -52,7 +52,9 @@ def _explain(text: str) -> str:
         return "is a path; only 'name==version' pins from the package index are allowed"
     if ";" in stripped:
         return "has an environment marker; markers are not supported"
-    if "==" not in stripped or any(op in stripped for op in (">=", "<=", "~=", "!=", "===", ">", "<")):
+    if "==" not in stripped or any(
+        op in stripped for op in (">=", "<=", "~=", "!=", "===", ">", "<")
+    ):
         return "is not pinned; write it as 'name==version'"
     return "is not of the form 'name[extras]==version'"
 
@@ -69,7 +71,7 @@ def parse_requirement(text: str) -> Requirement:
     if match is None:
         raise RequirementError(f"requirement {text!r} {_explain(text)}")
     extras = tuple(
-        sorted({normalize_name(e) for e in (match["extras"] or "").split(",") if e.strip()})
+        sorted({normalize_name(e.strip()) for e in (match["extras"] or "").split(",") if e.strip()})
     )
     return Requirement(normalize_name(match["name"]), match["version"], extras)
 
@@ -90,8 +92,7 @@ def parse_requirements(texts: list[str]) -> list[Requirement]:
             raise RequirementError(f"/requirements/{index}: {exc}") from None
         if req.name in parsed and parsed[req.name] != req:
             raise RequirementError(
-                f"/requirements/{index}: {req.name} is pinned twice "
-                f"({parsed[req.name]} and {req})"
+                f"/requirements/{index}: {req.name} is pinned twice ({parsed[req.name]} and {req})"
             )
         parsed[req.name] = req
     return sorted(parsed.values())

@@ -146,7 +146,7 @@ def main() -> None:
         try:
             function = _load_entrypoint()
             frame = {"ok": True, "output": _call(function, envelope)}
-        except BaseException as exc:  # noqa: BLE001 - anything the user raises is their error
+        except BaseException as exc:
             kind = getattr(exc, "stepwell_error_type", "StepError")
             frame = _error(str(kind), exc, f"{type(exc).__name__}: {exc}")
     data = _encode(frame)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a Stepwell checkout on a Debian machine:
+#   virtualenv + package, a running Docker engine, debootstrap (offline base image), base image.
+# Run as root on a fresh machine it does everything; otherwise it says what you must do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATE=.stepwell
+VENV=.venv
+mkdir -p "$STATE"
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+apt_ready=0
+apt_install() {
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    die "missing $*: install it (Debian: 'sudo apt-get install -y $*') and run this again"
+  fi
+  if [ "$apt_ready" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_ready=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Python --------------------------------------------------------------------------------------
+PYTHON=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+  if command -v "$candidate" >/dev/null &&
+     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    PYTHON=$candidate; break
+  fi
+done
+[ -n "$PYTHON" ] || die "Python 3.11 or newer is needed (Debian: apt-get install python3 python3-venv)"
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV with $PYTHON"
+  "$PYTHON" -m venv "$VENV" || die "'$PYTHON -m venv' failed (Debian: apt-get install python3-venv)"
+fi
+stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  say "installing stepwell and its development tools into $VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e '.[dev]'
+  touch "$stamp"
+fi
+
+# --- Docker engine -------------------------------------------------------------------------------
+docker_answers() { "$VENV/bin/python" -c 'import docker; docker.from_env(timeout=5).ping()' 2>/dev/null; }
+if ! docker_answers; then
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    die "DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST"
+  fi
+  command -v dockerd >/dev/null || apt_install docker.io
+  is_root || die "no Docker engine answers and starting dockerd needs root: run 'sudo dockerd &' (or rootless Docker: dockerd-rootless-setuptool.sh install) and run this again"
+  say "starting dockerd in the background (log: $STATE/dockerd.log)"
+  nohup dockerd >"$STATE/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do docker_answers && break; sleep 1; done
+  docker_answers || die "dockerd did not come up in 60 s; see $STATE/dockerd.log"
+fi
+
+# --- Base image ----------------------------------------------------------------------------------
+# debootstrap is only used when python:3.11-slim cannot be pulled; install it where we can.
+if ! command -v debootstrap >/dev/null && is_root && command -v apt-get >/dev/null; then
+  apt_install debootstrap
+fi
+"$VENV/bin/stepwell" images build
+say "ready"

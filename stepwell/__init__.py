@@ -1,0 +1,1 @@
+"""Stepwell: the command line, settings and process wiring around the parts."""

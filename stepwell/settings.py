@@ -1,0 +1,34 @@
+"""The one settings class. Every value can be set with a ``STEPWELL_`` environment variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sandbox.config import SandboxConfig
+
+
+class Settings(BaseSettings):
+    """Process-wide settings of the CLI, the worker and the API."""
+
+    model_config = SettingsConfigDict(env_prefix="STEPWELL_", extra="ignore")
+
+    mode: Literal["development", "production"] = "development"
+    home: Path = Field(Path(".stepwell"), description="state directory (caches, logs, databases)")
+    base_image_source: Literal["auto", "pull", "debootstrap"] = "auto"
+    pip_index_url: str | None = None
+    sandbox_log_kb: int = Field(1024, ge=16, le=65536)
+    sandbox_pids_limit: int = Field(128, ge=16, le=4096)
+    layer_max_age_days: float = Field(14, gt=0)
+
+    def sandbox_config(self) -> SandboxConfig:
+        """The sandbox's tunables, derived from these settings."""
+        return SandboxConfig(
+            cache_dir=self.home / "cache",
+            log_kb=self.sandbox_log_kb,
+            pids_limit=self.sandbox_pids_limit,
+            pip_index_url=self.pip_index_url,
+        )

@@ -1,0 +1,53 @@
+"""Fixtures shared by every test that needs a real Docker engine.
+
+A missing engine or base image is a test *error*, never a skip: CI must have every component.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from sandbox.config import SandboxConfig
+from sandbox.images import ImageBuilder
+from sandbox.launcher import Sandbox
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"a Docker engine is required (run 'make setup'): {exc}", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_config() -> SandboxConfig:
+    home = Path(os.environ.get("STEPWELL_HOME", REPO / ".stepwell"))
+    return SandboxConfig(cache_dir=home / "cache")
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client: docker.DockerClient, sandbox_config: SandboxConfig) -> str:
+    return ImageBuilder(docker_client, sandbox_config, log=lambda _m: None).ensure()
+
+
+@pytest.fixture(scope="session")
+def sandbox(
+    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, base_image: str
+) -> Sandbox:
+    return Sandbox(docker_client, sandbox_config)
+
+
+@pytest.fixture(scope="session")
+def sandbox_log_kb(sandbox_config: SandboxConfig) -> int:
+    return sandbox_config.log_kb

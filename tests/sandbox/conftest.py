@@ -1,0 +1,59 @@
+"""Helpers for sandbox tests: build a bundle from inline source and run it for real."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docker
+import pytest
+
+from sandbox import labels
+from sandbox.envelope import Envelope, StepContext
+from sandbox.launcher import Sandbox
+from sandbox.result import StepResult
+from step_sdk.bundle import Bundle, build_bundle
+from step_sdk.manifest import Limits, Manifest
+
+pytestmark = pytest.mark.docker
+
+RunStep = Callable[..., StepResult]
+
+
+def make_bundle(source: str, *, requirements: tuple[str, ...] = (), **limits: Any) -> Bundle:
+    """A bundle whose ``main`` function in ``step.py`` is ``source`` (dedented)."""
+    manifest = Manifest(
+        name="tests.attack",
+        version="1.0.0",
+        entrypoint="step:main",
+        requirements=requirements,
+        limits=Limits(**{"timeout_s": 20, **limits}),
+    )
+    return build_bundle(manifest, {"step.py": textwrap.dedent(source).encode()})
+
+
+@pytest.fixture
+def run_id() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def run_step(sandbox: Sandbox, run_id: str) -> RunStep:
+    """Run inline step source in the real sandbox under this test's run id."""
+
+    def run(source: str, payload: Any = None, **limits: Any) -> StepResult:
+        bundle = make_bundle(source, **limits)
+        envelope = Envelope(input=payload or {}, context=StepContext(run_id=run_id))
+        return sandbox.run(bundle, envelope)
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def no_container_left_behind(docker_client: docker.DockerClient, run_id: str) -> Iterator[None]:
+    """Every test also checks the sandbox removed every container it made for the test."""
+    yield
+    left = docker_client.api.containers(all=True, filters={"label": f"{labels.RUN_ID}={run_id}"})
+    assert left == [], f"containers left behind: {[c['Id'][:12] for c in left]}"

@@ -1,0 +1,74 @@
+"""Bundles are deterministic, and reading one never trusts it."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from step_sdk.bundle import BundleError, build_bundle, read_bundle
+from step_sdk.manifest import Manifest
+
+MANIFEST = Manifest(name="text.slugify", version="1.0.0", entrypoint="slug:main")
+
+
+def tar_gz(entries: list[tarfile.TarInfo], contents: dict[str, bytes] | None = None) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for info in entries:
+            data = (contents or {}).get(info.name, b"")
+            info.size = len(data) if info.isfile() else 0
+            tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return raw.getvalue()
+
+
+def test_same_sources_give_the_same_digest() -> None:
+    files = {"slug.py": b"def main(): pass\n", "pkg/util.py": b"X = 1\n"}
+    first = build_bundle(MANIFEST, files)
+    second = build_bundle(MANIFEST, dict(reversed(list(files.items()))))
+    assert first.data == second.data and first.digest == second.digest
+    assert first.digest.startswith("sha256:")
+
+
+def test_bundle_round_trips() -> None:
+    bundle = build_bundle(MANIFEST, {"slug.py": b"def main(): pass\n"})
+    again = read_bundle(bundle.data)
+    assert again.manifest == MANIFEST
+    assert again.files["slug.py"] == b"def main(): pass\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("/etc/passwd", tarfile.REGTYPE),
+        ("../escape.py", tarfile.REGTYPE),
+        ("a/../../escape.py", tarfile.REGTYPE),
+        ("link.py", tarfile.SYMTYPE),
+        ("hard.py", tarfile.LNKTYPE),
+        ("dev", tarfile.CHRTYPE),
+        ("fifo", tarfile.FIFOTYPE),
+    ],
+)
+def test_unsafe_entries_are_rejected(name: str, kind: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE):
+        info.linkname = "/etc/passwd"
+    manifest_info = tarfile.TarInfo("stepwell.json")
+    data = tar_gz([manifest_info, info], {"stepwell.json": b"{}", name: b"x"})
+    with pytest.raises(BundleError, match="entry"):
+        read_bundle(data)
+
+
+def test_missing_or_invalid_manifest_names_the_field() -> None:
+    with pytest.raises(BundleError, match=r"no stepwell\.json"):
+        read_bundle(tar_gz([tarfile.TarInfo("slug.py")], {"slug.py": b""}))
+    bad = b'{"name": "Not Valid", "version": "1", "entrypoint": "x"}'
+    with pytest.raises(BundleError, match=r"/name: .*/version: .*/entrypoint: "):
+        read_bundle(tar_gz([tarfile.TarInfo("stepwell.json")], {"stepwell.json": bad}))
+
+
+def test_garbage_is_not_a_bundle() -> None:
+    with pytest.raises(BundleError, match="not a gzip'd tar"):
+        read_bundle(b"this is not a tarball")
