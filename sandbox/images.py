@@ -16,6 +16,7 @@ import subprocess
 import tarfile
 from collections.abc import Callable
 from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
 
 import docker
@@ -23,7 +24,9 @@ from docker.errors import APIError, BuildError, ImageNotFound
 
 from sandbox import labels
 from sandbox.config import ENV_ALLOWLIST, REGISTRY_IMAGE, ROOTFS_IMAGE, RUNTIME, SandboxConfig
-from sandbox.errors import ImageBuildError
+from sandbox.errors import DependencyError, ImageBuildError
+from sandbox.wheels import Platform, docker_machine, download_wheels, pip_wheel
+from step_sdk.requirements import Requirement, normalize_name
 
 Log = Callable[[str], None]
 DEBIAN_SUITE = "bookworm"
@@ -40,16 +43,46 @@ _PRUNE = (
 )
 
 
+# What step code can import besides its own requirements: the SDK and the libraries it needs,
+# pinned to the versions installed next to this worker so host and container agree.
+SDK_RUNTIME = ("pydantic", "jsonschema")
+SDK_DIR = "/opt/stepwell/sdk"
+
+
 def runner_source() -> bytes:
     """The in-container runner, read from the installed ``step_sdk`` package."""
     return resources.files("step_sdk").joinpath("runner.py").read_bytes()
 
 
-def _dockerfile(rootfs: str, content: str) -> str:
+def sdk_sources() -> dict[str, bytes]:
+    """The ``step_sdk`` package's modules, as shipped into the image."""
+    package = resources.files("step_sdk")
+    return {
+        entry.name: entry.read_bytes()
+        for entry in package.iterdir()
+        if entry.name.endswith(".py") and entry.is_file()
+    }
+
+
+def sdk_runtime_pins() -> list[Requirement]:
+    """The SDK's runtime libraries, pinned to the host's installed versions."""
+    return [Requirement(normalize_name(name), version(name)) for name in SDK_RUNTIME]
+
+
+def _dockerfile(rootfs: str, content: str, installer: str = "pip.whl") -> str:
     env = " ".join(f"{k}={v}" for k, v in sorted(ENV_ALLOWLIST.items()))
+    pins = " ".join(str(r) for r in sdk_runtime_pins())
     return "\n".join(
         [
+            # Stage 1 installs the SDK's libraries from host-downloaded wheels, without network;
+            # only the installed files are carried over, never the wheels.
+            f"FROM {rootfs} AS sdk",
+            "COPY wheels/ /tmp/wheels/",
+            f"RUN python3 /tmp/wheels/{installer}/pip install --no-index --find-links "
+            f"/tmp/wheels --target {SDK_DIR} --disable-pip-version-check "
+            f"--no-warn-script-location --root-user-action=ignore {pins}",
             f"FROM {rootfs}",
+            f"COPY --from=sdk {SDK_DIR}/ {SDK_DIR}/",
             "COPY opt/ /opt/",
             # The tmpfs mounted on /work takes this directory's mode, so make it writable.
             "RUN mkdir -p -m 1777 /work",
@@ -66,12 +99,14 @@ def _dockerfile(rootfs: str, content: str) -> str:
 
 def _context_files() -> dict[str, bytes | None]:
     """Files (bytes) and empty directories (None) of the image context below the Dockerfile."""
-    return {
+    files: dict[str, bytes | None] = {
         "opt/stepwell/runner.py": runner_source(),
         "opt/stepwell/bundle/": None,
         "opt/stepwell/deps/": None,
-        "opt/stepwell/sdk/": None,
     }
+    for name, source in sdk_sources().items():
+        files[f"opt/stepwell/sdk/step_sdk/{name}"] = source
+    return files
 
 
 def _tar(files: dict[str, bytes | None]) -> bytes:
@@ -130,7 +165,11 @@ class ImageBuilder:
             return found
         rootfs = self._ensure_rootfs(source=source, rebuild=rebuild)
         digest = content_digest()
-        context = _tar({**_context_files(), "Dockerfile": _dockerfile(rootfs, digest).encode()})
+        wheels = self._sdk_wheels()
+        installer = pip_wheel(self._config.cache_dir, self._config.pip_index_url)
+        wheels[f"wheels/{installer.name}"] = installer.read_bytes()
+        dockerfile = _dockerfile(rootfs, digest, installer.name)
+        context = _tar({**_context_files(), **wheels, "Dockerfile": dockerfile.encode()})
         self._log(f"building {self.tag} on {rootfs}")
         try:
             image, _ = self._client.images.build(
@@ -146,6 +185,21 @@ class ImageBuilder:
             raise ImageBuildError(f"building the base image failed: {exc}") from exc
         image.tag(self._config.base_image, "latest")
         return str(image.id)
+
+    def _sdk_wheels(self) -> dict[str, bytes | None]:
+        pins = sdk_runtime_pins()
+        key = hashlib.sha256(" ".join(map(str, pins)).encode()).hexdigest()[:16]
+        target = self._config.cache_dir / "sdk-wheels" / key
+        if not any(target.glob("*.whl")):
+            self._log(f"downloading wheels for {', '.join(map(str, pins))}")
+            try:
+                machine = docker_machine(str(self._client.info().get("Architecture", "x86_64")))
+                download_wheels(
+                    pins, target, Platform(machine=machine), index_url=self._config.pip_index_url
+                )
+            except DependencyError as exc:
+                raise ImageBuildError(f"cannot get the SDK's libraries: {exc}") from exc
+        return {f"wheels/{wheel.name}": wheel.read_bytes() for wheel in target.glob("*.whl")}
 
     def _ensure_rootfs(self, *, source: str, rebuild: bool) -> str:
         tag = f"{ROOTFS_IMAGE}:latest"

@@ -27,7 +27,7 @@ from sandbox.config import RUNTIME, SANDBOX_USER, SandboxConfig
 from sandbox.errors import DependencyError, SandboxError
 from sandbox.hardening import RUNNER_COMMAND
 from sandbox.locks import build_lock
-from sandbox.wheels import Platform, docker_machine, download_wheels
+from sandbox.wheels import Platform, docker_machine, download_wheels, pip_wheel
 from step_sdk.requirements import Requirement
 
 DEPS_REPOSITORY = "stepwell/deps"
@@ -108,7 +108,7 @@ class DependencyLayers:
             Platform(machine=docker_machine(architecture)),
             index_url=self._config.pip_index_url,
         )
-        installer = self._pip_wheel()
+        installer = pip_wheel(self._config.cache_dir, self._config.pip_index_url)
         say("installing wheels in a build container without network")
         try:
             image_id = self._install(base_image_id, requirements, wheel_dir, installer, key, tag)
@@ -116,20 +116,6 @@ class DependencyLayers:
             shutil.rmtree(wheel_dir, ignore_errors=True)
         self.builds += 1
         return image_id
-
-    def _pip_wheel(self) -> Path:
-        """pip itself, as a wheel: it runs from the wheel inside the build container."""
-        tools = self._config.cache_dir / "tools"
-        existing = sorted(tools.glob("pip-*.whl"))
-        if existing:
-            return existing[-1]
-        download_wheels(
-            [Requirement("pip", _host_pip_version())],
-            tools,
-            Platform(),
-            index_url=self._config.pip_index_url,
-        )
-        return sorted(tools.glob("pip-*.whl"))[-1]
 
     def _install(
         self,
@@ -212,12 +198,6 @@ def _build_archive(requirements: list[Requirement], wheel_dir: Path, installer: 
             tar.add(wheel, arcname=f"{root}/wheels/{wheel.name}")
         tar.add(installer, arcname=f"{root}/{installer.name}")
     return out.getvalue()
-
-
-def _host_pip_version() -> str:
-    from importlib.metadata import version
-
-    return version("pip")
 
 
 def layer_marker_age(state_dir: Path, key: str) -> float | None:

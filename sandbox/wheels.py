@@ -92,6 +92,20 @@ def download_wheels(
     return wheels
 
 
+def pip_wheel(cache_dir: Path, index_url: str | None = None) -> Path:
+    """pip itself as a wheel (cached): it runs straight from the wheel inside build containers."""
+    from importlib.metadata import version
+
+    tools = cache_dir / "tools"
+    existing = sorted(tools.glob("pip-*.whl"))
+    if not existing:
+        download_wheels(
+            [Requirement("pip", version("pip"))], tools, Platform(), index_url=index_url
+        )
+        existing = sorted(tools.glob("pip-*.whl"))
+    return existing[-1]
+
+
 def _explain_failure(output: str, platform: Platform) -> str:
     target = f"python{platform.python_version} on manylinux {platform.machine}"
     match = _NO_MATCH.search(output) or _NOT_FOUND.search(output)

@@ -146,9 +146,12 @@ def main() -> None:
         try:
             function = _load_entrypoint()
             frame = {"ok": True, "output": _call(function, envelope)}
-        except BaseException as exc:
-            kind = getattr(exc, "stepwell_error_type", "StepError")
-            frame = _error(str(kind), exc, f"{type(exc).__name__}: {exc}")
+        except BaseException as exc:  # anything the user's code raises is the step's error
+            kind = getattr(exc, "stepwell_error_type", None)
+            if kind is None:
+                frame = _error("StepError", exc, f"{type(exc).__name__}: {exc}")
+            else:  # the SDK's own validation errors: the message says it all
+                frame = _error(str(kind), None, str(exc))
     data = _encode(frame)
     try:
         sys.stdout.flush()

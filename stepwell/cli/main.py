@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from stepwell.cli import images, sandbox
+from stepwell.cli import images, sandbox, step
 
 app = typer.Typer(
     help="Stepwell: chain sandboxed code steps into flows.",
@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 app.add_typer(images.app, name="images")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(step.app, name="step")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,54 @@
+"""Console helpers shared by the CLI's commands: one way to print errors and JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from step_sdk.bundle import BundleError
+from step_sdk.errors import StepDefinitionError
+from step_sdk.project import ProjectError
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+USAGE_EXIT = 2
+
+
+def fail(message: str, code: int = USAGE_EXIT) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code``."""
+    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the mistakes a user can make into one clear line and a non-zero exit."""
+    try:
+        yield
+    except (ProjectError, BundleError, StepDefinitionError) as exc:
+        fail(str(exc))
+
+
+def print_json(document: Any) -> None:
+    """Machine-readable output: plain JSON on stdout, nothing else."""
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
+
+
+def parse_json_option(value: str, option: str) -> Any:
+    """Parse ``JSON`` or ``@file`` given to ``option``; exit with a clear message if it is not."""
+    text = value
+    if value.startswith("@"):
+        try:
+            with open(value[1:], encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            fail(f"{option}: cannot read {value[1:]}: {exc.strerror}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{option} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")

@@ -1,0 +1,166 @@
+"""``stepwell step``: write, inspect, test, run and build a step."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from step_sdk.bundle import Bundle, read_bundle
+from step_sdk.manifest import Manifest
+from step_sdk.project import build_directory, load_step
+from step_sdk.validation import schema_problems
+from stepwell.cli import scaffold
+from stepwell.cli.output import err, fail, out, parse_json_option, print_json, user_errors
+from stepwell.cli.step_runner import LocalRunner
+
+app = typer.Typer(help="Write, test, run and build steps.", no_args_is_help=True)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$")
+
+
+def _load(source: Path) -> Bundle:
+    with user_errors():
+        if source.is_dir():
+            return build_directory(source)
+        if source.is_file():
+            return read_bundle(source.read_bytes())
+    fail(f"{source}: no such directory or bundle file")
+
+
+@app.command()
+def new(
+    name: str = typer.Argument(..., help="Dotted lowercase step name, e.g. text.shout"),
+    directory: Path | None = typer.Argument(None, help="Where to create it (default: NAME)"),
+) -> None:
+    """Scaffold a step directory: a typed step module, a test file and a README."""
+    if not _NAME.match(name):
+        fail(f"{name!r} is not a step name: use dotted lowercase words, e.g. 'text.shout'")
+    target = directory or Path(name.replace(".", "-"))
+    if target.exists() and any(target.iterdir()):
+        fail(f"{target} exists and is not empty")
+    function = re.sub(r"\W", "_", name.rsplit(".", 1)[-1])
+    title = name.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+    values = {"name": name, "function": function, "title": title}
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "step.py").write_text(scaffold.STEP.format(**values))
+    (target / "test_step.py").write_text(scaffold.TEST.format(**values))
+    (target / "README.md").write_text(scaffold.README.format(**values))
+    out.print(f"created {target}/ (step.py, test_step.py, README.md)")
+    out.print(f'next: stepwell step run {target} --input \'{{"text": "hi"}}\'')
+
+
+@app.command()
+def build(
+    directory: Path = typer.Argument(..., help="The step directory"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Bundle file to write"),
+) -> None:
+    """Write stepwell.json and a deterministic bundle; print its sha256 digest."""
+    bundle = _load(directory) if directory.is_dir() else fail(f"{directory}: not a directory")
+    manifest = bundle.manifest
+    target = output or directory / "dist" / f"{manifest.name}-{manifest.version}.tgz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(bundle.data)
+    out.print(f"{manifest.ref} -> {target}")
+    out.print(bundle.digest)
+
+
+@app.command()
+def schema(directory: Path = typer.Argument(..., help="The step directory or bundle")) -> None:
+    """Print the step's input and output JSON Schemas."""
+    with user_errors():
+        if directory.is_dir():
+            manifest = load_step(directory).manifest
+        else:
+            manifest = _load(directory).manifest
+    print_json({"input": manifest.input_schema, "output": manifest.output_schema})
+
+
+@app.command()
+def run(
+    source: Path = typer.Argument(..., help="A step directory or a bundle file"),
+    input_: str = typer.Option("{}", "--input", "-i", help="Input as JSON, or @file.json"),
+    secret: list[str] = typer.Option([], "--secret", help="NAME=VALUE, repeatable"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Run the step once in the hardened sandbox, as production does."""
+    payload = parse_json_option(input_, "--input")
+    secrets = _secrets(secret)
+    bundle = _load(source)
+    problems = schema_problems(bundle.manifest.input_schema, payload, prefix="")
+    if problems:
+        message = "; ".join(str(p) for p in problems)
+        if as_json:
+            print_json(_failed("InputValidationError", f"input does not match: {message}"))
+            raise typer.Exit(1)
+        fail(f"the input does not match the step's input schema: {message}", code=1)
+    runner = LocalRunner(quiet=as_json)
+    result = runner.run(bundle, payload, secrets)
+    document = runner.as_document(result)
+    if as_json:
+        print_json(document)
+    else:
+        runner.show(result)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command("test")
+def run_examples(
+    directory: Path = typer.Argument(..., help="The step directory or bundle"),
+) -> None:
+    """Run every declared example through the sandbox; show a diff for each mismatch."""
+    bundle = _load(directory)
+    examples = bundle.manifest.examples
+    if not examples:
+        fail(f"{bundle.manifest.ref} declares no examples: add examples=[...] to @step", code=1)
+    runner = LocalRunner(quiet=False)
+    table = Table("#", "result", "duration")
+    failures = 0
+    for index, example in enumerate(examples, start=1):
+        result = runner.run(bundle, example.input, {})
+        if result.ok and result.output == example.output:
+            table.add_row(str(index), "[green]pass[/green]", f"{result.duration_ms} ms")
+            continue
+        failures += 1
+        table.add_row(str(index), "[red]FAIL[/red]", f"{result.duration_ms} ms")
+        err.print(f"[bold]example {index}[/bold] input {json.dumps(example.input)}")
+        if result.error is not None:
+            err.print(f"  {result.error.type}: {result.error.message}", markup=False)
+        else:
+            err.print(_diff(example.output, result.output), markup=False)
+    out.print(table)
+    out.print(f"{len(examples) - failures} passed, {failures} failed")
+    raise typer.Exit(1 if failures else 0)
+
+
+def _diff(expected: Any, actual: Any) -> str:
+    left = json.dumps(expected, indent=2, sort_keys=True).splitlines()
+    right = json.dumps(actual, indent=2, sort_keys=True).splitlines()
+    return "\n".join(difflib.unified_diff(left, right, "expected", "actual", lineterm="", n=2))
+
+
+def _secrets(pairs: list[str]) -> dict[str, str]:
+    secrets = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            fail(f"--secret {pair!r}: write it as NAME=VALUE")
+        secrets[name] = value
+    return secrets
+
+
+def _failed(error_type: str, message: str) -> dict[str, Any]:
+    return {
+        "status": "failed",
+        "output": None,
+        "error": {"type": error_type, "message": message, "traceback": ""},
+        "logs": "",
+        "duration_ms": 0,
+    }
+
+
+__all__ = ["Manifest", "app"]

@@ -1,0 +1,89 @@
+"""Running a bundle in the local sandbox for the CLI, with progress while layers build."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.syntax import Syntax
+
+from sandbox.envelope import Envelope, StepContext
+from sandbox.errors import StepwellError
+from sandbox.images import ImageBuilder
+from sandbox.launcher import Sandbox
+from sandbox.result import StepResult
+from step_sdk.bundle import Bundle
+from stepwell.cli.docker_client import connect
+from stepwell.cli.output import err, fail, out
+from stepwell.settings import Settings
+
+
+class LocalRunner:
+    """One sandbox for the command's lifetime (so repeated runs reuse its caches)."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self._quiet = quiet
+        self._console: Console = err
+        self._sandbox: Sandbox | None = None
+
+    def _ready(self) -> Sandbox:
+        if self._sandbox is None:
+            settings = Settings()
+            client = connect()
+            config = settings.sandbox_config()
+            builder = ImageBuilder(client, config, log=self._say)
+            if builder.find() is None:
+                with self._console.status("building the base image (first time only)"):
+                    builder.ensure(source=settings.base_image_source)
+            self._sandbox = Sandbox(client, config)
+        return self._sandbox
+
+    def _say(self, message: str) -> None:
+        if not self._quiet:
+            self._console.print(f"[dim]{message}[/dim]")
+
+    def run(self, bundle: Bundle, payload: Any, secrets: Mapping[str, str]) -> StepResult:
+        sandbox = self._ready()
+        envelope = Envelope(
+            input=payload,
+            secrets=dict(secrets),
+            context=StepContext(run_id="local", step_id=bundle.manifest.name),
+        )
+        try:
+            with self._console.status(f"preparing {bundle.manifest.ref}") as status:
+                sandbox.images.for_bundle(bundle, progress=status.update)
+            return sandbox.run(bundle, envelope)
+        except StepwellError as exc:
+            fail(f"{exc.error_type}: {exc.message}", code=1)
+
+    @staticmethod
+    def as_document(result: StepResult) -> dict[str, Any]:
+        """The ``--json`` shape of a result."""
+        error = result.error
+        return {
+            "status": "succeeded" if result.ok else "failed",
+            "output": result.output,
+            "error": None
+            if error is None
+            else {"type": str(error.type), "message": error.message, "traceback": error.traceback},
+            "logs": result.logs,
+            "duration_ms": result.duration_ms,
+        }
+
+    def show(self, result: StepResult) -> None:
+        """Human output: logs, then the output or the error, then the duration."""
+        if result.logs:
+            out.print(Panel(result.logs.rstrip("\n"), title="logs", title_align="left"))
+        if result.error is None:
+            import json
+
+            text = json.dumps(result.output, indent=2, ensure_ascii=False)
+            out.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
+            out.print(f"[green]succeeded[/green] in {result.duration_ms} ms")
+        else:
+            if result.error.traceback:
+                out.print(result.error.traceback.rstrip(), markup=False)
+            out.print(f"[red]{result.error.type}[/red]: {result.error.message}")
+            out.print(f"failed after {result.duration_ms} ms")
