@@ -17,7 +17,7 @@ from step_sdk.errors import (
     Problem,
     StepDefinitionError,
 )
-from step_sdk.manifest import Example, Limits, Manifest, RetryPolicy, check_schema
+from step_sdk.manifest import Limits, Manifest, RetryPolicy, check_schema
 from step_sdk.schema import Signature
 from step_sdk.validation import pointer, schema_problems
 
@@ -59,21 +59,24 @@ class Step(Generic[P, R]):
                     raise StepDefinitionError(f"{function.__qualname__}: {exc}") from None
         retry = options.get("retry") or {}
         try:
-            self.manifest = Manifest(
-                name=name,
-                version=options.get("version") or DEFAULT_VERSION,
-                entrypoint=_entrypoint(function),
-                title=options.get("title") or name.rsplit(".", 1)[-1].replace("_", " ").title(),
-                description=options.get("description") or (function.__doc__ or "").strip(),
-                requirements=tuple(options.get("requirements") or ()),
-                input_schema=explicit_input or self.signature.input_schema(),
-                output_schema=explicit_output or self.signature.output_schema_document(),
-                limits=Limits(
-                    **{k: options[k] for k in Limits.model_fields if options.get(k) is not None}
-                ),
-                retry=retry if isinstance(retry, RetryPolicy) else RetryPolicy(**retry),
-                secrets=tuple(options.get("secrets") or ()),
-                examples=tuple(Example(**e) for e in options.get("examples") or ()),
+            self.manifest = Manifest.model_validate(
+                {
+                    "name": name,
+                    "version": options.get("version") or DEFAULT_VERSION,
+                    "entrypoint": _entrypoint(function),
+                    "title": options.get("title")
+                    or name.rsplit(".", 1)[-1].replace("_", " ").title(),
+                    "description": options.get("description") or (function.__doc__ or "").strip(),
+                    "requirements": tuple(options.get("requirements") or ()),
+                    "input_schema": explicit_input or self.signature.input_schema(),
+                    "output_schema": explicit_output or self.signature.output_schema_document(),
+                    "limits": {
+                        k: options[k] for k in Limits.model_fields if options.get(k) is not None
+                    },
+                    "retry": retry.model_dump() if isinstance(retry, RetryPolicy) else dict(retry),
+                    "secrets": tuple(options.get("secrets") or ()),
+                    "examples": tuple(options.get("examples") or ()),
+                }
             )
         except ValidationError as exc:
             problems = "; ".join(str(p) for p in _problems(exc))

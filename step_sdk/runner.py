@@ -74,10 +74,14 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def _is_platform_frame(filename: str) -> bool:
+    return filename == __file__ or filename.startswith(f"{SDK_DIR}/step_sdk/")
+
+
 def _user_traceback(exc: BaseException) -> str:
-    """The traceback without the runner's own frames: the author should see only their code."""
+    """The traceback without the platform's own frames: the author should see only their code."""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+    while tb is not None and _is_platform_frame(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
