@@ -44,6 +44,8 @@ def _entrypoint(function: Callable[..., Any]) -> str:
 class Step(Generic[P, R]):
     """A decorated step function. Calling it calls the function, unchanged and in-process."""
 
+    __name__: str  # copied from the function by functools.update_wrapper
+
     def __init__(self, function: Callable[P, R], options: dict[str, Any]) -> None:
         functools.update_wrapper(self, function)
         self.function = function

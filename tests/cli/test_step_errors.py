@@ -93,9 +93,7 @@ def test_input_file_that_does_not_exist(cli: Invoke, write_step: WriteStep) -> N
     assert "cannot read /no/such/file.json" in result.output
 
 
-def test_input_that_breaks_the_schema_names_the_pointer(
-    cli: Invoke, write_step: WriteStep
-) -> None:
+def test_input_that_breaks_the_schema_names_the_pointer(cli: Invoke, write_step: WriteStep) -> None:
     result = cli("step", "run", str(write_step(GOOD)), "--input", '{"text": 3, "times": "x"}')
     assert result.exit_code == 1
     assert "/text: 3 is not of type 'string'" in result.output

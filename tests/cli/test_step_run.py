@@ -86,7 +86,9 @@ def test_test_reports_each_example_with_a_diff_on_mismatch(
 
 
 def test_test_without_examples_says_so(cli: Invoke, write_step: WriteStep) -> None:
-    directory = write_step("from step_sdk import step\n\n@step\ndef f(a: int) -> int:\n    return a\n")
+    directory = write_step(
+        "from step_sdk import step\n\n@step\ndef f(a: int) -> int:\n    return a\n"
+    )
     result = cli("step", "test", str(directory))
     assert result.exit_code == 1
     assert "declares no examples" in result.output

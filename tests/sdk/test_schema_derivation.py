@@ -126,7 +126,7 @@ def test_bytes_is_refused_naming_the_parameter() -> None:
     def function(blob: bytes) -> None:
         return None
 
-    with pytest.raises(StepDefinitionError, match="parameter 'blob'.*no JSON form"):
+    with pytest.raises(StepDefinitionError, match=r"parameter 'blob'.*no JSON form"):
         step(function)
 
 
@@ -134,7 +134,7 @@ def test_a_socket_is_refused_naming_the_parameter() -> None:
     def function(connection: socket.socket) -> None:
         return None
 
-    with pytest.raises(StepDefinitionError, match="parameter 'connection'.*cannot be expressed"):
+    with pytest.raises(StepDefinitionError, match=r"parameter 'connection'.*cannot be expressed"):
         step(function)
 
 
