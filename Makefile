@@ -7,15 +7,14 @@ setup:
 run: setup
 	.venv/bin/stepwell up
 
-test: setup
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
-	.venv/bin/mypy .
+test: setup lint
 	.venv/bin/pytest
 
 lint: setup
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
+	for step in examples/steps/*/; do .venv/bin/mypy "$$step"*.py || exit 1; done
 
 bench: setup
 	.venv/bin/python bench/sandbox_latency.py

@@ -2,11 +2,14 @@
 
 Every container the sandbox creates carries ``stepwell.expires``: no live worker lets a container
 live past it, so anything older is a leftover and safe to remove, even on a Docker host shared by
-several workers.
+several workers. Containers whose creating process (``stepwell.owner``) ran on this host and has
+died are leftovers too, and go at once.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +29,20 @@ class GcReport:
     images: list[str] = field(default_factory=list)
 
 
+def _owner_is_gone(container_labels: dict[str, str]) -> bool:
+    """True if the container's creator ran on this host and that process no longer exists."""
+    host, _, pid = container_labels.get(labels.OWNER, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def collect_containers(client: docker.DockerClient, *, everything: bool = False) -> list[str]:
     """Remove expired Stepwell containers (all of them with ``everything``); return their ids."""
     now = time.time()
@@ -36,7 +53,7 @@ def collect_containers(client: docker.DockerClient, *, everything: bool = False)
             expires = float(container_labels.get(labels.EXPIRES, "0"))
         except ValueError:
             expires = 0.0
-        if not everything and expires > now:
+        if not everything and expires > now and not _owner_is_gone(container_labels):
             continue
         try:
             client.api.remove_container(summary["Id"], force=True, v=True)

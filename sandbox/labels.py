@@ -8,6 +8,9 @@ RUN_ID = "stepwell.run_id"
 STEP_ID = "stepwell.step_id"
 CREATED = "stepwell.created"
 EXPIRES = "stepwell.expires"
+# "<hostname>:<pid>" of the process that created the container: a janitor on the same host
+# removes containers whose creator is gone without waiting for them to expire.
+OWNER = "stepwell.owner"
 LAYER_KEY = "stepwell.layer_key"
 CONTENT = "stepwell.content"
 

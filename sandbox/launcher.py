@@ -7,6 +7,8 @@ exit or deadline -> inspect -> remove. The container is removed whatever happens
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +35,11 @@ LogSink = Callable[[str], None]
 # The frame wraps the output in a few bytes of JSON; allow for them on top of the output cap.
 _FRAME_OVERHEAD = 64 * 1024
 _POLL_S = 0.25
+
+
+def owner_id() -> str:
+    """Identity of this process on this host, as stored in the ``stepwell.owner`` label."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class StepCancelled(SandboxError):
@@ -96,6 +103,7 @@ class Sandbox:
             labels.STEP_ID: envelope.context.step_id[:200],
             labels.CREATED: str(now),
             labels.EXPIRES: str(expires),
+            labels.OWNER: owner_id(),
         }
         try:
             host_config = self._api.create_host_config(**host_config_kwargs(self.config, limits))

@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     sandbox_log_kb: int = Field(1024, ge=16, le=65536)
     sandbox_pids_limit: int = Field(128, ge=16, le=4096)
     layer_max_age_days: float = Field(14, gt=0)
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://localhost:8233"
+    task_queue: str = "stepwell"
+    max_concurrent_steps: int = Field(4, ge=1, le=256)
+    worker_shutdown_grace_s: float = Field(30, ge=0)
+    heartbeat_timeout_s: float = Field(20, ge=2)
+
+    @property
+    def bundle_dir(self) -> Path:
+        """Where the local bundle store keeps bundles by digest."""
+        return self.home / "bundles"
 
     def sandbox_config(self) -> SandboxConfig:
         """The sandbox's tunables, derived from these settings."""

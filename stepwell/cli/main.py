@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from stepwell.cli import images, sandbox, step
+from stepwell.cli import flows, images, sandbox, step
 
 app = typer.Typer(
     help="Stepwell: chain sandboxed code steps into flows.",
@@ -14,6 +14,9 @@ app = typer.Typer(
 app.add_typer(images.app, name="images")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(step.app, name="step")
+app.add_typer(flows.flow_app, name="flow")
+app.add_typer(flows.run_app, name="run")
+app.command()(flows.worker)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from step_sdk.bundle import BundleError
 from step_sdk.errors import StepDefinitionError
@@ -21,7 +22,7 @@ USAGE_EXIT = 2
 
 def fail(message: str, code: int = USAGE_EXIT) -> NoReturn:
     """Print ``error: message`` on stderr and exit with ``code``."""
-    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
-from rich.syntax import Syntax
 
 from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import StepwellError
@@ -75,15 +76,15 @@ class LocalRunner:
     def show(self, result: StepResult) -> None:
         """Human output: logs, then the output or the error, then the duration."""
         if result.logs:
-            out.print(Panel(result.logs.rstrip("\n"), title="logs", title_align="left"))
+            out.print(Panel(escape(result.logs.rstrip("\n")), title="logs", title_align="left"))
         if result.error is None:
-            import json
-
-            text = json.dumps(result.output, indent=2, ensure_ascii=False)
-            out.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
+            out.print(json.dumps(result.output, indent=2, ensure_ascii=False), markup=False,
+                      highlight=False, soft_wrap=True)  # fmt: skip
             out.print(f"[green]succeeded[/green] in {result.duration_ms} ms")
         else:
             if result.error.traceback:
                 out.print(result.error.traceback.rstrip(), markup=False)
-            out.print(f"[red]{result.error.type}[/red]: {result.error.message}")
+            out.print(
+                f"[red]{result.error.type}[/red]: {escape(result.error.message)}", soft_wrap=True
+            )
             out.print(f"failed after {result.duration_ms} ms")

@@ -143,3 +143,33 @@ def test_janitor_removes_containers_a_crashed_worker_left_behind(
         assert ids[0] not in remaining and ids[1] in remaining
     finally:
         api.remove_container(ids[1], force=True)
+
+
+def test_janitor_removes_containers_of_a_dead_worker_at_once(
+    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, base_image: str, run_id: str
+) -> None:
+    import socket
+
+    gone_pid = _a_dead_pid()
+    api = docker_client.api
+    container_labels = {
+        labels.ROLE: labels.ROLE_STEP,
+        labels.RUN_ID: run_id,
+        labels.CREATED: str(int(time.time())),
+        labels.EXPIRES: str(int(time.time()) + 3600),
+        labels.OWNER: f"{socket.gethostname()}:{gone_pid}",
+    }
+    host_config = api.create_host_config(**host_config_kwargs(sandbox_config, Limits()))
+    created = api.create_container(
+        host_config=host_config, **container_kwargs(base_image, container_labels, ["sleep", "600"])
+    )
+    api.start(created["Id"])
+    assert created["Id"] in collect_containers(docker_client)
+
+
+def _a_dead_pid() -> int:
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

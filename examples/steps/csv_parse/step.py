@@ -24,6 +24,8 @@ class Table(TypedDict):
     version="1.0.0",
     title="Parse CSV",
     timeout_s=10,
+    memory_mb=512,
+    output_kb=16384,
     examples=[
         {
             "input": {"text": "name,age\nAda,36\nAlan,41\n"},
@@ -60,7 +62,7 @@ class Table(TypedDict):
     ],
 )
 def csv_parse(
-    text: Annotated[str, Field(max_length=8_000_000)],
+    text: Annotated[str, Field(max_length=2_000_000)],
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ",",
     has_header: bool = True,
 ) -> Table:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import markdown  # type: ignore[import-not-found,import-untyped,unused-ignore]
 from pydantic import Field
 from typing_extensions import TypedDict
 
@@ -39,6 +38,7 @@ class Html(TypedDict):
     title="Markdown to HTML",
     requirements=["Markdown==3.7"],
     timeout_s=10,
+    output_kb=4096,
     examples=[
         {
             "input": {"text": "# Hello\n\nSome *emphasis* and **bold** text."},
@@ -73,6 +73,10 @@ def markdown_to_html(
     Raw HTML in the text is escaped unless ``allow_html`` is true. Links are kept as written, so
     sanitise the result before showing untrusted input in a browser.
     """
+    # Imported here, not at the top: `stepwell step build` imports this module on the author's
+    # machine to read the decorator, where the requirement need not be installed.
+    import markdown  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
     renderer = markdown.Markdown(extensions=list(extensions), output_format="html")
     if not allow_html:
         # The documented way to escape raw HTML: drop the block and inline HTML handlers.

@@ -55,20 +55,20 @@ class Summary(BaseModel):
             },
         },
         {
-            "input": {"values": [3, -1, 0.5, 5.5], "stdev_kind": "sample"},
+            "input": {"values": [1.5, -0.5, 3, 1.5, -0.5], "stdev_kind": "sample"},
             "output": {
-                "count": 4,
-                "mean": 2.0,
-                "median": 1.75,
-                "stdev": 3.0,
-                "min": -1.0,
-                "max": 5.5,
+                "count": 5,
+                "mean": 1.0,
+                "median": 1.5,
+                "stdev": 1.5,
+                "min": -0.5,
+                "max": 3.0,
             },
         },
     ],
 )
 def stats(
-    values: Annotated[list[float], Field(min_length=1, max_length=1_000_000)],
+    values: Annotated[list[float], Field(min_length=1, max_length=100_000)],
     stdev_kind: Literal["population", "sample"] = "population",
 ) -> Summary:
     """Count, mean, median, standard deviation, minimum and maximum of ``values``.

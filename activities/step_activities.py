@@ -1,0 +1,168 @@
+"""The ``run_step`` activity: validate, run in the sandbox with heartbeats, validate, report.
+
+Every failure leaves as an ``ApplicationError`` whose ``type`` is a contract-3 error type and whose
+retryability follows the table in ARCHITECTURE.md (and the step's ``non_retryable`` list).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.bundles import BundleCache, BundleNotFound
+from activities.secrets import NoSecrets, SecretProvider, redact
+from activities.types import RUN_STEP, RunStepInput, RunStepOutput
+from sandbox.envelope import Envelope, StepContext
+from sandbox.errors import DependencyError, ErrorType, StepwellError
+from sandbox.launcher import Sandbox, StepCancelled
+from sandbox.result import StepResult
+from step_sdk.bundle import BundleError
+from step_sdk.manifest import Limits
+from step_sdk.validation import schema_problems
+
+LOG_TAIL_CHARS = 2048
+MAX_LOG_CHARS = 64 * 1024
+
+
+def _failure(
+    error_type: ErrorType | str,
+    message: str,
+    *,
+    non_retryable: bool,
+    traceback: str = "",
+    logs: str = "",
+    attempt: int = 1,
+) -> ApplicationError:
+    details = {"type": str(error_type), "message": message, "traceback": traceback,
+               "logs": logs[-MAX_LOG_CHARS:], "attempt": attempt}  # fmt: skip
+    return ApplicationError(message, details, type=str(error_type), non_retryable=non_retryable)
+
+
+class StepActivities:
+    """Activities with their collaborators injected (sandbox, bundle cache, secret provider)."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        bundles: BundleCache,
+        secrets: SecretProvider | None = None,
+        *,
+        max_concurrent: int = 4,
+        heartbeat_every_s: float = 2.0,
+    ) -> None:
+        self._sandbox = sandbox
+        self._bundles = bundles
+        self._secrets = secrets or NoSecrets()
+        self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix="stepwell-step")
+        self._heartbeat_every_s = heartbeat_every_s
+
+    @activity.defn(name=RUN_STEP)
+    async def run_step(self, request: RunStepInput) -> RunStepOutput:
+        """Run one step execution in a fresh container."""
+        info = activity.info()
+        attempt = info.attempt
+        manifest = request.manifest
+        problems = schema_problems(manifest.get("input_schema") or {}, request.input)
+        if problems:
+            message = "input does not match the step's schema: " + "; ".join(map(str, problems))
+            raise _failure(ErrorType.INPUT_VALIDATION, message, non_retryable=True, attempt=attempt)
+        secrets = self._secrets.resolve(request.workspace_id, manifest.get("secrets") or [])
+        result = await self._run_in_sandbox(request, secrets, attempt)
+        logs = redact(result.logs, secrets)
+        if result.error is not None:
+            non_retryable = not result.error.retryable or (
+                result.error.exception in (manifest.get("retry") or {}).get("non_retryable", [])
+            )
+            raise _failure(
+                result.error.type,
+                redact(result.error.message, secrets),
+                non_retryable=non_retryable,
+                traceback=redact(result.error.traceback, secrets),
+                logs=logs,
+                attempt=attempt,
+            )
+        output = redact(result.output, secrets)
+        problems = schema_problems(manifest.get("output_schema") or {}, output)
+        if problems:
+            message = "output does not match the step's schema: " + "; ".join(map(str, problems))
+            raise _failure(
+                ErrorType.OUTPUT_VALIDATION, message, non_retryable=True, logs=logs, attempt=attempt
+            )
+        return RunStepOutput(
+            output=output,
+            logs=logs[-MAX_LOG_CHARS:],
+            logs_truncated=result.logs_truncated or len(logs) > MAX_LOG_CHARS,
+            duration_ms=result.duration_ms,
+            image=result.image,
+            attempt=attempt,
+        )
+
+    async def _run_in_sandbox(
+        self, request: RunStepInput, secrets: dict[str, str], attempt: int
+    ) -> StepResult:
+        try:
+            bundle = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._bundles.get, request.digest
+            )
+        except (BundleNotFound, BundleError) as exc:
+            raise _failure(
+                ErrorType.SANDBOX, f"bundle {request.digest}: {exc}", non_retryable=False
+            ) from None
+        limits = Limits.model_validate(
+            {**(request.manifest.get("limits") or {}), "timeout_s": request.timeout_s}
+        )
+        deadline = datetime.now(UTC) + timedelta(seconds=limits.timeout_s)
+        envelope = Envelope(
+            input=request.input,
+            secrets=secrets,
+            context=StepContext(
+                run_id=request.run_id, step_id=request.step_id, attempt=attempt,
+                deadline=deadline.isoformat(),
+            ),
+        )  # fmt: skip
+        tail: list[str] = []
+        cancel = threading.Event()
+
+        def on_log(text: str) -> None:
+            tail.append(text)
+            if sum(map(len, tail)) > 4 * LOG_TAIL_CHARS:
+                del tail[:-4]
+
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor,
+            lambda: self._sandbox.run(bundle, envelope, limits, on_log=on_log, cancel=cancel),
+        )
+        try:
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), self._heartbeat_every_s)
+                except TimeoutError:
+                    activity.heartbeat(
+                        {"log_tail": redact("".join(tail)[-LOG_TAIL_CHARS:], secrets)}
+                    )
+        except asyncio.CancelledError:
+            # Kill the container and wait until it is gone before acknowledging.
+            cancel.set()
+            with contextlib.suppress(StepCancelled, StepwellError):
+                await future
+            raise
+        except DependencyError as exc:
+            raise _failure(
+                exc.error_type, exc.message, non_retryable=True, attempt=attempt
+            ) from None
+        except StepwellError as exc:
+            raise _failure(
+                exc.error_type, exc.message, non_retryable=False, attempt=attempt
+            ) from None
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+__all__ = ["StepActivities"]

@@ -1,0 +1,48 @@
+"""The activity contract between ``workflows/`` and ``activities/``: names and dataclasses only.
+
+No side effects on import: the workflow imports this inside Temporal's workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RUN_STEP = "run_step"
+
+# Error types that never succeed on retry (contract 3). StepError and StepTimeout follow the
+# step's retry policy; SandboxError (infrastructure) is always retried.
+NON_RETRYABLE = [
+    "InputValidationError",
+    "OutputValidationError",
+    "MemoryLimitExceeded",
+    "OutputLimitExceeded",
+    "DependencyError",
+]
+
+
+@dataclass
+class RunStepInput:
+    """One execution of one step: which bundle, what input, within which limits."""
+
+    run_id: str
+    step_id: str
+    ref: str
+    digest: str
+    manifest: dict[str, Any]
+    input: Any
+    timeout_s: float
+    workspace_id: str = "local"
+
+
+@dataclass
+class RunStepOutput:
+    """What a successful execution returns (also recorded in Temporal's history)."""
+
+    output: Any
+    logs: str = ""
+    logs_truncated: bool = False
+    duration_ms: int = 0
+    image: str = ""
+    attempt: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,168 @@
+"""``stepwell worker``, ``stepwell flow run`` and ``stepwell run show``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.service import RPCError
+
+from activities.bundles import LocalBundleStore
+from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
+from stepwell.local_steps import LocalSteps, load_local_steps
+from stepwell.runs import RunView, read_run
+from stepwell.settings import Settings
+from stepwell.worker import run_worker
+from workflows.definition import FlowDefinition
+from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
+from workflows.validation import validate_flow
+
+flow_app = typer.Typer(help="Run flows.", no_args_is_help=True)
+run_app = typer.Typer(help="Inspect runs.", no_args_is_help=True)
+_COLOURS = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
+
+
+def worker() -> None:
+    """Run a worker: poll Temporal for flows and steps until SIGTERM/Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run_worker(Settings()))
+
+
+async def _connect(settings: Settings) -> Client:
+    try:
+        return await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace
+        )
+    except RuntimeError as exc:
+        fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}", code=1)
+
+
+@flow_app.command("run")
+def run_flow(
+    definition_file: Path = typer.Argument(..., help="Flow definition (JSON)"),
+    steps: Path = typer.Option(..., "--steps", help="Directory of step directories or bundles"),
+    input_: str = typer.Option("{}", "--input", "-i", help="Trigger payload: JSON or @file"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Show progress until it ends"),
+) -> None:
+    """Validate a flow against local steps and start a run (a worker must be running)."""
+    settings = Settings()
+    document = parse_json_option(f"@{definition_file}", "FILE")
+    trigger = parse_json_option(input_, "--input")
+    if not steps.is_dir():
+        fail(f"--steps {steps}: not a directory")
+    with user_errors():
+        local = LocalSteps(load_local_steps(steps), LocalBundleStore(settings.bundle_dir))
+    problems = validate_flow(document, local.catalog)
+    if problems:
+        for problem in problems:
+            out.print(f"[red]{problem.pointer or '/'}[/red]: {problem.message}", soft_wrap=True)
+        fail(f"{definition_file} has {len(problems)} problem(s)", code=1)
+    definition = FlowDefinition.model_validate(document)
+    request = FlowRunInput(
+        definition=definition.document(),
+        steps=local.resolve(definition),
+        trigger=trigger,
+        heartbeat_timeout_s=settings.heartbeat_timeout_s,
+    )
+    code = asyncio.run(_start(settings, request, follow))
+    raise typer.Exit(code)
+
+
+async def _start(settings: Settings, request: FlowRunInput, follow: bool) -> int:
+    client = await _connect(settings)
+    run_id = f"run-{uuid.uuid4().hex[:16]}"
+    handle = await client.start_workflow(
+        FLOW_RUN, request, id=run_id, task_queue=settings.task_queue, result_type=FlowRunOutput
+    )
+    ui = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{run_id}"
+    out.print(f"started {run_id}\n{ui}")
+    if not follow:
+        return 0
+    with Live(_progress_table({}), console=out, refresh_per_second=4) as live:
+        result_task = asyncio.ensure_future(handle.result())
+        while not result_task.done():
+            with contextlib.suppress(RPCError):  # the first workflow task has not run yet
+                live.update(_progress_table(await handle.query(PROGRESS_QUERY)))
+            await asyncio.wait([result_task], timeout=0.5)
+        try:
+            result: FlowRunOutput = result_task.result()
+        except WorkflowFailureError as exc:
+            live.update(_progress_table(await handle.query(PROGRESS_QUERY)))
+            live.stop()
+            out.print(f"[red]failed[/red]: {exc.cause}")
+            return 1
+        live.update(_progress_table({"steps": {k: vars(v) for k, v in result.steps.items()}}))
+    print_json(result.output)
+    return 0
+
+
+def _progress_table(progress: dict[str, Any]) -> Table:
+    table = Table("step", "status", "attempts", "duration", "detail")
+    for step_id, state in (progress.get("steps") or {}).items():
+        status = state.get("status", "")
+        colour = _COLOURS.get(status, "white")
+        error = state.get("error") or {}
+        detail = f"{error.get('type')}: {error.get('message')}" if error else ""
+        if state.get("items") is not None:
+            detail = f"{state['items']} items " + detail
+        duration = f"{state.get('duration_ms', 0)} ms" if state.get("duration_ms") else ""
+        table.add_row(
+            step_id, f"[{colour}]{status}[/{colour}]", str(state.get("attempts") or ""),
+            duration, detail[:120],
+        )  # fmt: skip
+    return table
+
+
+@run_app.command("show")
+def show(
+    run_id: str = typer.Argument(..., help="The run id (its Temporal workflow id)"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Print a run's timeline (each step, attempts, duration, outcome) read from Temporal."""
+    view = asyncio.run(_read(Settings(), run_id))
+    if as_json:
+        print_json(_as_document(view))
+        return
+    out.print(f"{view.run_id}: {view.status}")
+    table = Table("step", "attempts", "started", "duration", "outcome")
+    for execution in view.executions:
+        started = execution.started_at.strftime("%H:%M:%S.%f")[:-3] if execution.started_at else ""
+        duration = f"{execution.duration_ms} ms" if execution.duration_ms is not None else ""
+        outcome = execution.outcome + (f" ({execution.error})" if execution.error else "")
+        table.add_row(execution.step_id, str(execution.attempts), started, duration, outcome)
+    out.print(table)
+    if view.error:
+        out.print(f"[red]{view.error}[/red]")
+    elif view.status == "succeeded":
+        out.print(json.dumps(view.output, indent=2))
+
+
+async def _read(settings: Settings, run_id: str) -> RunView:
+    client = await _connect(settings)
+    try:
+        return await read_run(client, run_id)
+    except RPCError as exc:
+        fail(f"run {run_id}: {exc.message}", code=1)
+
+
+def _as_document(view: RunView) -> dict[str, Any]:
+    return {
+        "run_id": view.run_id,
+        "status": view.status,
+        "output": view.output,
+        "error": view.error or None,
+        "steps": [
+            {"step_id": e.step_id, "attempts": e.attempts, "duration_ms": e.duration_ms,
+             "outcome": e.outcome, "error": e.error or None}
+            for e in view.executions
+        ],
+    }  # fmt: skip

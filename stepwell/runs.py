@@ -1,0 +1,123 @@
+"""Reading runs back from Temporal: status, output and a per-step timeline from history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from workflows.types import PROGRESS_QUERY
+
+_STATUS = {
+    WorkflowExecutionStatus.RUNNING: "running",
+    WorkflowExecutionStatus.COMPLETED: "succeeded",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "cancelled",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: "continued",
+}
+
+
+@dataclass
+class Execution:
+    """One activity execution (all its attempts) of one step, from history."""
+
+    step_id: str
+    attempts: int = 0
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: str = "running"
+    error: str = ""
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)
+
+
+@dataclass
+class RunView:
+    """What a person wants to see of a run."""
+
+    run_id: str
+    status: str
+    started_at: datetime | None
+    closed_at: datetime | None
+    executions: list[Execution] = field(default_factory=list)
+    output: Any = None
+    error: str = ""
+    progress: dict[str, Any] | None = None
+
+
+_CLOSING = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: (
+        "succeeded",
+        "activity_task_completed_event_attributes",
+    ),
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: ("failed", "activity_task_failed_event_attributes"),
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: (
+        "timed_out",
+        "activity_task_timed_out_event_attributes",
+    ),
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: (
+        "cancelled",
+        "activity_task_canceled_event_attributes",
+    ),
+}
+
+
+def _payload_json(payloads: Any) -> Any:
+    for payload in payloads.payloads:
+        try:
+            return json.loads(payload.data)
+        except ValueError:
+            return None
+    return None
+
+
+async def read_run(client: Client, run_id: str) -> RunView:
+    """Describe a run and rebuild its timeline from Temporal's history (the record of truth)."""
+    handle = client.get_workflow_handle(run_id)
+    description = await handle.describe()
+    status = _STATUS.get(description.status, "unknown") if description.status else "unknown"
+    view = RunView(run_id, status, description.start_time, description.close_time)
+    by_scheduled: dict[int, Execution] = {}
+    async for event in handle.fetch_history_events():
+        kind = event.event_type
+        when = event.event_time.ToDatetime()
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            request = _payload_json(event.activity_task_scheduled_event_attributes.input) or {}
+            execution = Execution(step_id=str(request.get("step_id", "?")), scheduled_at=when)
+            by_scheduled[event.event_id] = execution
+            view.executions.append(execution)
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started = event.activity_task_started_event_attributes
+            execution = by_scheduled[started.scheduled_event_id]
+            execution.attempts, execution.started_at = started.attempt, when
+        elif kind in _CLOSING:
+            outcome, attribute = _CLOSING[kind]
+            closing = getattr(event, attribute)
+            execution = by_scheduled[closing.scheduled_event_id]
+            execution.finished_at, execution.outcome = when, outcome
+            if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                failure = closing.failure
+                error_type = failure.application_failure_info.type or "error"
+                execution.error = f"{error_type}: {failure.message}"
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+            result = _payload_json(event.workflow_execution_completed_event_attributes.result)
+            view.output = (result or {}).get("output")
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+            view.error = event.workflow_execution_failed_event_attributes.failure.message
+    if status == "running":
+        try:
+            view.progress = await handle.query(PROGRESS_QUERY)
+        except Exception:  # no worker answering queries right now: history still stands
+            view.progress = None
+    return view

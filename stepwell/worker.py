@@ -1,0 +1,86 @@
+"""The worker process: polls Temporal's task queue and runs flows and steps.
+
+It registers ``FlowRun`` and the step activities, limits concurrent steps, removes sandbox
+leftovers at start (and every minute), and on SIGTERM/SIGINT stops polling, gives running steps a
+grace period to finish, then cancels them (which kills their containers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import timedelta
+
+import docker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.bundles import BundleCache, LocalBundleStore
+from activities.secrets import SecretProvider
+from activities.step_activities import StepActivities
+from sandbox.janitor import collect_containers
+from sandbox.launcher import Sandbox
+from stepwell.settings import Settings
+from workflows.flow_run import FlowRun
+
+log = logging.getLogger("stepwell.worker")
+JANITOR_EVERY_S = 60
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    activities: StepActivities,
+    *,
+    task_queue: str | None = None,
+) -> Worker:
+    """A Temporal worker for flows and steps (not started)."""
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[FlowRun],
+        activities=[activities.run_step],
+        max_concurrent_activities=settings.max_concurrent_steps,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_s),
+    )
+
+
+def build_activities(
+    settings: Settings, docker_client: docker.DockerClient, secrets: SecretProvider | None = None
+) -> StepActivities:
+    """Step activities wired to the local Docker engine and bundle store."""
+    sandbox = Sandbox(docker_client, settings.sandbox_config())
+    bundles = BundleCache(LocalBundleStore(settings.bundle_dir))
+    return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
+
+
+async def _janitor(docker_client: docker.DockerClient) -> None:
+    while True:
+        removed = await asyncio.to_thread(collect_containers, docker_client)
+        if removed:
+            log.warning("removed %d leftover step containers", len(removed))
+        await asyncio.sleep(JANITOR_EVERY_S)
+
+
+async def run_worker(settings: Settings, secrets: SecretProvider | None = None) -> None:
+    """Connect, clean up, and run until SIGTERM or SIGINT."""
+    docker_client = docker.from_env(timeout=120)
+    docker_client.ping()
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    activities = build_activities(settings, docker_client, secrets)
+    worker = build_worker(client, settings, activities)
+    janitor = asyncio.create_task(_janitor(docker_client))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker polling %r on %s", settings.task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
+        log.info("shutting down: running steps get %ss to finish", settings.worker_shutdown_grace_s)
+    janitor.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await janitor
+    activities.close()

@@ -1,0 +1,150 @@
+"""The example steps under ``examples/steps``: every declared example holds in the real sandbox.
+
+Each directory is copied to ``tmp_path`` first: building writes ``stepwell.json`` beside the code
+and importing it writes ``__pycache__``, and neither belongs in the repository.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.envelope import Envelope, StepContext
+from sandbox.errors import ErrorType
+from sandbox.launcher import Sandbox
+from step_sdk.manifest import MANIFEST_FILE
+from step_sdk.project import build_directory, load_step
+from step_sdk.testing import call
+from step_sdk.validation import schema_problems
+
+pytestmark = [pytest.mark.docker, pytest.mark.network]
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "steps"
+STEP_DIRS = sorted(
+    p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+)
+# Steps without requirements, so their code also runs in this process (see the last test).
+IN_PROCESS = ("csv_parse", "slugify", "stats", "timezone")
+# Files a step directory may hold besides its own: what building and importing it leave behind.
+GENERATED = {MANIFEST_FILE, "dist", "__pycache__"}
+
+
+def _copy(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(EXAMPLES / name, target, ignore=shutil.ignore_patterns(*GENERATED))
+    return target
+
+
+@pytest.fixture(autouse=True)
+def _forget_step_module() -> Iterator[None]:
+    """``load_step`` leaves the last example imported as ``step``; do not leak it to other tests."""
+    yield
+    sys.modules.pop("step", None)
+
+
+def test_there_are_at_least_seven_examples_each_a_step_and_a_readme() -> None:
+    assert len(STEP_DIRS) >= 7, STEP_DIRS
+    for name in STEP_DIRS:
+        files = {p.name for p in (EXAMPLES / name).iterdir()} - GENERATED
+        assert files == {"step.py", "README.md"}, (name, sorted(files))
+
+
+@pytest.mark.parametrize("name", STEP_DIRS)
+def test_every_example_passes_in_the_sandbox(name: str, sandbox: Sandbox, tmp_path: Path) -> None:
+    bundle = build_directory(_copy(name, tmp_path))
+    manifest = bundle.manifest
+    assert manifest.version == "1.0.0"
+    assert manifest.entrypoint.startswith("step:")
+    assert manifest.title
+    assert manifest.description
+    assert set(bundle.files) == {"step.py", "README.md", MANIFEST_FILE}
+    assert 2 <= len(manifest.examples) <= 3, manifest.ref
+    for index, example in enumerate(manifest.examples, start=1):
+        # The examples are documentation too: they must match the published schemas.
+        assert schema_problems(manifest.input_schema, example.input) == [], (name, index)
+        assert schema_problems(manifest.output_schema, example.output) == [], (name, index)
+        envelope = Envelope(
+            input=example.input,
+            context=StepContext(run_id=f"examples-{name}", step_id=f"{name}-{index}"),
+        )
+        result = sandbox.run(bundle, envelope)
+        assert result.error is None, (manifest.ref, index, result.error, result.logs)
+        assert result.output == example.output, (manifest.ref, index)
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "error_type", "message"),
+    [
+        (
+            "jmespath",
+            {"data": {"a": 1}, "expression": "people[?age >"},
+            ErrorType.STEP,
+            "ValueError: invalid JMESPath expression 'people[?age >': it ends too early",
+        ),
+        (
+            "timezone",
+            {"when": "2024-01-01T00:00:00Z", "to_tz": "Mars/Olympus_Mons"},
+            ErrorType.STEP,
+            "ValueError: to_tz: 'Mars/Olympus_Mons' is not an IANA time zone name",
+        ),
+        (
+            "csv_parse",
+            {"text": "a,b\n1,2,3\n"},
+            ErrorType.STEP,
+            "ValueError: data row 1 has 3 cells but the header has 2 columns",
+        ),
+        ("stats", {"values": []}, ErrorType.INPUT_VALIDATION, "/values"),
+    ],
+    ids=["jmespath-bad-expression", "timezone-unknown-zone", "csv_parse-ragged-row", "stats-empty"],
+)
+def test_bad_input_fails_with_a_clear_message(
+    name: str,
+    payload: dict[str, object],
+    error_type: ErrorType,
+    message: str,
+    sandbox: Sandbox,
+    tmp_path: Path,
+) -> None:
+    bundle = build_directory(_copy(name, tmp_path))
+    result = sandbox.run(bundle, Envelope(input=payload))
+    assert result.output is None
+    assert result.error is not None, result.output
+    assert result.error.type == error_type, result.error
+    assert message in result.error.message, result.error.message
+    assert "\n" not in result.error.message
+
+
+def test_in_process_calls_agree_with_the_examples(tmp_path: Path) -> None:
+    """``step_sdk.testing.call`` gives the declared outputs for the steps without requirements."""
+    checked = 0
+    for name in IN_PROCESS:
+        definition = load_step(_copy(name, tmp_path))
+        manifest = definition.manifest
+        assert manifest.requirements == (), f"{name} has requirements: not for in-process tests"
+        assert manifest.input_schema["type"] == "object"
+        assert manifest.input_schema["additionalProperties"] is False
+        assert manifest.output_schema["type"] == "object"
+        for example in manifest.examples:
+            assert call(definition, example.input) == example.output, (name, example.input)
+            checked += 1
+    assert checked >= 2 * len(IN_PROCESS)
+
+    # What the README files promise about the schemas.
+    stats = load_step(_copy("stats", tmp_path / "again")).manifest
+    assert stats.input_schema["properties"]["values"]["minItems"] == 1
+    assert stats.input_schema["required"] == ["values"]
+    assert set(stats.output_schema["required"]) == {
+        "count",
+        "mean",
+        "median",
+        "stdev",
+        "min",
+        "max",
+    }
+    csv = load_step(_copy("csv_parse", tmp_path / "again")).manifest
+    delimiter = csv.input_schema["properties"]["delimiter"]
+    assert (delimiter["minLength"], delimiter["maxLength"], delimiter["default"]) == (1, 1, ",")

