@@ -1,0 +1,167 @@
+"""The `stepwell worker`, `stepwell flow run` and `stepwell run show` commands as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.bundles import LocalBundleStore
+from sandbox import labels
+from stepwell.local_steps import LocalSteps
+from tests.flows.conftest import REPO, inline_step
+from workflows.definition import FlowDefinition
+from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
+
+pytestmark = [pytest.mark.temporal, pytest.mark.docker]
+STEPWELL = str(Path(sys.executable).parent / "stepwell")
+
+
+def worker_env(temporal: WorkflowEnvironment, home: Path, queue: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "STEPWELL_HOME": str(home),
+        "STEPWELL_TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
+        "STEPWELL_TASK_QUEUE": queue,
+        "STEPWELL_HEARTBEAT_TIMEOUT_S": "3",
+        "STEPWELL_WORKER_SHUTDOWN_GRACE_S": "5",
+    }
+
+
+async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        STEPWELL, "worker", env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def stop(process: asyncio.subprocess.Process) -> int:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_killing_the_worker_mid_step_and_starting_another_finishes_the_run(
+    temporal: WorkflowEnvironment,
+    tmp_path: Path,
+    base_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    queue, home = f"kill-{uuid.uuid4().hex[:8]}", tmp_path / "home"
+    env = worker_env(temporal, home, queue)
+    nap = inline_step(
+        "test.nap",
+        "import time\n\ndef main():\n    time.sleep(4)\n    return 'rested'\n",
+        limits={"timeout_s": 60},
+    )
+    definition = FlowDefinition.model_validate(
+        {"name": "nap", "steps": [{"id": "nap", "uses": "test.nap@1.0.0"}]}
+    )
+    request = FlowRunInput(
+        definition=definition.document(),
+        steps=LocalSteps([nap], LocalBundleStore(home / "bundles")).resolve(definition),
+        heartbeat_timeout_s=3,
+    )
+    first = await start_worker(env)
+    handle = await temporal.client.start_workflow(
+        FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=queue,
+        result_type=FlowRunOutput,
+    )  # fmt: skip
+    by_run = {"label": f"{labels.RUN_ID}={handle.id}"}
+    for _ in range(150):
+        if docker_client.api.containers(filters=by_run):
+            break
+        await asyncio.sleep(0.2)
+    assert docker_client.api.containers(filters=by_run), "the step never started"
+    first.kill()  # SIGKILL: no chance to clean up
+    await first.wait()
+    second = await start_worker(env)
+    try:
+        result = await asyncio.wait_for(handle.result(), 90)
+        assert result.steps["nap"].output == "rested"
+        assert result.steps["nap"].attempts >= 2
+    finally:
+        assert await stop(second) == 0  # SIGTERM is a clean shutdown
+    for _ in range(50):
+        if not docker_client.api.containers(all=True, filters=by_run):
+            break
+        await asyncio.sleep(0.2)
+    assert docker_client.api.containers(all=True, filters=by_run) == []
+
+
+async def test_flow_run_follow_and_run_show(
+    temporal: WorkflowEnvironment, tmp_path: Path, base_image: str
+) -> None:
+    queue, home = f"cli-{uuid.uuid4().hex[:8]}", tmp_path / "home"
+    env = worker_env(temporal, home, queue)
+    steps = tmp_path / "steps"
+    shutil.copytree(REPO / "examples" / "steps", steps)
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps({
+        "name": "cli",
+        "steps": [
+            {"id": "stats", "uses": "math.stats@1.0.0", "with": {"values": "{{ trigger.values }}"}},
+            {"id": "slug", "uses": "text.slugify@1.0.0",
+             "with": {"text": "mean {{ steps.stats.output.mean }}"}},
+        ],
+        "output": {"slug": "{{ steps.slug.output.slug }}"},
+    }))  # fmt: skip
+    worker = await start_worker(env)
+    try:
+        run = await asyncio.create_subprocess_exec(
+            STEPWELL, "flow", "run", str(flow), "--steps", str(steps),
+            "--input", '{"values": [1, 2, 3]}', "--follow",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(run.communicate(), 120)
+        text = stdout.decode()
+        assert run.returncode == 0, text + stderr.decode()
+        assert '"slug": "mean-2-0"' in text
+        run_id = next(w for w in text.split() if w.startswith("run-"))
+        assert f"/workflows/{run_id}" in text  # the link to the Temporal UI
+        show = await asyncio.create_subprocess_exec(
+            STEPWELL, "run", "show", run_id, "--json", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        shown, _ = await asyncio.wait_for(show.communicate(), 60)
+        document = json.loads(shown)
+        assert document["status"] == "succeeded"
+        assert document["output"] == {"slug": "mean-2-0"}
+        assert [s["step_id"] for s in document["steps"]] == ["stats", "slug"]
+        assert all(s["outcome"] == "succeeded" and s["attempts"] == 1 for s in document["steps"])
+        progress = await temporal.client.get_workflow_handle(run_id).query(PROGRESS_QUERY)
+        assert progress["status"] == "succeeded"
+    finally:
+        assert await stop(worker) == 0
+
+
+async def test_flow_run_refuses_an_invalid_flow_with_pointers(
+    temporal: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    steps = tmp_path / "steps"
+    shutil.copytree(REPO / "examples" / "steps" / "slugify", steps / "slugify")
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps({"name": "bad", "steps": [
+        {"id": "a", "uses": "text.slugify@9.9.9"},
+        {"id": "b", "uses": "text.slugify@1.0.0", "with": {"text": 5, "max_len": "{{ ( }}"}},
+    ]}))  # fmt: skip
+    env = worker_env(temporal, tmp_path / "home", "unused")
+    run = await asyncio.create_subprocess_exec(
+        STEPWELL, "flow", "run", str(flow), "--steps", str(steps), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(run.communicate(), 60)
+    text = stdout.decode() + stderr.decode()
+    assert run.returncode == 1
+    assert "/steps/0/uses" in text and "no version 9.9.9" in text
+    assert "/steps/1/with/text" in text and "/steps/1/with/max_len" in text
+    assert "Traceback" not in text
