@@ -18,6 +18,7 @@ lint: setup
 
 bench: setup
 	.venv/bin/python bench/sandbox_latency.py
+	.venv/bin/python bench/flow_overhead.py
 
 clean:
 	-.venv/bin/stepwell sandbox gc --all

@@ -101,6 +101,7 @@ async def _start(settings: Settings, request: FlowRunInput, follow: bool) -> int
             out.print(f"[red]failed[/red]: {exc.cause}")
             return 1
         live.update(_progress_table({"steps": {k: vars(v) for k, v in result.steps.items()}}))
+    out.print()
     print_json(result.output)
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from stepwell.cli import flows, images, sandbox, step
+from stepwell.cli import flows, images, sandbox, step, up
 
 app = typer.Typer(
     help="Stepwell: chain sandboxed code steps into flows.",
@@ -17,6 +17,7 @@ app.add_typer(step.app, name="step")
 app.add_typer(flows.flow_app, name="flow")
 app.add_typer(flows.run_app, name="run")
 app.command()(flows.worker)
+app.command()(up.up)
 
 
 if __name__ == "__main__":
