@@ -163,6 +163,3 @@ class StepActivities:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-__all__ = ["StepActivities"]

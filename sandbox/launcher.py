@@ -165,10 +165,10 @@ class Sandbox:
                     if stream == STDOUT:
                         result.write(data)
                     elif stream == STDERR:
-                        kept = logs.getvalue().__len__()
+                        room = logs.room
                         logs.write(data)
-                        if on_log is not None and kept < logs.cap:
-                            on_log(sanitize_log(data[: logs.cap - kept]))
+                        if on_log is not None and room > 0:
+                            on_log(sanitize_log(data[:room]))
                 if not killed and (result.truncated or logs.total > flood_at):
                     killed = self._kill(container_id)
                     give_up = time.monotonic() + config.kill_grace_s

@@ -60,6 +60,11 @@ class CappedBuffer:
             self._data += data[:room]
 
     @property
+    def room(self) -> int:
+        """Bytes that can still be kept."""
+        return max(0, self.cap - len(self._data))
+
+    @property
     def truncated(self) -> bool:
         return self.total > self.cap
 

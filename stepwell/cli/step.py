@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from step_sdk.bundle import Bundle, read_bundle
-from step_sdk.manifest import Manifest
 from step_sdk.project import build_directory, load_step
 from step_sdk.validation import schema_problems
 from stepwell.cli import scaffold
@@ -161,6 +160,3 @@ def _failed(error_type: str, message: str) -> dict[str, Any]:
         "logs": "",
         "duration_ms": 0,
     }
-
-
-__all__ = ["Manifest", "app"]
