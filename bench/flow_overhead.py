@@ -45,16 +45,16 @@ from temporalio.worker import Worker
 with workflow.unsafe.imports_passed_through():
     import docker
     from docker.errors import NotFound
+    from hardened_run import hardened_run
 
     from activities.bundles import BundleCache, LocalBundleStore
     from activities.step_activities import StepActivities
     from sandbox import labels
     from sandbox.config import SandboxConfig
-    from sandbox.hardening import container_kwargs, host_config_kwargs
     from sandbox.images import ImageBuilder
     from sandbox.launcher import Sandbox
     from step_sdk.bundle import build_bundle
-    from step_sdk.manifest import Limits, Manifest
+    from step_sdk.manifest import Manifest
     from stepwell.local_steps import LocalSteps
     from stepwell.settings import Settings
     from stepwell.worker import build_worker
@@ -140,22 +140,10 @@ async def time_stepwell(client: Client, docker_client: docker.DockerClient, task
 
 def docker_loop(client: docker.DockerClient, config: SandboxConfig, image: str, n: int) -> float:
     """Seconds of ``n`` sequential hardened ``python3 -c pass`` containers (after a warm-up one)."""
-    api, now = client.api, int(time.time())
-    step_labels = {labels.ROLE: labels.ROLE_STEP, labels.RUN_ID: RUN_ID}
-    step_labels |= {labels.CREATED: str(now), labels.EXPIRES: str(now + 3600)}
     seconds = []
     for _ in range(n + 1):
         start = time.perf_counter()
-        created = api.create_container(
-            host_config=api.create_host_config(**host_config_kwargs(config, Limits())),
-            **container_kwargs(image, step_labels, ["python3", "-c", "pass"]),
-        )
-        try:
-            api.start(created["Id"])
-            status = api.wait(created["Id"], timeout=60)
-            assert status["StatusCode"] == 0, status
-        finally:
-            api.remove_container(created["Id"], force=True)
+        hardened_run(client, config, image)
         seconds.append(time.perf_counter() - start)
     return sum(seconds[1:])
 

@@ -33,16 +33,16 @@ from pathlib import Path
 
 import docker
 from docker.errors import ImageNotFound, NotFound
+from hardened_run import hardened_run
 
 from sandbox import labels
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope, StepContext
-from sandbox.hardening import container_kwargs, host_config_kwargs
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
 from sandbox.layers import DEPS_REPOSITORY, layer_key
 from step_sdk.bundle import Bundle, build_bundle
-from step_sdk.manifest import Limits, Manifest
+from step_sdk.manifest import Manifest
 from step_sdk.requirements import parse_requirements
 
 RUN_ID = "bench"
@@ -81,25 +81,7 @@ def floor(python: str) -> None:
 
 
 def baseline(client: docker.DockerClient, config: SandboxConfig, image_id: str) -> None:
-    api = client.api
-    now = int(time.time())
-    step_labels = {
-        labels.ROLE: labels.ROLE_STEP,
-        labels.RUN_ID: RUN_ID,
-        labels.CREATED: str(now),
-        labels.EXPIRES: str(now + 600),
-    }
-    host_config = api.create_host_config(**host_config_kwargs(config, Limits()))
-    created = api.create_container(
-        host_config=host_config,
-        **container_kwargs(image_id, step_labels, ["python3", "-c", "pass"]),
-    )
-    try:
-        api.start(created["Id"])
-        status = api.wait(created["Id"], timeout=60)
-        assert status["StatusCode"] == 0, status
-    finally:
-        api.remove_container(created["Id"], force=True)
+    hardened_run(client, config, image_id)
 
 
 def sandbox_step(sandbox: Sandbox, bundle: Bundle) -> None:
