@@ -25,7 +25,7 @@ from docker.errors import APIError, BuildError, ImageNotFound
 from sandbox import labels
 from sandbox.config import ENV_ALLOWLIST, REGISTRY_IMAGE, ROOTFS_IMAGE, RUNTIME, SandboxConfig
 from sandbox.errors import DependencyError, ImageBuildError
-from sandbox.wheels import Platform, docker_machine, download_wheels, pip_wheel
+from sandbox.wheels import download_wheels, engine_platform, pip_wheel
 from step_sdk.requirements import Requirement, normalize_name
 
 Log = Callable[[str], None]
@@ -193,9 +193,11 @@ class ImageBuilder:
         if not any(target.glob("*.whl")):
             self._log(f"downloading wheels for {', '.join(map(str, pins))}")
             try:
-                machine = docker_machine(str(self._client.info().get("Architecture", "x86_64")))
                 download_wheels(
-                    pins, target, Platform(machine=machine), index_url=self._config.pip_index_url
+                    pins,
+                    target,
+                    engine_platform(self._client),
+                    index_url=self._config.pip_index_url,
                 )
             except DependencyError as exc:
                 raise ImageBuildError(f"cannot get the SDK's libraries: {exc}") from exc

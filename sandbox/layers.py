@@ -27,7 +27,7 @@ from sandbox.config import RUNTIME, SANDBOX_USER, SandboxConfig
 from sandbox.errors import DependencyError, SandboxError
 from sandbox.hardening import RUNNER_COMMAND
 from sandbox.locks import build_lock
-from sandbox.wheels import Platform, docker_machine, download_wheels, pip_wheel
+from sandbox.wheels import download_wheels, engine_platform, pip_wheel
 from step_sdk.requirements import Requirement
 
 DEPS_REPOSITORY = "stepwell/deps"
@@ -101,11 +101,10 @@ class DependencyLayers:
         wheel_dir = self._config.cache_dir / "wheels" / key
         shutil.rmtree(wheel_dir, ignore_errors=True)
         say(f"downloading wheels for {', '.join(str(r) for r in requirements)}")
-        architecture = str(self._client.info().get("Architecture", "x86_64"))
         download_wheels(
             requirements,
             wheel_dir,
-            Platform(machine=docker_machine(architecture)),
+            engine_platform(self._client),
             index_url=self._config.pip_index_url,
         )
         installer = pip_wheel(self._config.cache_dir, self._config.pip_index_url)

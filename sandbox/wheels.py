@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+
 from sandbox.errors import DependencyError
 from step_sdk.requirements import Requirement, normalize_name
 
@@ -41,9 +43,10 @@ class Platform:
         return arguments
 
 
-def docker_machine(architecture: str) -> str:
-    """Map Docker's ``Architecture`` (``x86_64``, ``aarch64``, ``arm64``) to a wheel tag suffix."""
-    return {"arm64": "aarch64", "amd64": "x86_64"}.get(architecture, architecture)
+def engine_platform(client: docker.DockerClient) -> Platform:
+    """The platform of the containers a Docker engine runs (its ``Architecture``)."""
+    architecture = str(client.info().get("Architecture", "x86_64"))
+    return Platform(machine={"arm64": "aarch64", "amd64": "x86_64"}.get(architecture, architecture))
 
 
 def download_wheels(
