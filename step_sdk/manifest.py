@@ -14,7 +14,7 @@ from step_sdk.requirements import RequirementError, parse_requirements
 MANIFEST_FILE = "stepwell.json"
 RUNTIMES = ("python3.11",)
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$")
+STEP_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$")
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
@@ -81,7 +81,7 @@ class Manifest(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME.match(value):
+        if not STEP_NAME.match(value):
             raise ValueError(
                 f"{value!r} is not a step name: use dotted lowercase words, e.g. 'text.slugify'"
             )

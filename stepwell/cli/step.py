@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from step_sdk.bundle import Bundle, read_bundle
+from step_sdk.manifest import STEP_NAME
 from step_sdk.project import build_directory, load_step
 from step_sdk.validation import schema_problems
 from stepwell.cli import scaffold
@@ -19,7 +20,6 @@ from stepwell.cli.output import err, fail, out, parse_json_option, print_json, u
 from stepwell.cli.step_runner import LocalRunner
 
 app = typer.Typer(help="Write, test, run and build steps.", no_args_is_help=True)
-_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$")
 
 
 def _load(source: Path) -> Bundle:
@@ -37,7 +37,7 @@ def new(
     directory: Path | None = typer.Argument(None, help="Where to create it (default: NAME)"),
 ) -> None:
     """Scaffold a step directory: a typed step module, a test file and a README."""
-    if not _NAME.match(name):
+    if not STEP_NAME.match(name):
         fail(f"{name!r} is not a step name: use dotted lowercase words, e.g. 'text.shout'")
     target = directory or Path(name.replace(".", "-"))
     if target.exists() and any(target.iterdir()):
