@@ -43,6 +43,12 @@ def walk_strings(
             yield from walk_strings(item, (*path, index))
 
 
+def condition_source(text: str) -> str:
+    """The expression of an ``if``/``foreach`` value: ``{{ expr }}`` or a bare ``expr``."""
+    sources = expressions_in(text)
+    return sources[0] if len(sources) == 1 else text.strip()
+
+
 def has_expression(value: Any) -> bool:
     """Whether a JSON value contains any ``{{ }}`` expression."""
     return any(_EXPRESSION.search(text) for _, text in walk_strings(value))

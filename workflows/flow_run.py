@@ -21,7 +21,13 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 with workflow.unsafe.imports_passed_through():
     from activities.types import NON_RETRYABLE, RUN_STEP, RunStepInput, RunStepOutput
     from workflows.definition import FlowDefinition, FlowStep
-    from workflows.expressions import ExpressionError, evaluate, expressions_in, render, truthy
+    from workflows.expressions import (
+        ExpressionError,
+        condition_source,
+        evaluate,
+        render,
+        truthy,
+    )
     from workflows.graph import dependencies
     from workflows.types import (
         FLOW_RUN,
@@ -43,11 +49,6 @@ class StepFailed(Exception):
         super().__init__(f"step {step_id!r} failed: {error['type']}: {error['message']}")
         self.step_id = step_id
         self.error = error
-
-
-def _condition_source(text: str) -> str:
-    sources = expressions_in(text)
-    return sources[0] if len(sources) == 1 else text.strip()
 
 
 @workflow.defn(name=FLOW_RUN)
@@ -121,7 +122,7 @@ class FlowRun:
         upstream_skipped = any(self._states[u].status == "skipped" for u in graph[step.id])
         try:
             if step.if_ is not None:
-                run = truthy(evaluate(_condition_source(step.if_), scope))
+                run = truthy(evaluate(condition_source(step.if_), scope))
             else:
                 run = not upstream_skipped
         except ExpressionError as exc:
@@ -176,7 +177,7 @@ class FlowRun:
         scope: dict[str, Any],
         state: StepState,
     ) -> list[Any]:
-        items = evaluate(_condition_source(step.foreach or ""), scope)
+        items = evaluate(condition_source(step.foreach or ""), scope)
         if not isinstance(items, list):
             raise ExpressionError(f"foreach must give a list, not {type(items).__name__}")
         state.items = len(items)

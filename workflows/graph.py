@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from workflows.definition import FlowDefinition, FlowStep
-from workflows.expressions import ExpressionError, expressions_in, referenced_steps, walk_strings
+from workflows.expressions import (
+    ExpressionError,
+    condition_source,
+    expressions_in,
+    referenced_steps,
+    walk_strings,
+)
 
 
 def step_expressions(step: FlowStep) -> list[tuple[tuple[str | int, ...], str]]:
@@ -15,8 +21,7 @@ def step_expressions(step: FlowStep) -> list[tuple[tuple[str | int, ...], str]]:
         found.extend((path, source) for source in expressions_in(text))
     for field, condition in (("if", step.if_), ("foreach", step.foreach)):
         if condition is not None:
-            sources = expressions_in(condition) or [condition.strip()]
-            found.extend(((field,), source) for source in sources)
+            found.append(((field,), condition_source(condition)))
     return found
 
 
