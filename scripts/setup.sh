@@ -65,4 +65,10 @@ if ! command -v debootstrap >/dev/null && is_root && command -v apt-get >/dev/nu
   apt_install debootstrap
 fi
 "$VENV/bin/stepwell" images build
+
+# --- PostgreSQL for the test suite -----------------------------------------------------------------
+# The API's database tests run on SQLite and on a real PostgreSQL server (Debian's package).
+if [ -z "${STEPWELL_TEST_POSTGRES_URL:-}" ]; then
+  scripts/postgres.sh >/dev/null
+fi
 say "ready"

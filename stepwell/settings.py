@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandbox.config import SandboxConfig
 
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
+
 
 class Settings(BaseSettings):
     """Process-wide settings of the CLI, the worker and the API."""
@@ -30,11 +32,35 @@ class Settings(BaseSettings):
     max_concurrent_steps: int = Field(4, ge=1, le=256)
     worker_shutdown_grace_s: float = Field(30, ge=0)
     heartbeat_timeout_s: float = Field(20, ge=2)
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: a SQLite file under the home directory"
+    )
+    secret_key: str = Field(
+        DEVELOPMENT_SECRET_KEY,
+        description="encrypts workspace secrets at rest; must be set outside development mode",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field(
+        "http://localhost:8000", description="base URL the API is reached at (webhook URLs)"
+    )
+    api_rate_per_s: float = Field(20, gt=0, description="requests per second per API key")
+    api_burst: int = Field(60, ge=1, description="token bucket size per API key")
+    webhook_rate_per_s: float = Field(10, gt=0, description="deliveries per second per webhook")
+    webhook_burst: int = Field(30, ge=1, description="token bucket size per webhook")
+    webhook_max_body_kb: int = Field(256, ge=1, le=10240)
+    webhook_tolerance_s: int = Field(300, ge=1, description="signature timestamp tolerance")
+    bundle_max_kb: int = Field(5120, ge=16, le=102400, description="largest step bundle accepted")
 
     @property
     def bundle_dir(self) -> Path:
         """Where the local bundle store keeps bundles by digest."""
         return self.home / "bundles"
+
+    @property
+    def database(self) -> str:
+        """The database URL in effect (SQLite under the home directory unless set)."""
+        return self.database_url or f"sqlite:///{self.home / 'stepwell.db'}"
 
     def sandbox_config(self) -> SandboxConfig:
         """The sandbox's tunables, derived from these settings."""

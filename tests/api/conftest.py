@@ -1,0 +1,143 @@
+"""The API over a real database (SQLite, and PostgreSQL) and a real Temporal dev server.
+
+Each test gets fresh workspaces (``workspace``, ``other_workspace``); since every query is scoped
+to a workspace, tests share one database per backend without seeing each other's rows.
+PostgreSQL is required, never skipped: ``make setup`` starts one (``scripts/postgres.sh``), or
+point ``STEPWELL_TEST_POSTGRES_URL`` at a server whose user may create databases.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+from fastapi import FastAPI
+from temporalio.testing import WorkflowEnvironment
+
+from activities.bundles import LocalBundleStore
+from stepwell.settings import Settings
+from ui_api.app import create_app
+from ui_api.db import create_engine, session_scope
+from ui_api.keys import create_key, create_workspace
+from ui_api.services import Services, build_services
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:54329/postgres"
+
+
+def _postgres_database() -> Iterator[str]:
+    admin_url = os.environ.get("STEPWELL_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    name = f"stepwell_test_{secrets.token_hex(4)}"
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is required at {admin_url} (run 'make setup' or set "
+            f"STEPWELL_TEST_POSTGRES_URL): {exc.orig}",
+            pytrace=False,
+        )
+    yield str(sa.engine.make_url(admin_url).set(database=name).render_as_string(False))
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'stepwell.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def api_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="session")
+def api_settings(api_home: Path, database_url: str) -> Settings:
+    """Settings of the API under test (limits high enough not to get in the way by default)."""
+    return Settings(
+        home=api_home,
+        database_url=database_url,
+        api_rate_per_s=1000,
+        api_burst=1000,
+        webhook_rate_per_s=1000,
+        webhook_burst=1000,
+        heartbeat_timeout_s=5,
+    )
+
+
+@pytest.fixture(scope="session")
+def api_services(api_settings: Settings, temporal: WorkflowEnvironment) -> Iterator[Services]:
+    services = build_services(
+        api_settings,
+        temporal.client,
+        engine=create_engine(api_settings.database),
+        bundles=LocalBundleStore(api_settings.bundle_dir),
+    )
+    yield services
+    services.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(api_services: Services) -> FastAPI:
+    return create_app(api_services)
+
+
+@pytest_asyncio.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that talks to the app in-process (no auth header of its own)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepwell.test") as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class WorkspaceKey:
+    workspace_id: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def new_workspace(services: Services) -> WorkspaceKey:
+    with session_scope(services.engine) as session:
+        workspace = create_workspace(session, f"test-{secrets.token_hex(6)}")
+        _, key = create_key(session, workspace.id)
+    return WorkspaceKey(workspace.id, key)
+
+
+@pytest.fixture
+def workspace(api_services: Services) -> WorkspaceKey:
+    return new_workspace(api_services)
+
+
+@pytest.fixture
+def other_workspace(api_services: Services) -> WorkspaceKey:
+    return new_workspace(api_services)
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is the one error shape with this status (and code); returns ``error``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, Any] = body["error"]
+    assert isinstance(error["message"], str) and error["message"], body
+    assert isinstance(error["details"], list), body
+    if code is not None:
+        assert error["code"] == code, body
+    return error

@@ -1,0 +1,49 @@
+"""What request handlers share: settings, database, Temporal, stores, limiters, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from temporalio.client import Client
+
+from activities.bundles import BundleStore, LocalBundleStore
+from stepwell.settings import Settings
+from ui_api.crypto import SecretBox, secret_box
+from ui_api.db import create_engine, migrate
+from ui_api.metrics import Metrics
+from ui_api.ratelimit import RateLimiter
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: sa.Engine
+    temporal: Client
+    bundles: BundleStore
+    box: SecretBox
+    key_limiter: RateLimiter
+    webhook_limiter: RateLimiter
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+def build_services(
+    settings: Settings,
+    temporal: Client,
+    *,
+    engine: sa.Engine | None = None,
+    bundles: BundleStore | None = None,
+) -> Services:
+    """Services for these settings; migrates the database to the newest schema."""
+    box = secret_box(settings)  # refuses an insecure key before touching anything
+    engine = engine or create_engine(settings.database)
+    migrate(engine)
+    return Services(
+        settings=settings,
+        engine=engine,
+        temporal=temporal,
+        bundles=bundles or LocalBundleStore(settings.bundle_dir),
+        box=box,
+        key_limiter=RateLimiter(settings.api_rate_per_s, settings.api_burst),
+        webhook_limiter=RateLimiter(settings.webhook_rate_per_s, settings.webhook_burst),
+    )
