@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import docker
 import httpx
 import pytest
 import pytest_asyncio
@@ -22,13 +24,22 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import LocalBundleStore
+from activities.bundles import BundleCache, LocalBundleStore
+from activities.step_activities import StepActivities
+from sandbox.config import SandboxConfig
+from sandbox.launcher import Sandbox
+from step_sdk.bundle import Bundle
+from stepwell.local_steps import load_local_steps
 from stepwell.settings import Settings
+from stepwell.worker import build_worker
 from ui_api.app import create_app
 from ui_api.db import create_engine, session_scope
 from ui_api.keys import create_key, create_workspace
+from ui_api.models import Flow, FlowVersion, StepVersion
+from ui_api.secret_store import DatabaseSecrets
 from ui_api.services import Services, build_services
 
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:54329/postgres"
 
 
@@ -75,6 +86,9 @@ def api_settings(api_home: Path, database_url: str) -> Settings:
         webhook_rate_per_s=1000,
         webhook_burst=1000,
         heartbeat_timeout_s=5,
+        task_queue=f"api-{secrets.token_hex(4)}",  # one worker per database under test
+        max_concurrent_steps=4,
+        worker_shutdown_grace_s=5,
     )
 
 
@@ -141,3 +155,67 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert error["code"] == code, body
     return error
+
+
+# --- data set-up without going through the routes under test ------------------------------------
+
+
+def insert_step(services: Services, workspace_id: str, bundle: Bundle) -> StepVersion:
+    """Store a bundle and register its step version in a workspace (as a push would)."""
+    digest = services.bundles.put(bundle.data)
+    with session_scope(services.engine) as session:
+        row = StepVersion(
+            workspace_id=workspace_id,
+            name=bundle.manifest.name,
+            version=bundle.manifest.version,
+            digest=digest,
+            size=len(bundle.data),
+            manifest=bundle.manifest.model_dump(mode="json"),
+        )
+        session.add(row)
+    return row
+
+
+def insert_flow(
+    services: Services, workspace_id: str, definition: dict[str, Any], *, enabled: bool = True
+) -> Flow:
+    """A flow with one version holding ``definition`` (not validated: set-up only)."""
+    with session_scope(services.engine) as session:
+        flow = Flow(
+            workspace_id=workspace_id,
+            name=f"{definition.get('name', 'flow')}-{secrets.token_hex(3)}",
+            enabled=enabled,
+        )
+        session.add(flow)
+        session.add(FlowVersion(flow_id=flow.id, version=1, definition=definition))
+    return flow
+
+
+@pytest.fixture(scope="session")
+def example_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
+    """The example steps, built from a copy (building writes stepwell.json beside the code)."""
+    copy = tmp_path_factory.mktemp("api-examples") / "steps"
+    shutil.copytree(REPO / "examples" / "steps", copy)
+    return load_local_steps(copy)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api_worker(
+    api_services: Services,
+    temporal: WorkflowEnvironment,
+    docker_client: docker.DockerClient,
+    sandbox_config: SandboxConfig,
+    base_image: str,
+) -> AsyncIterator[str]:
+    """A real worker for the API under test: its bundle store, its database's secrets."""
+    settings = api_services.settings
+    activities = StepActivities(
+        Sandbox(docker_client, sandbox_config),
+        BundleCache(api_services.bundles),
+        DatabaseSecrets(api_services.engine, api_services.box),
+        max_concurrent=4,
+        heartbeat_every_s=1.0,
+    )
+    async with build_worker(temporal.client, settings, activities):
+        yield settings.task_queue
+    activities.close()

@@ -1,0 +1,69 @@
+"""Starting a run from stored rows: frozen steps, search attributes, at most once per run id."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from temporalio.client import WorkflowExecutionStatus
+
+from step_sdk.bundle import Bundle
+from tests.api.conftest import WorkspaceKey, insert_flow, insert_step
+from ui_api.db import session_scope
+from ui_api.errors import ApiError
+from ui_api.launcher import flow_run_input, start_run
+from ui_api.models import Flow, FlowVersion
+from ui_api.services import Services
+from workflows.types import FlowRunInput
+
+SLUG_FLOW = {
+    "name": "slug",
+    "steps": [{"id": "clean", "uses": "text.slugify@1.0.0", "with": {"text": "{{ trigger.t }}"}}],
+    "output": {"slug": "{{ steps.clean.output.slug }}"},
+}
+
+
+def _input(services: Services, flow: Flow, trigger: object) -> FlowRunInput:
+    with session_scope(services.engine) as session:
+        version = session.exec(select(FlowVersion).where(FlowVersion.flow_id == flow.id)).one()
+        return flow_run_input(session, services.settings, flow, version, trigger)
+
+
+async def test_a_run_starts_once_per_id_and_finishes(
+    api_services: Services,
+    api_worker: str,
+    workspace: WorkspaceKey,
+    example_bundles: list[Bundle],
+) -> None:
+    slugify = next(b for b in example_bundles if b.manifest.name == "text.slugify")
+    insert_step(api_services, workspace.workspace_id, slugify)
+    flow = insert_flow(api_services, workspace.workspace_id, SLUG_FLOW)
+    run_input = _input(api_services, flow, {"t": "Hello World"})
+    assert run_input.steps["text.slugify@1.0.0"].manifest["name"] == "text.slugify"
+
+    first = await start_run(
+        api_services.temporal, api_services.settings, run_input, trigger_kind="manual",
+        run_id="run_test_" + flow.id,
+    )  # fmt: skip
+    again = await start_run(
+        api_services.temporal, api_services.settings, run_input, trigger_kind="manual",
+        run_id="run_test_" + flow.id,
+    )  # fmt: skip
+    assert first.created and not again.created and first.run_id == again.run_id
+
+    handle = api_services.temporal.get_workflow_handle(first.run_id)
+    result = await handle.result()
+    assert result["output"] == {"slug": "hello-world"}
+    described = await handle.describe()
+    assert described.status == WorkflowExecutionStatus.COMPLETED
+    attributes = {pair.key.name: pair.value for pair in described.typed_search_attributes}
+    assert attributes["StepwellWorkspace"] == workspace.workspace_id
+    assert attributes["StepwellFlow"] == flow.id
+
+
+def test_a_flow_using_an_unpushed_step_is_a_conflict(
+    api_services: Services, workspace: WorkspaceKey
+) -> None:
+    flow = insert_flow(api_services, workspace.workspace_id, SLUG_FLOW)
+    with pytest.raises(ApiError, match="not pushed") as caught:
+        _input(api_services, flow, {})
+    assert caught.value.status == 409

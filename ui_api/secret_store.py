@@ -1,0 +1,57 @@
+"""Workspace secrets in the database, sealed with the settings' key.
+
+The API writes them (``put_secret``); workers read them at step execution time through
+:class:`DatabaseSecrets`, a :class:`activities.secrets.SecretProvider`. Plain values never go
+into Temporal: the run carries secret *names* (in manifests) only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from ui_api.crypto import SecretBox
+from ui_api.models import Secret, utcnow
+
+
+def _context(workspace_id: str, name: str) -> str:
+    return f"{workspace_id}/{name}"
+
+
+def put_secret(session: Session, box: SecretBox, workspace_id: str, name: str, value: str) -> bool:
+    """Create or replace a secret; True if it was created."""
+    row = session.exec(
+        select(Secret).where(Secret.workspace_id == workspace_id, Secret.name == name)
+    ).first()
+    sealed = box.seal(value, _context(workspace_id, name))
+    if row is None:
+        session.add(Secret(workspace_id=workspace_id, name=name, ciphertext=sealed))
+        return True
+    row.ciphertext = sealed
+    row.updated_at = utcnow()
+    session.add(row)
+    return False
+
+
+class DatabaseSecrets:
+    """Looks secrets up in the API's database and opens them (used by workers)."""
+
+    def __init__(self, engine: sa.Engine, box: SecretBox) -> None:
+        self._engine = engine
+        self._box = box
+
+    def resolve(self, workspace_id: str, names: Sequence[str]) -> dict[str, str]:
+        if not names:
+            return {}
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(Secret).where(
+                    Secret.workspace_id == workspace_id, col(Secret.name).in_(list(names))
+                )
+            ).all()
+            return {
+                row.name: self._box.open(row.ciphertext, _context(workspace_id, row.name))
+                for row in rows
+            }
