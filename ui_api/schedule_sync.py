@@ -1,0 +1,175 @@
+"""Keeps Temporal Schedules in step with the ``schedule`` rows and their flows.
+
+A row's Temporal Schedule has the row's id. Its action starts ``FlowRun`` with the flow's latest
+version frozen into the input (steps, digests, manifests) and the row's payload as the trigger,
+so every fire runs exactly what the flow was when the schedule was last synced. Saving a new flow
+version, enabling or disabling the flow, and editing the row all re-sync.
+
+A schedule is paused in Temporal iff its row is paused or its flow is disabled.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+from temporalio.client import (
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleHandle,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
+
+from ui_api import search_attributes
+from ui_api.errors import ApiError
+from ui_api.launcher import flow_run_input
+from ui_api.models import Flow, FlowVersion
+from ui_api.models import Schedule as ScheduleRow
+from ui_api.services import Services
+from workflows.types import FLOW_RUN
+
+# Fires missed while Temporal was down for longer than this are dropped, not replayed in a burst.
+CATCHUP_WINDOW = timedelta(minutes=5)
+
+
+def run_id_prefix(schedule_id: str) -> str:
+    """The workflow id of a fired run starts with this; Temporal appends the fire time."""
+    return f"run_{schedule_id}"
+
+
+def is_paused(row: ScheduleRow, flow: Flow) -> bool:
+    """Whether Temporal should hold the schedule: paused by the user, or the flow disabled."""
+    return row.paused or not flow.enabled
+
+
+def latest_version(session: Session, flow: Flow) -> FlowVersion:
+    version = session.exec(
+        select(FlowVersion).where(
+            FlowVersion.flow_id == flow.id, FlowVersion.version == flow.latest_version
+        )
+    ).first()
+    if version is None:  # pragma: no cover - a flow always has its latest version
+        raise ApiError(409, f"flow {flow.id!r} has no version {flow.latest_version}")
+    return version
+
+
+def schedule_spec(row: ScheduleRow) -> ScheduleSpec:
+    """When the row fires: its cron expression or its interval, in its time zone."""
+    if row.cron is not None:
+        return ScheduleSpec(cron_expressions=[row.cron], time_zone_name=row.timezone)
+    assert row.interval_s is not None
+    return ScheduleSpec(
+        intervals=[ScheduleIntervalSpec(every=timedelta(seconds=row.interval_s))],
+        time_zone_name=row.timezone,
+    )
+
+
+def build_schedule(services: Services, session: Session, flow: Flow, row: ScheduleRow) -> Schedule:
+    """The whole Temporal Schedule for a row: spec, action on the latest version, state."""
+    settings = services.settings
+    version = latest_version(session, flow)
+    run_input = flow_run_input(session, settings, flow, version, row.payload)
+    action = ScheduleActionStartWorkflow(
+        FLOW_RUN,
+        run_input,
+        id=run_id_prefix(row.id),
+        task_queue=settings.task_queue,
+        typed_search_attributes=search_attributes.for_run(
+            flow.workspace_id, flow.id, version.version, "schedule"
+        ),
+    )
+    return Schedule(
+        action=action,
+        spec=schedule_spec(row),
+        # A slow run is not stacked up behind itself; "trigger now" overrides this per call.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW),
+        state=ScheduleState(paused=is_paused(row, flow), note=row.note or None),
+    )
+
+
+def schedule_attributes(flow: Flow) -> TypedSearchAttributes:
+    """Attributes on the schedule itself, so Temporal's schedule list can be filtered too."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.WORKSPACE, flow.workspace_id),
+            SearchAttributePair(search_attributes.FLOW, flow.id),
+        ]
+    )
+
+
+async def create_schedule(
+    services: Services, session: Session, flow: Flow, row: ScheduleRow
+) -> ScheduleHandle:
+    """Create the row's Temporal Schedule (RPCError from Temporal propagates)."""
+    return await services.temporal.create_schedule(
+        row.id,
+        build_schedule(services, session, flow, row),
+        search_attributes=schedule_attributes(flow),
+    )
+
+
+async def push_schedule(services: Services, session: Session, flow: Flow, row: ScheduleRow) -> None:
+    """Make the Temporal Schedule match the row and flow; recreate it if Temporal lost it."""
+    schedule = build_schedule(services, session, flow, row)
+
+    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=schedule)
+
+    handle = services.temporal.get_schedule_handle(row.id)
+    try:
+        await handle.update(replace)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await services.temporal.create_schedule(
+            row.id, schedule, search_attributes=schedule_attributes(flow)
+        )
+        return
+    # An update carries the state, but pause/unpause are the documented way to flip it.
+    if schedule.state.paused:
+        await handle.pause(note=row.note or None)
+    else:
+        await handle.unpause(note=row.note or None)
+
+
+def flow_schedules(session: Session, flow: Flow) -> list[ScheduleRow]:
+    return list(
+        session.exec(
+            select(ScheduleRow)
+            .where(ScheduleRow.flow_id == flow.id, ScheduleRow.workspace_id == flow.workspace_id)
+            .order_by(ScheduleRow.created_at, ScheduleRow.id)  # type: ignore[arg-type]
+        ).all()
+    )
+
+
+async def sync_flow_schedules(services: Services, session: Session, flow: Flow) -> None:
+    """Re-point every schedule of the flow at its latest version; pause iff row paused or
+    flow disabled. Call after saving a version and after enable/disable."""
+    for row in flow_schedules(session, flow):
+        await push_schedule(services, session, flow, row)
+
+
+async def delete_temporal_schedule(services: Services, schedule_id: str) -> None:
+    """Delete one Temporal Schedule; one that is already gone is fine."""
+    try:
+        await services.temporal.get_schedule_handle(schedule_id).delete()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+async def delete_flow_schedules(services: Services, session: Session, flow: Flow) -> None:
+    """Delete the flow's Temporal Schedules and their rows (flushed, so the flow row can go
+    next in the same transaction)."""
+    for row in flow_schedules(session, flow):
+        await delete_temporal_schedule(services, row.id)
+        session.delete(row)
+    session.flush()
