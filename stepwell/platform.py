@@ -11,6 +11,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from stepwell.settings import Settings
+from ui_api import search_attributes
 
 
 def temporal_binary() -> str | None:
@@ -35,6 +36,7 @@ def start_temporal_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
             "--db-filename", str(settings.home / "temporal.db"),
             "--ip", host or "127.0.0.1", "--port", port,
             "--ui-port", ui_port, "--log-level", "warn",
+            *search_attributes.dev_server_flags(),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
