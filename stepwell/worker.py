@@ -64,18 +64,25 @@ async def _janitor(docker_client: docker.DockerClient) -> None:
         await asyncio.sleep(JANITOR_EVERY_S)
 
 
-async def run_worker(settings: Settings, secrets: SecretProvider | None = None) -> None:
-    """Connect, clean up, and run until SIGTERM or SIGINT."""
+async def run_worker(
+    settings: Settings,
+    secrets: SecretProvider | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Connect, clean up, and run until SIGTERM or SIGINT (or until ``stop`` is set, when the
+    caller handles signals itself, as ``stepwell up`` does)."""
     docker_client = docker.from_env(timeout=120)
     docker_client.ping()
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     activities = build_activities(settings, docker_client, secrets)
     worker = build_worker(client, settings, activities)
     janitor = asyncio.create_task(_janitor(docker_client))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
     log.info("worker polling %r on %s", settings.task_queue, settings.temporal_address)
     async with worker:
         await stop.wait()
