@@ -21,6 +21,16 @@ _SEMVER = re.compile(
 )
 _ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_NAME = _IDENT
+SECRET_NAME_MAX = 100  # the workspace secret store's name column
+SECRET_NAME_RULE = (
+    f"letters, digits and underscores, not starting with a digit, at most {SECRET_NAME_MAX} long"
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether ``name`` may name a workspace secret (what manifests declare in ``secrets``)."""
+    return bool(SECRET_NAME.match(name)) and len(name) <= SECRET_NAME_MAX
 
 
 class _Strict(BaseModel):
@@ -126,8 +136,8 @@ class Manifest(_Strict):
     @classmethod
     def _secrets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for name in value:
-            if not _IDENT.match(name) or len(name) > 128:
-                raise ValueError(f"{name!r} is not a secret name (letters, digits, underscore)")
+            if not is_secret_name(name):
+                raise ValueError(f"{name!r} is not a secret name ({SECRET_NAME_RULE})")
         return tuple(sorted(set(value)))
 
     @property
