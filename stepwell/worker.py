@@ -23,6 +23,9 @@ from activities.step_activities import StepActivities
 from sandbox.janitor import collect_containers
 from sandbox.launcher import Sandbox
 from stepwell.settings import Settings
+from ui_api.crypto import secret_box
+from ui_api.db import create_engine
+from ui_api.secret_store import DatabaseSecrets
 from workflows.flow_run import FlowRun
 
 log = logging.getLogger("stepwell.worker")
@@ -71,7 +74,16 @@ async def run_worker(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Connect, clean up, and run until SIGTERM or SIGINT (or until ``stop`` is set, when the
-    caller handles signals itself, as ``stepwell up`` does)."""
+    caller handles signals itself, as ``stepwell up`` does).
+
+    Steps get their declared secrets from the API's database (``settings.database``, opened
+    with ``settings.secret_key``) unless ``secrets`` says otherwise.
+    """
+    engine = None
+    if secrets is None:
+        box = secret_box(settings)  # refuses the development key outside development mode
+        engine = create_engine(settings.database)
+        secrets = DatabaseSecrets(engine, box)
     docker_client = docker.from_env(timeout=120)
     docker_client.ping()
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
@@ -91,3 +103,5 @@ async def run_worker(
     with contextlib.suppress(asyncio.CancelledError):
         await janitor
     activities.close()
+    if engine is not None:
+        engine.dispose()

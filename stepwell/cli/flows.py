@@ -22,6 +22,7 @@ from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
 from stepwell.settings import Settings
 from stepwell.worker import run_worker
+from ui_api.crypto import InsecureSecretKey
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
 from workflows.validation import validate_flow
@@ -32,9 +33,16 @@ _COLOURS = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped
 
 
 def worker() -> None:
-    """Run a worker: poll Temporal for flows and steps until SIGTERM/Ctrl-C."""
+    """Run a worker: poll Temporal for flows and steps until SIGTERM/Ctrl-C.
+
+    Steps receive the workspace secrets they declare from the API's database
+    (STEPWELL_DATABASE_URL, decrypted with STEPWELL_SECRET_KEY: use the API's values).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_worker(Settings()))
+    try:
+        asyncio.run(run_worker(Settings()))
+    except InsecureSecretKey as exc:
+        fail(str(exc), code=1)
 
 
 async def _connect(settings: Settings) -> Client:
