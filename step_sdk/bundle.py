@@ -90,12 +90,14 @@ def build_bundle(manifest: Manifest, files: dict[str, bytes]) -> Bundle:
     return Bundle(manifest=manifest, files=entries, data=data)
 
 
-def read_bundle(data: bytes) -> Bundle:
-    """Validate untrusted bundle bytes and return their manifest and files.
+def read_files(data: bytes) -> dict[str, bytes]:
+    """The files of untrusted bundle bytes (path -> content), after every entry check.
+
+    Only regular files and directories with safe relative paths, no duplicates, within the
+    entry-count and unpacked-size caps. The manifest is not looked at.
 
     Raises:
-        BundleError: the bundle is too big, not a gzip'd tar, has an unsafe entry, or its
-            manifest is missing or invalid.
+        BundleError: the bundle is too big, not a gzip'd tar, or has an unsafe entry.
     """
     if len(data) > MAX_BUNDLE_BYTES:
         raise BundleError(f"bundle is {len(data)} bytes; the limit is {MAX_BUNDLE_BYTES}")
@@ -120,6 +122,17 @@ def read_bundle(data: bytes) -> Bundle:
                 files[path] = handle.read() if handle is not None else b""
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BundleError(f"bundle is not a gzip'd tar: {exc}") from None
+    return files
+
+
+def read_bundle(data: bytes) -> Bundle:
+    """Validate untrusted bundle bytes and return their manifest and files.
+
+    Raises:
+        BundleError: the bundle is too big, not a gzip'd tar, has an unsafe entry, or its
+            manifest is missing or invalid.
+    """
+    files = read_files(data)
     raw_manifest = files.get(MANIFEST_FILE)
     if raw_manifest is None:
         raise BundleError(f"bundle has no {MANIFEST_FILE} at its root")
