@@ -58,6 +58,8 @@ if ! docker_answers; then
   for _ in $(seq 1 60); do docker_answers && break; sleep 1; done
   docker_answers || die "dockerd did not come up in 60 s; see $STATE/dockerd.log"
 fi
+# The test suite checks docker-compose.yml with Debian's docker-compose (it runs nothing).
+command -v docker-compose >/dev/null || apt_install docker-compose
 
 # --- Base image ----------------------------------------------------------------------------------
 # debootstrap is only used when python:3.11-slim cannot be pulled; install it where we can.
