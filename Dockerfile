@@ -1,0 +1,37 @@
+# The Stepwell application image: one image for the API (`stepwell api`) and the workers
+# (`stepwell worker`). Step code never runs in it: workers start each step in a fresh container
+# on the Docker engine they are pointed at (DOCKER_HOST), see docs/deployment.md.
+#
+#   docker build -t stepwell:local .
+
+FROM python:3.11-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+# A virtualenv copied whole into the runtime stage: the same base image, the same path.
+RUN python -m venv /opt/stepwell
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY stepwell ./stepwell
+COPY sandbox ./sandbox
+COPY step_sdk ./step_sdk
+COPY workflows ./workflows
+COPY activities ./activities
+COPY ui_api ./ui_api
+# A regular (non-editable) install with the runtime dependencies only: no dev extras.
+RUN /opt/stepwell/bin/pip install /src
+
+FROM python:3.11-slim
+ENV PATH=/opt/stepwell/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    STEPWELL_HOME=/var/lib/stepwell
+COPY --from=build /opt/stepwell /opt/stepwell
+# An unprivileged user; the home directory doubles as STEPWELL_HOME (bundles, caches), and a
+# named volume mounted there inherits its ownership.
+RUN groupadd --system --gid 10001 stepwell \
+ && useradd --system --uid 10001 --gid stepwell --home-dir /var/lib/stepwell --create-home \
+      --shell /usr/sbin/nologin stepwell
+USER stepwell
+WORKDIR /var/lib/stepwell
+EXPOSE 8000
+CMD ["stepwell", "api"]
