@@ -50,6 +50,15 @@ def is_paused(row: ScheduleRow, flow: Flow) -> bool:
     return row.paused or not flow.enabled
 
 
+def pause_reason(row: ScheduleRow, flow: Flow) -> str:
+    """Temporal's note on the schedule's state (the row's own note is the user's)."""
+    if not flow.enabled:
+        return "paused by Stepwell: the flow is disabled"
+    if row.paused:
+        return "paused by Stepwell: the schedule is paused"
+    return "active"
+
+
 def latest_version(session: Session, flow: Flow) -> FlowVersion:
     version = session.exec(
         select(FlowVersion).where(
@@ -91,7 +100,7 @@ def build_schedule(services: Services, session: Session, flow: Flow, row: Schedu
         spec=schedule_spec(row),
         # A slow run is not stacked up behind itself; "trigger now" overrides this per call.
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW),
-        state=ScheduleState(paused=is_paused(row, flow), note=row.note or None),
+        state=ScheduleState(paused=is_paused(row, flow), note=pause_reason(row, flow)),
     )
 
 
@@ -133,11 +142,22 @@ async def push_schedule(services: Services, session: Session, flow: Flow, row: S
             row.id, schedule, search_attributes=schedule_attributes(flow)
         )
         return
-    # An update carries the state, but pause/unpause are the documented way to flip it.
-    if schedule.state.paused:
-        await handle.pause(note=row.note or None)
-    else:
-        await handle.unpause(note=row.note or None)
+    await apply_pause(services, session, flow, row)
+
+
+async def apply_pause(services: Services, session: Session, flow: Flow, row: ScheduleRow) -> None:
+    """Pause or unpause the Temporal Schedule as the row and flow say (Temporal's pause and
+    unpause are idempotent); recreate it if Temporal lost it."""
+    handle = services.temporal.get_schedule_handle(row.id)
+    try:
+        if is_paused(row, flow):
+            await handle.pause(note=pause_reason(row, flow))
+        else:
+            await handle.unpause(note=pause_reason(row, flow))
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await push_schedule(services, session, flow, row)
 
 
 def flow_schedules(session: Session, flow: Flow) -> list[ScheduleRow]:

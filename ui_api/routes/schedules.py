@@ -1,7 +1,346 @@
-"""/v1/schedules endpoints."""
+"""/v1 schedules: cron or interval triggers of a flow, run by Temporal Schedules.
+
+Each schedule row has a Temporal Schedule with the same id (``ui_api.schedule_sync``). A change
+is written to the row and pushed to Temporal in one request; if Temporal refuses or cannot be
+reached, the request fails and the row change is rolled back.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleOverlapPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from step_sdk.errors import Problem
+from ui_api import schedule_rules, schedule_sync
+from ui_api.deps import Caller, CallerDep, ServicesDep, SessionDep
+from ui_api.errors import ApiError, invalid, not_found
+from ui_api.models import Flow, Schedule
 
 router = APIRouter(prefix="/v1", tags=["schedules"])
+
+NEXT_FIRES = 5
+
+_CRON = Field(
+    default=None,
+    max_length=200,
+    description="5-field cron expression: minute hour day-of-month month day-of-week "
+    "(names like MON or JAN allowed), e.g. `0 9 * * 1-5`. Give this or `interval_s`.",
+    examples=["0 9 * * 1-5"],
+)
+_INTERVAL = Field(
+    default=None,
+    description=f"Fire every this many seconds ({schedule_rules.MIN_INTERVAL_S} to "
+    f"{schedule_rules.MAX_INTERVAL_S}). Give this or `cron`.",
+    examples=[3600],
+)
+_TIMEZONE_DOC = "IANA time zone the cron expression is read in, e.g. `Europe/Berlin`."
+_NOTE_DOC = "Free text for people, e.g. why it exists."
+_TIMEZONE = Field(default="UTC", max_length=64, description=_TIMEZONE_DOC)
+_PAYLOAD = Field(
+    default=None,
+    description="The trigger every run of this schedule gets (`{{ trigger... }}` in the flow); "
+    f"JSON, at most {schedule_rules.MAX_PAYLOAD_BYTES} bytes.",
+)
+_NOTE = Field(default="", max_length=500, description=_NOTE_DOC)
+
+
+class ScheduleCreate(BaseModel):
+    """A new schedule: exactly one of `cron` and `interval_s`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str | None = _CRON
+    interval_s: int | None = _INTERVAL
+    timezone: str = _TIMEZONE
+    payload: Any = _PAYLOAD
+    note: str = _NOTE
+    paused: bool = Field(default=False, description="Create it paused.")
+
+
+class ScheduleChange(BaseModel):
+    """Fields to change; those left out keep their value. Setting `cron` drops the interval
+    and vice versa. Pause and resume have their own endpoints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str | None = _CRON
+    interval_s: int | None = _INTERVAL
+    timezone: str | None = Field(default=None, max_length=64, description=_TIMEZONE_DOC)
+    payload: Any = _PAYLOAD
+    note: str | None = Field(default=None, max_length=500, description=_NOTE_DOC)
+
+
+class ScheduleOut(BaseModel):
+    id: str = Field(description="the schedule's id, also its Temporal Schedule id")
+    flow_id: str
+    cron: str | None
+    interval_s: int | None
+    timezone: str
+    payload: Any
+    note: str
+    paused: bool = Field(description="paused by the user (pause/resume)")
+    active: bool = Field(description="fires now: not paused and the flow is enabled")
+    run_id_prefix: str = Field(description="runs it starts have ids starting with this")
+    created_at: datetime
+
+
+class ScheduledRun(BaseModel):
+    run_id: str = Field(description="the run (Temporal workflow) id")
+    scheduled_at: datetime
+    started_at: datetime
+
+
+class ScheduleDetail(ScheduleOut):
+    next_fire_times: list[datetime] = Field(
+        description=f"the next {NEXT_FIRES} times it fires (empty while paused)"
+    )
+    recent_runs: list[ScheduledRun] = Field(description="latest runs it started, oldest first")
+    runs_started: int = Field(description="how many runs it has started in all")
+
+
+class Triggered(BaseModel):
+    schedule_id: str
+    run_id_prefix: str = Field(description="the new run's id starts with this; see recent_runs")
+
+
+def _out(row: Schedule, flow: Flow) -> ScheduleOut:
+    return ScheduleOut(
+        id=row.id,
+        flow_id=row.flow_id,
+        cron=row.cron,
+        interval_s=row.interval_s,
+        timezone=row.timezone,
+        payload=row.payload,
+        note=row.note,
+        paused=row.paused,
+        active=not schedule_sync.is_paused(row, flow),
+        run_id_prefix=schedule_sync.run_id_prefix(row.id),
+        created_at=row.created_at,
+    )
+
+
+def _flow(session: Session, caller: Caller, flow_id: str) -> Flow:
+    flow = session.get(Flow, flow_id)
+    if flow is None or flow.workspace_id != caller.workspace_id:
+        raise not_found("flow", flow_id)
+    return flow
+
+
+def _schedule(session: Session, caller: Caller, schedule_id: str) -> tuple[Schedule, Flow]:
+    row = session.get(Schedule, schedule_id)
+    if row is None or row.workspace_id != caller.workspace_id:
+        raise not_found("schedule", schedule_id)
+    flow = session.get(Flow, row.flow_id)
+    assert flow is not None  # foreign key
+    return row, flow
+
+
+def _check(row: Schedule) -> None:
+    problems = schedule_rules.spec_problems(row.cron, row.interval_s, row.timezone)
+    if row.payload is not None and (reason := schedule_rules.payload_problem(row.payload)):
+        problems.append(Problem("/payload", reason))
+    for name, text in (("cron", row.cron), ("note", row.note)):
+        if text is not None and (reason := schedule_rules.text_problem(text)):
+            problems.append(Problem(f"/{name}", reason))
+    if problems:
+        raise invalid("the schedule is not valid", problems)
+
+
+@contextmanager
+def _temporal_errors() -> Iterator[None]:
+    """Temporal's refusals as 4xx answers, its absence as 503 (the row change rolls back)."""
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            pointer = "/timezone" if "zone" in exc.message.lower() else "/cron"
+            raise invalid(
+                "Temporal refused the schedule",
+                [Problem(pointer, f"Temporal refused the schedule: {exc.message}")],
+            ) from None
+        raise ApiError(503, f"Temporal could not take the change: {exc.message}") from None
+
+
+@router.post(
+    "/flows/{flow_id}/schedules",
+    response_model=ScheduleOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "the flow uses a step that is not pushed"}},
+)
+async def create_schedule(
+    flow_id: str,
+    body: ScheduleCreate,
+    caller: CallerDep,
+    session: SessionDep,
+    services: ServicesDep,
+) -> ScheduleOut:
+    """Schedule runs of the flow's latest version; each run gets `payload` as its trigger.
+
+    A disabled flow's schedules are created paused in Temporal and fire once it is enabled.
+    """
+    flow = _flow(session, caller, flow_id)
+    row = Schedule(
+        workspace_id=caller.workspace_id,
+        flow_id=flow.id,
+        **body.model_dump(),
+    )
+    _check(row)
+    session.add(row)
+    session.flush()  # database refusals come before Temporal has anything to undo
+    with _temporal_errors():
+        await schedule_sync.create_schedule(services, session, flow, row)
+    return _out(row, flow)
+
+
+@router.get("/flows/{flow_id}/schedules", response_model=list[ScheduleOut])
+def list_schedules(flow_id: str, caller: CallerDep, session: SessionDep) -> list[ScheduleOut]:
+    """The flow's schedules, oldest first (fire times: get one schedule)."""
+    flow = _flow(session, caller, flow_id)
+    return [_out(row, flow) for row in schedule_sync.flow_schedules(session, flow)]
+
+
+@router.get("/schedules/{schedule_id}", response_model=ScheduleDetail)
+async def get_schedule(
+    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> ScheduleDetail:
+    """One schedule with its next fire times and recent runs, as Temporal reports them."""
+    row, flow = _schedule(session, caller, schedule_id)
+    try:
+        described = await services.temporal.get_schedule_handle(row.id).describe()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise ApiError(503, f"Temporal is unavailable: {exc.message}") from None
+        with _temporal_errors():  # Temporal lost it (a wiped dev server): put it back
+            await schedule_sync.push_schedule(services, session, flow, row)
+            described = await services.temporal.get_schedule_handle(row.id).describe()
+    info = described.info
+    runs = [
+        ScheduledRun(
+            run_id=action.action.workflow_id,
+            scheduled_at=action.scheduled_at,
+            started_at=action.started_at,
+        )
+        for action in info.recent_actions
+        if isinstance(action.action, ScheduleActionExecutionStartWorkflow)
+    ]
+    return ScheduleDetail(
+        **_out(row, flow).model_dump(),
+        next_fire_times=[]
+        if described.schedule.state.paused
+        else info.next_action_times[:NEXT_FIRES],
+        recent_runs=runs,
+        runs_started=info.num_actions,
+    )
+
+
+@router.patch("/schedules/{schedule_id}", response_model=ScheduleOut)
+async def change_schedule(
+    schedule_id: str,
+    body: ScheduleChange,
+    caller: CallerDep,
+    session: SessionDep,
+    services: ServicesDep,
+) -> ScheduleOut:
+    """Change timing, time zone, payload or note; the schedule also moves to the flow's latest
+    version."""
+    row, flow = _schedule(session, caller, schedule_id)
+    given = body.model_fields_set
+    if "cron" in given and "interval_s" in given and body.cron is not None and body.interval_s:
+        raise invalid(
+            "give exactly one of 'cron' and 'interval_s'",
+            [Problem("/cron", "give exactly one of 'cron' and 'interval_s'")],
+        )
+    if body.cron is not None:
+        row.cron, row.interval_s = body.cron, None
+    elif body.interval_s is not None:
+        row.cron, row.interval_s = None, body.interval_s
+    if body.timezone is not None:
+        row.timezone = body.timezone
+    if "payload" in given:
+        row.payload = body.payload
+    if body.note is not None:
+        row.note = body.note
+    _check(row)
+    session.add(row)
+    session.flush()
+    with _temporal_errors():
+        await schedule_sync.push_schedule(services, session, flow, row)
+    return _out(row, flow)
+
+
+@router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_schedule(
+    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> None:
+    """Delete the schedule; runs it started are not affected."""
+    row, _ = _schedule(session, caller, schedule_id)
+    with _temporal_errors():
+        await schedule_sync.delete_temporal_schedule(services, row.id)
+    session.delete(row)
+
+
+@router.post("/schedules/{schedule_id}/pause", response_model=ScheduleOut)
+async def pause_schedule(
+    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> ScheduleOut:
+    """Stop firing until resumed (pausing a paused schedule is fine)."""
+    row, flow = _schedule(session, caller, schedule_id)
+    row.paused = True
+    session.add(row)
+    with _temporal_errors():
+        await schedule_sync.apply_pause(services, session, flow, row)
+    return _out(row, flow)
+
+
+@router.post(
+    "/schedules/{schedule_id}/resume",
+    response_model=ScheduleOut,
+    responses={409: {"description": "the flow is disabled"}},
+)
+async def resume_schedule(
+    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> ScheduleOut:
+    """Fire again from the next due time (missed times are not made up)."""
+    row, flow = _schedule(session, caller, schedule_id)
+    if not flow.enabled:
+        raise ApiError(409, f"flow {flow.id!r} is disabled; enable it first, then resume")
+    row.paused = False
+    session.add(row)
+    with _temporal_errors():
+        await schedule_sync.apply_pause(services, session, flow, row)
+    return _out(row, flow)
+
+
+@router.post(
+    "/schedules/{schedule_id}/trigger",
+    response_model=Triggered,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={409: {"description": "the flow is disabled"}},
+)
+async def trigger_schedule(
+    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> Triggered:
+    """Start a run now with the schedule's payload, even while it is paused (not while the
+    flow is disabled). The run appears in `recent_runs` and the flow's runs."""
+    row, flow = _schedule(session, caller, schedule_id)
+    if not flow.enabled:
+        raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to run it")
+    handle = services.temporal.get_schedule_handle(row.id)
+    with _temporal_errors():
+        try:
+            # Run now means now, even when an earlier run of this schedule is still going.
+            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await schedule_sync.push_schedule(services, session, flow, row)  # Temporal lost it
+            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+    return Triggered(schedule_id=row.id, run_id_prefix=schedule_sync.run_id_prefix(row.id))
