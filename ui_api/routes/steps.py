@@ -1,7 +1,289 @@
-"""/v1/steps endpoints."""
+"""/v1/steps: push step bundles, browse the catalogue, read versions, deprecate them."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from activities.bundles import BundleNotFound
+from step_sdk.errors import Problem
+from step_sdk.manifest import Example, Limits, Manifest, RetryPolicy
+from ui_api.bundle_check import check_bundle
+from ui_api.deps import CallerDep, ServicesDep, SessionDep
+from ui_api.errors import ApiError, ErrorResponse, invalid
+from ui_api.models import StepVersion
+from ui_api.step_registry import (
+    catalogue_page,
+    find_version,
+    register,
+    set_deprecation,
+    versions_of,
+)
+from ui_api.uploads import file_form_schema, read_file_field
 
 router = APIRouter(prefix="/v1", tags=["steps"])
+
+NamePath = Annotated[str, Path(description="the step's dotted name, e.g. `text.slugify`")]
+VersionPath = Annotated[str, Path(description="a semantic version, e.g. `1.2.0`")]
+
+
+class StepVersionOut(BaseModel):
+    """One pushed version of a step, without its schemas."""
+
+    name: str = Field(description="dotted lowercase step name, e.g. `text.slugify`")
+    version: str = Field(description="semantic version, e.g. `1.2.0`")
+    ref: str = Field(description="`name@version`: what a flow step's `uses` holds")
+    title: str = Field(description="short human title for the catalogue")
+    description: str = Field(description="what the step does (Markdown)")
+    digest: str = Field(description="sha256 of the bundle bytes, `sha256:<hex>`")
+    size: int = Field(description="bundle size in bytes")
+    created_at: datetime = Field(description="when this version was pushed")
+    deprecated: bool = Field(description="hidden from the catalogue; existing flows still run it")
+    deprecation_message: str = Field(description="why it is deprecated, empty if it is not")
+
+
+class StepVersionDetail(StepVersionOut):
+    """A version with everything a builder renders forms from (contract 1's manifest)."""
+
+    entrypoint: str = Field(description="`module:function` inside the bundle")
+    runtime: str = Field(description="the Python runtime, e.g. `python3.11`")
+    requirements: list[str] = Field(description="exact pins `name[extras]==version`")
+    input_schema: dict[str, Any] = Field(description="JSON Schema 2020-12 of the step's input")
+    output_schema: dict[str, Any] = Field(
+        description="JSON Schema 2020-12 of the output (`{}`: anything)"
+    )
+    limits: Limits = Field(description="resource limits of one execution")
+    retry: RetryPolicy = Field(description="how a failed execution is retried")
+    secrets: list[str] = Field(description="names of workspace secrets the step receives")
+    examples: list[Example] = Field(description="input/output pairs, e.g. for a form's preview")
+    manifest: dict[str, Any] = Field(description="the whole manifest (`stepwell.json`) as stored")
+
+
+class CatalogueItem(BaseModel):
+    """One step of the catalogue: its latest usable version."""
+
+    name: str = Field(description="dotted lowercase step name")
+    title: str = Field(description="the latest version's title")
+    description: str = Field(description="the latest version's description")
+    latest_version: str = Field(
+        description="highest non-deprecated version (highest of all if every one is deprecated)"
+    )
+    version_count: int = Field(description="how many versions are pushed, deprecated included")
+    deprecated: bool = Field(description="every version of the step is deprecated")
+
+
+class CataloguePage(BaseModel):
+    items: list[CatalogueItem] = Field(description="steps in name order")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` to get the next page; null on the last page"
+    )
+
+
+class VersionList(BaseModel):
+    items: list[StepVersionOut] = Field(description="versions in semantic-version order")
+
+
+class DeprecateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(
+        "", max_length=500, description="why, and what to use instead; shown in the builder"
+    )
+
+
+def _out(row: StepVersion) -> StepVersionOut:
+    return StepVersionOut(
+        name=row.name,
+        version=row.version,
+        ref=f"{row.name}@{row.version}",
+        title=str(row.manifest.get("title", "")),
+        description=str(row.manifest.get("description", "")),
+        digest=row.digest,
+        size=row.size,
+        created_at=row.created_at,
+        deprecated=row.deprecated,
+        deprecation_message=row.deprecation_message,
+    )
+
+
+def _detail(row: StepVersion) -> StepVersionDetail:
+    manifest = Manifest.model_validate(row.manifest)
+    return StepVersionDetail(
+        **_out(row).model_dump(),
+        entrypoint=manifest.entrypoint,
+        runtime=manifest.runtime,
+        requirements=list(manifest.requirements),
+        input_schema=manifest.input_schema,
+        output_schema=manifest.output_schema,
+        limits=manifest.limits,
+        retry=manifest.retry,
+        secrets=list(manifest.secrets),
+        examples=list(manifest.examples),
+        manifest=row.manifest,
+    )
+
+
+@router.post(
+    "/steps",
+    response_model=StepVersionDetail,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"model": StepVersionDetail, "description": "the identical bundle was pushed before"},
+        409: {"model": ErrorResponse, "description": "this version exists with another digest"},
+        413: {"model": ErrorResponse, "description": "the upload is over `bundle_max_kb`"},
+        415: {"model": ErrorResponse, "description": "the body is not multipart/form-data"},
+    },
+    openapi_extra=file_form_schema(
+        "bundle", "the gzip'd tar that `stepwell step build` writes (`stepwell.json` at its root)"
+    ),
+)
+async def push_step(
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    session: SessionDep,
+    services: ServicesDep,
+) -> StepVersionDetail:
+    """Push a step bundle (multipart/form-data, file field `bundle`).
+
+    The server validates the bundle without importing any of it: size caps, safe tar entries
+    only, the manifest and its schemas, exact requirement pins, the entrypoint's module. The
+    answer is 201 with the new version, or 200 if these exact bytes were pushed before; the same
+    `name@version` with different bytes is a 409, since pushed versions never change.
+    """
+    max_bytes = services.settings.bundle_max_kb * 1024
+    data = await read_file_field(request, "bundle", max_bytes)
+    checked = await asyncio.to_thread(check_bundle, data)
+    registered = await asyncio.to_thread(
+        register, session, services.bundles, caller.workspace_id, checked
+    )
+    if not registered.created:
+        response.status_code = status.HTTP_200_OK
+    return _detail(registered.row)
+
+
+def _encode_cursor(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        name = raw.decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        name = ""
+    if not name:
+        raise invalid(
+            "invalid cursor",
+            [Problem("/query/cursor", "is not a cursor this API returned (next_cursor)")],
+        )
+    return name
+
+
+@router.get("/steps", response_model=CataloguePage)
+def list_steps(
+    caller: CallerDep,
+    session: SessionDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="only steps whose name, title or description has this"),
+    ] = None,
+    include_deprecated: Annotated[
+        bool, Query(description="also list steps whose every version is deprecated")
+    ] = False,
+    limit: Annotated[int, Query(ge=1, le=200, description="page size")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=400, description="`next_cursor` of the previous page (cursor paging)"),
+    ] = None,
+) -> CataloguePage:
+    """The step catalogue: one entry per step name, in name order, paginated by cursor."""
+    after = _decode_cursor(cursor) if cursor is not None else None
+    entries, more = catalogue_page(
+        session,
+        caller.workspace_id,
+        query=q,
+        include_deprecated=include_deprecated,
+        limit=limit,
+        after=after,
+    )
+    items = [CatalogueItem.model_validate(entry, from_attributes=True) for entry in entries]
+    return CataloguePage(
+        items=items, next_cursor=_encode_cursor(entries[-1].name) if more and entries else None
+    )
+
+
+@router.get("/steps/{name}/versions", response_model=VersionList)
+def list_versions(name: NamePath, caller: CallerDep, session: SessionDep) -> VersionList:
+    """Every version of a step, deprecated ones included, oldest first (semantic order)."""
+    return VersionList(items=[_out(row) for row in versions_of(session, caller.workspace_id, name)])
+
+
+@router.get("/steps/{name}/versions/{version}", response_model=StepVersionDetail)
+def get_version(
+    name: NamePath, version: VersionPath, caller: CallerDep, session: SessionDep
+) -> StepVersionDetail:
+    """One version with its manifest, schemas, examples, limits, retry policy and secrets."""
+    return _detail(find_version(session, caller.workspace_id, name, version))
+
+
+@router.get(
+    "/steps/{name}/versions/{version}/bundle",
+    response_class=Response,
+    responses={200: {"content": {"application/gzip": {}}, "description": "the bundle bytes"}},
+)
+def get_bundle(
+    name: NamePath,
+    version: VersionPath,
+    caller: CallerDep,
+    session: SessionDep,
+    services: ServicesDep,
+) -> Response:
+    """The bundle exactly as pushed (`application/gzip`); its sha256 is the version's digest."""
+    row = find_version(session, caller.workspace_id, name, version)
+    try:
+        data = services.bundles.get(row.digest)
+    except BundleNotFound:
+        raise ApiError(
+            500, f"the bundle {row.digest} is missing from the store", code="bundle_missing"
+        ) from None
+    return Response(
+        content=data,
+        media_type="application/gzip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{row.name}-{row.version}.tgz"',
+            "ETag": f'"{row.digest}"',
+        },
+    )
+
+
+@router.post("/steps/{name}/versions/{version}/deprecate", response_model=StepVersionOut)
+def deprecate_version(
+    name: NamePath,
+    version: VersionPath,
+    caller: CallerDep,
+    session: SessionDep,
+    body: DeprecateRequest | None = None,
+) -> StepVersionOut:
+    """Deprecate a version (the body is optional). Flows that use it keep running it; the
+    catalogue hides a step once every version is deprecated. Deprecating again replaces the
+    message."""
+    row = find_version(session, caller.workspace_id, name, version)
+    set_deprecation(session, row, True, body.message if body else "")
+    return _out(row)
+
+
+@router.delete("/steps/{name}/versions/{version}/deprecation", response_model=StepVersionOut)
+def undeprecate_version(
+    name: NamePath, version: VersionPath, caller: CallerDep, session: SessionDep
+) -> StepVersionOut:
+    """Undo a deprecation (a no-op for a version that is not deprecated)."""
+    row = find_version(session, caller.workspace_id, name, version)
+    set_deprecation(session, row, False, "")
+    return _out(row)
