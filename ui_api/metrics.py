@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate
 
 
@@ -42,6 +42,12 @@ class Metrics:
             "stepwell_rate_limited",
             "Requests refused by a rate limit, by limiter",
             ["limiter"],
+            registry=self.registry,
+        )
+
+        self.event_streams = Gauge(
+            "stepwell_run_event_streams",
+            "Open run event streams (Server-Sent Events), each polling Temporal",
             registry=self.registry,
         )
 
