@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -324,6 +325,16 @@ def test_image_installs_the_package_without_editable_mode_or_dev_extras(
     for line in installs:
         assert " -e " not in line and "--editable" not in line
         assert "[dev]" not in line
+
+
+def test_image_copies_every_package_the_project_installs(dockerfile: list[str]) -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = [
+        name.rstrip("*") for name in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    copies = [line.split()[1:-1] for line in dockerfile if line.startswith("COPY ")]
+    copied = {source for sources in copies if "--from" not in sources[0] for source in sources}
+    assert {"pyproject.toml", "README.md", *packages} <= copied
 
 
 def test_build_context_leaves_out_state_and_credentials() -> None:
