@@ -19,6 +19,7 @@ lint: setup
 bench: setup
 	.venv/bin/python bench/sandbox_latency.py
 	.venv/bin/python bench/flow_overhead.py
+	.venv/bin/python bench/api_load.py
 
 clean:
 	-.venv/bin/stepwell sandbox gc --all
