@@ -23,8 +23,8 @@ Member = tuple[tarfile.TarInfo, bytes | None]
 def manifest_doc(name: str = "test.echo", version: str = "1.0.0", **fields: Any) -> dict[str, Any]:
     """A valid manifest document, with ``fields`` changed (as JSON, not validated)."""
     document = Manifest(
-        name=name,
-        version=version,
+        name="test.echo",
+        version="1.0.0",
         entrypoint="step:echo",
         title="Echo",
         description="Answers with its input.",
@@ -35,7 +35,7 @@ def manifest_doc(name: str = "test.echo", version: str = "1.0.0", **fields: Any)
         },
         output_schema={"type": "object"},
     ).model_dump(mode="json")
-    document.update(fields)
+    document.update(name=name, version=version, **fields)
     return document
 
 
