@@ -20,11 +20,25 @@ def _context(workspace_id: str, name: str) -> str:
     return f"{workspace_id}/{name}"
 
 
-def put_secret(session: Session, box: SecretBox, workspace_id: str, name: str, value: str) -> bool:
-    """Create or replace a secret; True if it was created."""
-    row = session.exec(
+def secret_row(session: Session, workspace_id: str, name: str) -> Secret | None:
+    """The workspace's secret row of that name (its value stays sealed)."""
+    return session.exec(
         select(Secret).where(Secret.workspace_id == workspace_id, Secret.name == name)
     ).first()
+
+
+def secret_rows(session: Session, workspace_id: str) -> list[Secret]:
+    """The workspace's secret rows, by name."""
+    return list(
+        session.exec(
+            select(Secret).where(Secret.workspace_id == workspace_id).order_by(col(Secret.name))
+        ).all()
+    )
+
+
+def put_secret(session: Session, box: SecretBox, workspace_id: str, name: str, value: str) -> bool:
+    """Create or replace a secret; True if it was created."""
+    row = secret_row(session, workspace_id, name)
     sealed = box.seal(value, _context(workspace_id, name))
     if row is None:
         session.add(Secret(workspace_id=workspace_id, name=name, ciphertext=sealed))
