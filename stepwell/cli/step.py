@@ -15,6 +15,14 @@ from step_sdk.bundle import Bundle, read_bundle
 from step_sdk.manifest import STEP_NAME
 from step_sdk.project import build_directory, load_step
 from step_sdk.validation import schema_problems
+from stepwell.api_client import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    DEFAULT_API_URL,
+    ApiClient,
+    ApiClientError,
+    ApiUsageError,
+)
 from stepwell.cli import scaffold
 from stepwell.cli.output import err, fail, out, parse_json_option, print_json, user_errors
 from stepwell.cli.step_runner import LocalRunner
@@ -66,6 +74,42 @@ def build(
     target.write_bytes(bundle.data)
     out.print(f"{manifest.ref} -> {target}")
     out.print(bundle.digest)
+
+
+@app.command()
+def push(
+    directory: Path = typer.Argument(..., help="The step directory"),
+    api: str | None = typer.Option(
+        None, "--api", help=f"Base URL of the API (env {API_URL_ENV}; default {DEFAULT_API_URL})"
+    ),
+    key: str | None = typer.Option(None, "--key", help=f"An API key (env {API_KEY_ENV})"),
+    as_json: bool = typer.Option(False, "--json", help="Print the API's answer as JSON"),
+) -> None:
+    """Build the step's bundle like 'build' does and push it to the step registry."""
+    if not directory.is_dir():
+        fail(f"{directory}: not a directory")
+    try:
+        client = ApiClient.from_options(api, key)
+    except ApiUsageError as exc:
+        fail(str(exc))
+    with client:
+        bundle = _load(directory)
+        manifest = bundle.manifest
+        try:
+            answer, created = client.push_bundle(
+                bundle.data, f"{manifest.name}-{manifest.version}.tgz"
+            )
+        except ApiClientError as exc:
+            fail(str(exc), code=1)
+    if as_json:
+        print_json(answer)
+        return
+    note = "" if created else ", unchanged: this exact bundle was pushed before"
+    out.print(
+        f"pushed {manifest.ref} ({answer.get('digest', bundle.digest)}){note}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
