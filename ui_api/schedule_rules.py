@@ -85,9 +85,13 @@ def cron_problem(cron: str) -> str | None:
     return None
 
 
+# tzdata files that are not places: the server's own zone, and a placeholder.
+_NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+    return (frozenset(zoneinfo.available_timezones()) | {"UTC"}) - _NOT_ZONES
 
 
 def timezone_problem(name: str) -> str | None:

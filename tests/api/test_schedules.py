@@ -29,7 +29,9 @@ from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
 from ui_api.app import create_app
 from ui_api.db import session_scope
+from ui_api.errors import ApiError
 from ui_api.models import Flow, FlowVersion, Schedule
+from ui_api.routes.schedules import temporal_errors
 from ui_api.schedule_rules import cron_problem, interval_problem, timezone_problem
 from ui_api.schedule_sync import create_schedule, delete_flow_schedules, sync_flow_schedules
 from ui_api.services import Services
@@ -136,8 +138,19 @@ def test_time_zones_and_intervals_are_checked() -> None:
     assert timezone_problem("Europe/Berlin") is None and timezone_problem("UTC") is None
     assert timezone_problem("Mars/Olympus") is not None
     assert timezone_problem("../../etc/passwd") is not None
+    assert timezone_problem("localtime") is not None  # the server's zone, not a place
     assert "shortest interval is 60 s, because" in (interval_problem(59) or "")
     assert interval_problem(60) is None and interval_problem(10**12) is not None
+
+
+def test_temporal_refusals_become_422_and_its_absence_503() -> None:
+    with pytest.raises(ApiError) as caught, temporal_errors():
+        raise RPCError("invalid time zone name", RPCStatusCode.INVALID_ARGUMENT, b"")
+    assert caught.value.status == 422
+    assert [p.pointer for p in caught.value.details] == ["/timezone"]
+    with pytest.raises(ApiError) as caught, temporal_errors():
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+    assert caught.value.status == 503 and "connection refused" in caught.value.message
 
 
 # --- sync_flow_schedules and delete_flow_schedules, as the flows API calls them --------------
@@ -207,9 +220,8 @@ async def test_sync_recreates_a_schedule_that_temporal_lost(
     await api_services.temporal.get_schedule_handle(row.id).delete()
     with session_scope(api_services.engine) as session:
         await sync_flow_schedules(api_services, session, slug_flow)
-    assert (await _describe(api_services, row.id)).schedule.spec.cron_expressions or (
-        await _describe(api_services, row.id)
-    ).schedule.spec.calendars
+    spec = (await _describe(api_services, row.id)).schedule.spec
+    assert spec.calendars or spec.cron_expressions  # the server may turn cron into calendars
 
 
 # --- the HTTP API ------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def _check(row: Schedule) -> None:
 
 
 @contextmanager
-def _temporal_errors() -> Iterator[None]:
+def temporal_errors() -> Iterator[None]:
     """Temporal's refusals as 4xx answers, its absence as 503 (the row change rolls back)."""
     try:
         yield
@@ -195,7 +195,7 @@ async def create_schedule(
     _check(row)
     session.add(row)
     session.flush()  # database refusals come before Temporal has anything to undo
-    with _temporal_errors():
+    with temporal_errors():
         await schedule_sync.create_schedule(services, session, flow, row)
     return _out(row, flow)
 
@@ -218,7 +218,7 @@ async def get_schedule(
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise ApiError(503, f"Temporal is unavailable: {exc.message}") from None
-        with _temporal_errors():  # Temporal lost it (a wiped dev server): put it back
+        with temporal_errors():  # Temporal lost it (a wiped dev server): put it back
             await schedule_sync.push_schedule(services, session, flow, row)
             described = await services.temporal.get_schedule_handle(row.id).describe()
     info = described.info
@@ -271,7 +271,7 @@ async def change_schedule(
     _check(row)
     session.add(row)
     session.flush()
-    with _temporal_errors():
+    with temporal_errors():
         await schedule_sync.push_schedule(services, session, flow, row)
     return _out(row, flow)
 
@@ -282,7 +282,7 @@ async def delete_schedule(
 ) -> None:
     """Delete the schedule; runs it started are not affected."""
     row, _ = _schedule(session, caller, schedule_id)
-    with _temporal_errors():
+    with temporal_errors():
         await schedule_sync.delete_temporal_schedule(services, row.id)
     session.delete(row)
 
@@ -295,7 +295,7 @@ async def pause_schedule(
     row, flow = _schedule(session, caller, schedule_id)
     row.paused = True
     session.add(row)
-    with _temporal_errors():
+    with temporal_errors():
         await schedule_sync.apply_pause(services, session, flow, row)
     return _out(row, flow)
 
@@ -314,7 +314,7 @@ async def resume_schedule(
         raise ApiError(409, f"flow {flow.id!r} is disabled; enable it first, then resume")
     row.paused = False
     session.add(row)
-    with _temporal_errors():
+    with temporal_errors():
         await schedule_sync.apply_pause(services, session, flow, row)
     return _out(row, flow)
 
@@ -334,7 +334,7 @@ async def trigger_schedule(
     if not flow.enabled:
         raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to run it")
     handle = services.temporal.get_schedule_handle(row.id)
-    with _temporal_errors():
+    with temporal_errors():
         try:
             # Run now means now, even when an earlier run of this schedule is still going.
             await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
