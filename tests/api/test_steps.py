@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error
 from tests.api.step_bundles import bundle_bytes, push
 from ui_api.services import Services
@@ -82,6 +83,16 @@ async def test_concurrent_pushes_of_one_version_create_it_once(
     rival = bundle_bytes(version="3.0.1", description="another build")
     rivals = await asyncio.gather(push(client, workspace, other), push(client, workspace, rival))
     assert sorted(a.status_code for a in rivals) == [201, 409]
+
+
+async def test_every_example_step_passes_the_server_checks(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, example_bundles: list[Bundle]
+) -> None:
+    for bundle in example_bundles:
+        body = await pushed(client, workspace, bundle.data)
+        assert (body["ref"], body["digest"]) == (bundle.manifest.ref, bundle.digest)
+    catalogue = (await client.get("/v1/steps", headers=workspace.headers)).json()
+    assert len(catalogue["items"]) == len({b.manifest.name for b in example_bundles})
 
 
 async def test_push_needs_a_valid_key(client: httpx.AsyncClient) -> None:
