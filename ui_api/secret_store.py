@@ -49,6 +49,10 @@ def put_secret(session: Session, box: SecretBox, workspace_id: str, name: str, v
     return False
 
 
+class SecretStoreError(RuntimeError):
+    """The secret store cannot be read (database unreachable, or its tables missing)."""
+
+
 class DatabaseSecrets:
     """Looks secrets up in the API's database and opens them (used by workers)."""
 
@@ -60,11 +64,18 @@ class DatabaseSecrets:
         if not names:
             return {}
         with Session(self._engine) as session:
-            rows = session.exec(
-                select(Secret).where(
-                    Secret.workspace_id == workspace_id, col(Secret.name).in_(list(names))
-                )
-            ).all()
+            try:
+                rows = session.exec(
+                    select(Secret).where(
+                        Secret.workspace_id == workspace_id, col(Secret.name).in_(list(names))
+                    )
+                ).all()
+            except sa.exc.SQLAlchemyError as exc:
+                raise SecretStoreError(
+                    "cannot read workspace secrets from the database (the worker needs the "
+                    "API's STEPWELL_DATABASE_URL, and the API must have started once to create "
+                    f"its tables): {type(getattr(exc, 'orig', None) or exc).__name__}"
+                ) from None
             return {
                 row.name: self._box.open(row.ciphertext, _context(workspace_id, row.name))
                 for row in rows

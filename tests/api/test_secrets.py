@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,11 +20,11 @@ from sqlmodel import SQLModel, select
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
 from tests.flows.conftest import inline_step
 from ui_api.crypto import DecryptionError
-from ui_api.db import session_scope
+from ui_api.db import create_engine, session_scope
 from ui_api.launcher import flow_run_input, start_run
 from ui_api.models import Flow, FlowVersion, Secret
 from ui_api.routes.secrets import MAX_VALUE_BYTES
-from ui_api.secret_store import DatabaseSecrets
+from ui_api.secret_store import DatabaseSecrets, SecretStoreError
 from ui_api.services import Services
 
 MARKER = "swtest-"  # every secret value here starts with it; the rest is random
@@ -395,3 +396,14 @@ async def test_the_openapi_document_marks_the_value_write_only(client: httpx.Asy
     value = document["components"]["schemas"]["SecretValue"]["properties"]["value"]
     assert value["writeOnly"] is True and value["format"] == "password"
     assert "value" not in document["components"]["schemas"]["SecretOut"]["properties"]
+
+
+def test_a_worker_on_a_database_without_tables_gets_a_clear_error(
+    tmp_path: Path, api_services: Services
+) -> None:
+    provider = DatabaseSecrets(
+        create_engine(f"sqlite:///{tmp_path / 'empty.db'}"), api_services.box
+    )
+    assert provider.resolve("ws_x", []) == {}  # steps without secrets never touch it
+    with pytest.raises(SecretStoreError, match="must have started once"):
+        provider.resolve("ws_x", ["API_TOKEN"])
