@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -12,11 +10,11 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.bundles import BundleNotFound
-from step_sdk.errors import Problem
 from step_sdk.manifest import Example, Limits, Manifest, RetryPolicy
 from ui_api.bundle_check import check_bundle
+from ui_api.cursors import decode_position, encode_position
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
-from ui_api.errors import ApiError, ErrorResponse, invalid
+from ui_api.errors import ApiError, ErrorResponse
 from ui_api.models import StepVersion
 from ui_api.step_registry import (
     catalogue_page,
@@ -168,24 +166,6 @@ async def push_step(
     return _detail(registered.row)
 
 
-def _encode_cursor(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        name = raw.decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        name = ""
-    if not name:
-        raise invalid(
-            "invalid cursor",
-            [Problem("/query/cursor", "is not a cursor this API returned (next_cursor)")],
-        )
-    return name
-
-
 @router.get("/steps", response_model=CataloguePage)
 def list_steps(
     caller: CallerDep,
@@ -204,7 +184,7 @@ def list_steps(
     ] = None,
 ) -> CataloguePage:
     """The step catalogue: one entry per step name, in name order, paginated by cursor."""
-    after = _decode_cursor(cursor) if cursor is not None else None
+    after = str(decode_position(cursor, "after", str)) if cursor is not None else None
     entries, more = catalogue_page(
         session,
         caller.workspace_id,
@@ -214,9 +194,8 @@ def list_steps(
         after=after,
     )
     items = [CatalogueItem.model_validate(entry, from_attributes=True) for entry in entries]
-    return CataloguePage(
-        items=items, next_cursor=_encode_cursor(entries[-1].name) if more and entries else None
-    )
+    next_cursor = encode_position({"after": entries[-1].name}) if more and entries else None
+    return CataloguePage(items=items, next_cursor=next_cursor)
 
 
 @router.get("/steps/{name}/versions", response_model=VersionList)
