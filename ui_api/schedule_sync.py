@@ -10,6 +10,8 @@ A schedule is paused in Temporal iff its row is paused or its flow is disabled.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlmodel import Session, select
@@ -28,8 +30,9 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
+from step_sdk.errors import Problem
 from ui_api import search_attributes
-from ui_api.errors import ApiError
+from ui_api.errors import ApiError, invalid
 from ui_api.launcher import flow_run_input
 from ui_api.models import Flow, FlowVersion
 from ui_api.models import Schedule as ScheduleRow
@@ -38,6 +41,22 @@ from workflows.types import FLOW_RUN
 
 # Fires missed while Temporal was down for longer than this are dropped, not replayed in a burst.
 CATCHUP_WINDOW = timedelta(minutes=5)
+
+
+@contextmanager
+def temporal_errors() -> Iterator[None]:
+    """Temporal's refusals as 4xx answers, its absence as 503 (the request's
+    database changes then roll back)."""
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            pointer = "/timezone" if "zone" in exc.message.lower() else "/cron"
+            raise invalid(
+                "Temporal refused the schedule",
+                [Problem(pointer, f"Temporal refused the schedule: {exc.message}")],
+            ) from None
+        raise ApiError(503, f"Temporal could not take the change: {exc.message}") from None
 
 
 def run_id_prefix(schedule_id: str) -> str:
@@ -172,9 +191,14 @@ def flow_schedules(session: Session, flow: Flow) -> list[ScheduleRow]:
 
 async def sync_flow_schedules(services: Services, session: Session, flow: Flow) -> None:
     """Re-point every schedule of the flow at its latest version; pause iff row paused or
-    flow disabled. Call after saving a version and after enable/disable."""
-    for row in flow_schedules(session, flow):
-        await push_schedule(services, session, flow, row)
+    flow disabled. Call after saving a version and after enable/disable.
+
+    Raises ApiError (503) when Temporal cannot take the change, so the caller's request fails
+    and its database changes roll back.
+    """
+    with temporal_errors():
+        for row in flow_schedules(session, flow):
+            await push_schedule(services, session, flow, row)
 
 
 async def delete_temporal_schedule(services: Services, schedule_id: str) -> None:
@@ -188,8 +212,9 @@ async def delete_temporal_schedule(services: Services, schedule_id: str) -> None
 
 async def delete_flow_schedules(services: Services, session: Session, flow: Flow) -> None:
     """Delete the flow's Temporal Schedules and their rows (flushed, so the flow row can go
-    next in the same transaction)."""
-    for row in flow_schedules(session, flow):
-        await delete_temporal_schedule(services, row.id)
-        session.delete(row)
+    next in the same transaction). Raises ApiError (503) when Temporal cannot be reached."""
+    with temporal_errors():
+        for row in flow_schedules(session, flow):
+            await delete_temporal_schedule(services, row.id)
+            session.delete(row)
     session.flush()

@@ -31,9 +31,13 @@ from ui_api.app import create_app
 from ui_api.db import session_scope
 from ui_api.errors import ApiError
 from ui_api.models import Flow, FlowVersion, Schedule
-from ui_api.routes.schedules import temporal_errors
 from ui_api.schedule_rules import cron_problem, interval_problem, timezone_problem
-from ui_api.schedule_sync import create_schedule, delete_flow_schedules, sync_flow_schedules
+from ui_api.schedule_sync import (
+    create_schedule,
+    delete_flow_schedules,
+    sync_flow_schedules,
+    temporal_errors,
+)
 from ui_api.services import Services
 from workflows.types import FlowRunInput
 

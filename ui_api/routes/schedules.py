@@ -7,8 +7,6 @@ reached, the request fails and the row change is rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -154,21 +152,6 @@ def _check(row: Schedule) -> None:
         raise invalid("the schedule is not valid", problems)
 
 
-@contextmanager
-def temporal_errors() -> Iterator[None]:
-    """Temporal's refusals as 4xx answers, its absence as 503 (the row change rolls back)."""
-    try:
-        yield
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-            pointer = "/timezone" if "zone" in exc.message.lower() else "/cron"
-            raise invalid(
-                "Temporal refused the schedule",
-                [Problem(pointer, f"Temporal refused the schedule: {exc.message}")],
-            ) from None
-        raise ApiError(503, f"Temporal could not take the change: {exc.message}") from None
-
-
 @router.post(
     "/flows/{flow_id}/schedules",
     response_model=ScheduleOut,
@@ -195,7 +178,7 @@ async def create_schedule(
     _check(row)
     session.add(row)
     session.flush()  # database refusals come before Temporal has anything to undo
-    with temporal_errors():
+    with schedule_sync.temporal_errors():
         await schedule_sync.create_schedule(services, session, flow, row)
     return _out(row, flow)
 
@@ -218,7 +201,7 @@ async def get_schedule(
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise ApiError(503, f"Temporal is unavailable: {exc.message}") from None
-        with temporal_errors():  # Temporal lost it (a wiped dev server): put it back
+        with schedule_sync.temporal_errors():  # Temporal lost it (a wiped dev server): put it back
             await schedule_sync.push_schedule(services, session, flow, row)
             described = await services.temporal.get_schedule_handle(row.id).describe()
     info = described.info
@@ -271,7 +254,7 @@ async def change_schedule(
     _check(row)
     session.add(row)
     session.flush()
-    with temporal_errors():
+    with schedule_sync.temporal_errors():
         await schedule_sync.push_schedule(services, session, flow, row)
     return _out(row, flow)
 
@@ -282,7 +265,7 @@ async def delete_schedule(
 ) -> None:
     """Delete the schedule; runs it started are not affected."""
     row, _ = _schedule(session, caller, schedule_id)
-    with temporal_errors():
+    with schedule_sync.temporal_errors():
         await schedule_sync.delete_temporal_schedule(services, row.id)
     session.delete(row)
 
@@ -295,7 +278,7 @@ async def pause_schedule(
     row, flow = _schedule(session, caller, schedule_id)
     row.paused = True
     session.add(row)
-    with temporal_errors():
+    with schedule_sync.temporal_errors():
         await schedule_sync.apply_pause(services, session, flow, row)
     return _out(row, flow)
 
@@ -314,7 +297,7 @@ async def resume_schedule(
         raise ApiError(409, f"flow {flow.id!r} is disabled; enable it first, then resume")
     row.paused = False
     session.add(row)
-    with temporal_errors():
+    with schedule_sync.temporal_errors():
         await schedule_sync.apply_pause(services, session, flow, row)
     return _out(row, flow)
 
@@ -334,7 +317,7 @@ async def trigger_schedule(
     if not flow.enabled:
         raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to run it")
     handle = services.temporal.get_schedule_handle(row.id)
-    with temporal_errors():
+    with schedule_sync.temporal_errors():
         try:
             # Run now means now, even when an earlier run of this schedule is still going.
             await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
