@@ -1,0 +1,122 @@
+"""Request and response bodies of ``/v1/runs``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class RunStatus(StrEnum):
+    """A run's status (Temporal's execution status, in Stepwell's words)."""
+
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    terminated = "terminated"
+    timed_out = "timed_out"
+
+
+class StartRun(BaseModel):
+    """What to run: a flow (its latest version unless one is named) with a trigger payload."""
+
+    flow_id: str = Field(min_length=1, max_length=40, description="the flow to run")
+    version: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="a saved version of the flow; default: the latest"
+    )
+    input: Any = Field(
+        None, description="the trigger payload: `{{ trigger... }}` expressions read it"
+    )
+
+
+class RunLinks(BaseModel):
+    self: str = Field(description="this run in the API")
+    events: str = Field(description="its live progress and logs (Server-Sent Events)")
+    temporal_ui: str = Field(description="the run's workflow in the Temporal web UI")
+
+
+class RunStarted(BaseModel):
+    """A run that was started (or, for a repeated idempotency key, the one started before)."""
+
+    run_id: str
+    status: RunStatus
+    links: RunLinks
+
+
+class CancelRequested(BaseModel):
+    """The cancellation was requested; the run ends as `cancelled` once its steps stop."""
+
+    run_id: str
+    status: RunStatus = Field(description="still `running` until the cancellation completes")
+    links: RunLinks
+
+
+class RunSummary(BaseModel):
+    """A run as listed."""
+
+    run_id: str
+    flow_id: str | None
+    flow_version: int | None
+    trigger: str | None = Field(description="how it started: manual, webhook, schedule, rerun")
+    status: RunStatus
+    started_at: datetime | None
+    closed_at: datetime | None
+    links: RunLinks
+
+
+class RunPage(BaseModel):
+    """One page of runs, newest first."""
+
+    items: list[RunSummary]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class StepError(BaseModel):
+    type: str = Field(description="a contract-3 error type, e.g. StepError, StepTimeout")
+    message: str
+    traceback: str = Field("", description="the step's own traceback, for StepError")
+
+
+class StepRun(BaseModel):
+    """What is known of one step of the run."""
+
+    status: str = Field(description="pending | running | succeeded | failed | skipped")
+    attempts: int = Field(description="attempts made so far (retries included)")
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None = Field(
+        description="time spent in the step's containers (all foreach items); for a step "
+        "without that figure, the wall time from start to finish"
+    )
+    output: Any = Field(description="the step's output (a list for foreach steps)")
+    error: StepError | None
+    logs: str = Field(description="the step's log; while it runs, the latest tail")
+    items: int | None = Field(None, description="foreach steps: how many items")
+
+
+class RunError(BaseModel):
+    type: str = Field(description="FlowFailed, Cancelled, Terminated or RunTimeout")
+    message: str
+    step_id: str | None = Field(None, description="the step whose failure failed the run")
+
+
+class RunDetail(BaseModel):
+    """A run read back from Temporal: status, input, output, error and every step."""
+
+    run_id: str
+    flow_id: str | None
+    flow_version: int | None
+    trigger: str | None = Field(description="how it started: manual, webhook, schedule, rerun")
+    status: RunStatus
+    input: Any = Field(description="the trigger payload the run started with")
+    started_at: datetime | None
+    closed_at: datetime | None
+    output: Any = Field(description="the flow's output, once it succeeded")
+    error: RunError | None
+    steps: dict[str, StepRun] = Field(description="by step id, in the definition's order")
+    links: RunLinks
