@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import sqlalchemy as sa
 from sqlmodel import select
 from temporalio.client import Client
 
@@ -28,7 +29,7 @@ from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
 from ui_api import signatures
 from ui_api.app import create_app
-from ui_api.db import session_scope
+from ui_api.db import normalize_url, session_scope
 from ui_api.metrics import Metrics
 from ui_api.models import Flow, Webhook
 from ui_api.ratelimit import RateLimiter
@@ -464,6 +465,37 @@ async def test_bodies_over_the_cap_are_refused_without_reading_them(
         assert_error(streamed, 413, "payload_too_large")
         assert pulled <= 12  # stopped reading just past 1 KiB
         assert hooks.delivered("rejected") == 2 and hooks.delivered("accepted") == 1
+
+
+async def test_deliveries_waiting_for_their_body_hold_no_database_connection(
+    api_services: Services, workspace: WorkspaceKey, flow: Flow
+) -> None:
+    url = normalize_url(api_services.settings.database)
+    sqlite = {"check_same_thread": False} if url.startswith("sqlite") else {}
+    one_connection = sa.create_engine(
+        url, connect_args=sqlite, pool_size=1, max_overflow=0, pool_timeout=2
+    )
+    released = asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield b'{"t": '
+        await released.wait()
+        yield b'"slow"}'
+
+    try:
+        async with serving(variant(api_services, engine=one_connection)) as hooks:
+            path = path_of(await issue(hooks.http, workspace, flow.id))
+            headers = {"Content-Type": "application/json"}
+            sending = [
+                asyncio.create_task(hooks.http.post(path, content=slow_body(), headers=headers))
+                for _ in range(3)
+            ]
+            await asyncio.sleep(0.5)  # all three are waiting for the rest of their bodies
+            released.set()
+            answers = await asyncio.gather(*sending)
+    finally:
+        one_connection.dispose()
+    assert [a.status_code for a in answers] == [202, 202, 202], [a.text for a in answers]
 
 
 @pytest.mark.parametrize(

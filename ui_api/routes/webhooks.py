@@ -243,6 +243,9 @@ async def deliver(
         webhook = find_webhook(session, token)
         if webhook is None:
             raise ApiError(404, "no webhook at this URL (unknown or revoked token)")
+        # Never hold a pooled connection across an await: under load, requests blocked on an
+        # empty pool would stop the event loop that the holders need to give theirs back.
+        session.commit()
         body = await read_capped_body(request, services.settings.webhook_max_body_kb)
         if webhook.signing_secret is not None:
             _check_signature(services, webhook, body, timestamp, signature)
@@ -314,7 +317,7 @@ async def _start(
     if version is None:
         raise ApiError(409, f"flow {flow.id!r} has no version {flow.latest_version}")
     run_input = flow_run_input(session, services.settings, flow, version, trigger)
-    session.commit()  # hand the connection back before waiting on Temporal
+    session.commit()  # hand the connection back before waiting on Temporal (see deliver)
     run_id = None if key is None else delivery_run_id(webhook.id, key[1])
     try:
         started = await start_run(
