@@ -579,6 +579,22 @@ async def test_rate_limit_per_webhook_answers_429_with_headers(
         assert hooks.delivered("rate_limited") == 1 and hooks.delivered("accepted") == 3
 
 
+async def test_forged_deliveries_do_not_spend_the_webhooks_budget(
+    api_services: Services, workspace: WorkspaceKey, flow: Flow
+) -> None:
+    limiter = RateLimiter(rate=0.5, burst=1, clock=lambda: 1000.0)
+    async with serving(variant(api_services, webhook_limiter=limiter)) as hooks:
+        issued = await issue(hooks.http, workspace, flow.id, signed=True)
+        forged, headers = signed_post("whsec_guess", {"t": "x"})
+        for _ in range(5):
+            answer = await hooks.http.post(path_of(issued), content=forged, headers=headers)
+            assert_error(answer, 401)
+            assert "RateLimit-Remaining" not in answer.headers
+        body, headers = signed_post(issued["signing_secret"], {"t": "x"})
+        answer = await hooks.http.post(path_of(issued), content=body, headers=headers)
+        assert answer.status_code == 202, answer.text
+
+
 async def test_openapi_documents_deliveries_as_public(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/v1/openapi.json")).json()["paths"]
     delivery = paths["/v1/hooks/{token}"]["post"]
