@@ -11,6 +11,8 @@ Event data is JSON:
   log (a retry, a ``foreach`` fan-out, a gap in a fast log), ``replace`` is true and ``text``
   is the step's whole final log, to show instead of what came before.
 - ``end``: ``{"status", "output", "error"}``, then the stream closes.
+- ``error``: ``{"message"}`` if Temporal cannot be reached mid-stream; the stream closes and
+  the client may reconnect.
 
 Comment lines keep idle connections open through proxies. Polling stops when the client goes.
 """
@@ -23,9 +25,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from temporalio.service import RPCError
+
 from ui_api.metrics import Metrics
 from ui_api.run_history import HistoryFacts
 from ui_api.run_reader import (
+    LiveTail,
     VisibleRun,
     history_facts,
     live_tails,
@@ -100,6 +105,10 @@ class RunEvents:
                     quiet_since = time.monotonic()
                     yield KEEPALIVE
                 await asyncio.sleep(self._poll_s)
+        except RPCError as exc:
+            # Temporal went away mid-stream: say so and close; the client may reconnect.
+            message = f"lost contact with Temporal ({exc.status.name}); reconnect to resume"
+            yield sse_event("error", {"message": message})
         finally:
             metrics.event_streams.dec()
 
@@ -119,7 +128,12 @@ class RunEvents:
             # no worker answered: the history's view may lag, but it is the truth so far
             facts = await history_facts(self._run)
         states = step_states(facts, progress)
-        chunks = self._live_logs(facts) if running else []
+        tails = live_tails(self._run, facts)[0] if running else []
+        for tail in tails:  # a running step's attempt is only known from its activity
+            state = states.get(tail.step_id)
+            if state is not None and state.get("status") == "running":
+                state["attempts"] = max(int(state.get("attempts") or 0), tail.attempt)
+        chunks = self._live_logs(tails)
         snapshot = {
             "status": self._run.status.value,
             "steps": {
@@ -140,9 +154,8 @@ class RunEvents:
                 chunks += self._final_log(step_id, str(state.get("logs") or ""))
         return chunks
 
-    def _live_logs(self, facts: HistoryFacts) -> list[bytes]:
+    def _live_logs(self, tails: list[LiveTail]) -> list[bytes]:
         chunks = []
-        tails, _ = live_tails(self._run, facts)
         for tail in tails:
             if tail.step_id in self._logged:
                 continue

@@ -173,14 +173,23 @@ def _history_step(executions: list[ExecutionFacts]) -> dict[str, Any]:
     elif outcomes & {"scheduled", "running"}:
         state.update(status="running")
     else:
-        outputs = [r.get("output") for r in results]
         foreach = any("[" in e.execution_id for e in executions)
+        if foreach:  # outputs in item order, whatever order the items finished in
+            indexed = sorted(zip(executions, results, strict=True), key=lambda p: _index(p[0]))
+            results = [result for _, result in indexed]
+        outputs = [r.get("output") for r in results]
         state.update(
             status="succeeded",
             output=outputs if foreach else outputs[0],
             items=len(executions) if foreach else None,
         )
     return state
+
+
+def _index(execution: ExecutionFacts) -> int:
+    """The item index of a foreach execution id ``step[index]``."""
+    text = execution.execution_id.rsplit("[", 1)[-1].rstrip("]")
+    return int(text) if text.isdigit() else 0
 
 
 def step_states(facts: HistoryFacts, progress: dict[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,7 @@ import json
 import textwrap
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +21,9 @@ from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
 from ui_api.run_events import new_text
+from ui_api.run_history import ExecutionFacts, HistoryFacts
 from ui_api.run_listing import quoted, visibility_query
+from ui_api.run_reader import step_states
 from ui_api.run_schemas import RunStatus
 from ui_api.services import Services
 
@@ -517,6 +520,40 @@ async def test_a_stream_stops_polling_when_the_client_goes(
     assert gauge._value.get() == before, "the stream kept polling after the client left"
     await client.post(f"/v1/runs/{run_id}/cancel", headers=workspace.headers)
     await finished(client, workspace, run_id, timeout_s=30)
+
+
+def test_steps_are_rebuilt_from_history_when_no_worker_answers() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def execution(activity_id: str, execution_id: str, outcome: str, **facts: Any) -> Any:
+        done = at + timedelta(seconds=1) if outcome != "running" else None
+        return ExecutionFacts(
+            activity_id, execution_id, at, started_at=at, finished_at=done, attempt=1,
+            outcome=outcome, **facts,
+        )  # fmt: skip
+
+    steps = [{"id": step_id} for step_id in ("a", "each", "bad", "busy", "later")]
+    facts = HistoryFacts(run_input={"definition": {"steps": steps}})
+    for row in [
+        execution("1", "a", "succeeded", result={"output": 1, "logs": "hi", "duration_ms": 5}),
+        execution("2", "each[1]", "succeeded", result={"output": "y"}),
+        execution("3", "each[0]", "succeeded", result={"output": "x"}),
+        execution("4", "bad", "failed", error={"type": "StepError", "message": "no", "logs": "!"}),
+        execution("5", "busy", "running"),
+    ]:
+        facts.executions[row.activity_id] = row
+    states = step_states(facts, None)
+    assert list(states) == ["a", "each", "bad", "busy", "later"]
+    assert states["a"]["status"] == "succeeded" and states["a"]["output"] == 1
+    assert states["a"]["logs"] == "hi" and states["a"]["duration_ms"] == 5
+    assert states["each"]["output"] == ["x", "y"] and states["each"]["items"] == 2
+    assert states["bad"]["status"] == "failed" and states["bad"]["error"]["message"] == "no"
+    assert states["bad"]["logs"] == "!"
+    assert states["busy"]["status"] == "running" and states["busy"]["finished_at"] is None
+    assert states["later"] == {"status": "pending"}
+    # a worker's answer, when there is one, wins over the history
+    answered = step_states(facts, {"steps": {"later": {"status": "skipped"}}})
+    assert answered["later"] == {"status": "skipped"} and answered["a"] == {}
 
 
 def test_new_text_is_what_a_rolling_tail_gained() -> None:

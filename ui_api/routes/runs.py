@@ -151,7 +151,8 @@ async def run_events(
     duration_ms, items, error}}}` whenever it changes; `log` `{"step_id", "execution", "text",
     "replace"}` with new log text (live while a step runs, the rest of its log when it ends;
     `replace: true` means `text` is the step's whole log, to show instead of earlier text);
-    `end` `{"status", "output", "error"}`, after which the stream closes. Comment lines keep
+    `end` `{"status", "output", "error"}`, after which the stream closes (or `error`
+    `{"message"}` if Temporal becomes unreachable: reconnect). Comment lines keep
     the connection open while nothing happens. A run that has already ended answers its final
     progress, logs and `end` at once.
     """
