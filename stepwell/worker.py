@@ -47,6 +47,8 @@ def build_worker(
         activities=[activities.run_step],
         max_concurrent_activities=settings.max_concurrent_steps,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_s),
+        # heartbeats carry the live log tail: send them every 2 s, not every 0.8 x timeout
+        max_heartbeat_throttle_interval=timedelta(seconds=2),
     )
 
 

@@ -68,7 +68,11 @@ def get_caller(
             headers=decision.headers(),
         )
     response.headers.update(decision.headers())
-    return Caller(workspace_id=row.workspace_id, key_id=row.id)
+    caller = Caller(workspace_id=row.workspace_id, key_id=row.id)
+    # End the transaction: async handlers await Temporal, and a connection held across an await
+    # can exhaust the pool while the blocked event loop keeps others from returning theirs.
+    session.commit()
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -57,6 +57,7 @@ async def start_flow_run(
     flow_store.ensure_runnable(flow)
     check_input_size(trigger)
     run_input = flow_run_input(session, services.settings, flow, version, trigger)
+    session.commit()  # hand the connection back before awaiting Temporal (see ui_api.deps)
     started = await start_run(
         services.temporal, services.settings, run_input, trigger_kind=trigger_kind, run_id=run_id
     )
