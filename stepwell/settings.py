@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sandbox.config import SandboxConfig
@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     public_url: str = Field(
-        "http://localhost:8000", description="base URL the API is reached at (webhook URLs)"
+        "",
+        description="base URL the API is reached at, for webhook URLs "
+        "(default: http://localhost:<api_port>)",
     )
     api_rate_per_s: float = Field(20, gt=0, description="requests per second per API key")
     api_burst: int = Field(60, ge=1, description="token bucket size per API key")
@@ -51,6 +53,13 @@ class Settings(BaseSettings):
     webhook_max_body_kb: int = Field(256, ge=1, le=10240)
     webhook_tolerance_s: int = Field(300, ge=1, description="signature timestamp tolerance")
     bundle_max_kb: int = Field(5120, ge=16, le=102400, description="largest step bundle accepted")
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://localhost:{self.api_port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
 
     @property
     def bundle_dir(self) -> Path:
