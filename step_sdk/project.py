@@ -115,12 +115,14 @@ def load_step(directory: Path) -> Step[..., object]:
     return definition
 
 
-def build_directory(directory: Path) -> Bundle:
-    """Build the directory's bundle (deterministic) and write ``stepwell.json`` beside the code."""
+def build_directory(directory: Path, *, write_manifest: bool = True) -> Bundle:
+    """Build the directory's bundle (deterministic); by default also write ``stepwell.json``
+    beside the code, so the manifest can be read and reviewed with the source."""
     definition = load_step(directory)
     try:
         bundle = build_bundle(definition.manifest, source_files(directory))
     except BundleError as exc:
         raise ProjectError(str(exc)) from None
-    (directory / MANIFEST_FILE).write_bytes(manifest_json(definition.manifest))
+    if write_manifest:
+        (directory / MANIFEST_FILE).write_bytes(manifest_json(definition.manifest))
     return bundle

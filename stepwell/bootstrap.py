@@ -65,7 +65,7 @@ async def seed_examples(api: httpx.AsyncClient, examples: Path = EXAMPLES) -> Se
         return seeded
     for directory in sorted(p for p in steps_dir.iterdir() if p.is_dir()):
         try:
-            bundle = build_directory(directory)
+            bundle = build_directory(directory, write_manifest=False)  # checkout stays clean
         except ProjectError as exc:
             seeded.problems.append(f"{directory.name}: {exc}")
             continue
