@@ -8,9 +8,11 @@ point ``STEPWELL_TEST_POSTGRES_URL`` at a server whose user may create databases
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,3 +221,18 @@ async def api_worker(
     async with build_worker(temporal.client, settings, activities):
         yield settings.task_queue
     activities.close()
+
+
+async def finished(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, run_id: str, timeout_s: float = 90
+) -> dict[str, Any]:
+    """Poll ``GET /v1/runs/{id}`` until the run is no longer running; return it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = await client.get(f"/v1/runs/{run_id}", headers=workspace.headers)
+        assert answer.status_code == 200, answer.text
+        run: dict[str, Any] = answer.json()
+        if run["status"] != "running":
+            return run
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not finish in {timeout_s} s")

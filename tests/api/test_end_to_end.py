@@ -6,15 +6,13 @@ behind the API's back.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey
+from tests.api.conftest import WorkspaceKey, finished
 
 REPO = Path(__file__).resolve().parents[2]
 LEAD_INPUT = {"company": "ACME Corp", "values": [40, 70, 90]}
@@ -30,19 +28,6 @@ async def _push_examples(
             headers=workspace.headers,
         )
         assert answer.status_code == 201, answer.text
-
-
-async def _finished_run(
-    client: httpx.AsyncClient, workspace: WorkspaceKey, run_id: str
-) -> dict[str, Any]:
-    for _ in range(600):
-        answer = await client.get(f"/v1/runs/{run_id}", headers=workspace.headers)
-        assert answer.status_code == 200, answer.text
-        run: dict[str, Any] = answer.json()
-        if run["status"] != "running":
-            return run
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not finish in 60 s")
 
 
 async def test_push_save_fire_and_read(
@@ -71,7 +56,7 @@ async def test_push_save_fire_and_read(
     again = await client.post(url.path, json=LEAD_INPUT, headers={"Idempotency-Key": "lead-1"})
     assert again.status_code == 202 and again.json()["run_id"] == run_id
 
-    run = await _finished_run(client, workspace, run_id)
+    run = await finished(client, workspace, run_id)
     assert run["status"] == "succeeded", run
     assert run["output"] == {
         "company": "acme-corp",

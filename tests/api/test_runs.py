@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
-from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
+from tests.api.conftest import WorkspaceKey, assert_error, finished, insert_flow, insert_step
 from ui_api.run_events import new_text
 from ui_api.run_history import ExecutionFacts, HistoryFacts
 from ui_api.run_listing import quoted, visibility_query
@@ -104,20 +104,6 @@ async def start(
     assert answer.status_code == 201, answer.text
     started: dict[str, Any] = answer.json()
     return started
-
-
-async def finished(
-    client: httpx.AsyncClient, workspace: WorkspaceKey, run_id: str, timeout_s: float = 90
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        answer = await client.get(f"/v1/runs/{run_id}", headers=workspace.headers)
-        assert answer.status_code == 200, answer.text
-        run: dict[str, Any] = answer.json()
-        if run["status"] != "running":
-            return run
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish in {timeout_s} s")
 
 
 async def step_running(
