@@ -66,7 +66,7 @@ class StepActivities:
     async def run_step(self, request: RunStepInput) -> RunStepOutput:
         """Run one step execution in a fresh container."""
         info = activity.info()
-        attempt = info.attempt
+        attempt = info.attempt + request.attempt_offset
         manifest = request.manifest
         problems = schema_problems(manifest.get("input_schema") or {}, request.input)
         if problems:

@@ -33,6 +33,9 @@ class RunStepInput:
     input: Any
     timeout_s: float
     workspace_id: str = "local"
+    # Attempts already spent by earlier activities of this execution (after an infrastructure
+    # failure the workflow runs a new activity; the step's attempt numbers carry on).
+    attempt_offset: int = 0
 
 
 @dataclass

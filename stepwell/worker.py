@@ -49,6 +49,9 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_s),
         # heartbeats carry the live log tail: send them every 2 s, not every 0.8 x timeout
         max_heartbeat_throttle_interval=timedelta(seconds=2),
+        # An unexpected exception in any workflow fails its run; it never retries the workflow
+        # task for ever (FlowRun says so itself too).
+        workflow_failure_exception_types=[Exception],
     )
 
 

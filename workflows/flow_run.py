@@ -2,32 +2,41 @@
 
 Steps start as soon as everything they reference (or ``needs``) has finished; independent steps
 run in parallel. ``if`` may skip a step (and, transitively, steps that depend on it and have no
-``if`` of their own); ``foreach`` fans out with bounded concurrency and keeps results in order;
-``on_error: continue`` records a failure as the step's result. Any other failure cancels the
-running steps and fails the run with a summary naming the step.
+``if`` of their own); ``foreach`` fans out with bounded concurrency and keeps results in order
+(see :mod:`workflows.foreach`); ``on_error: continue`` records a failure as the step's result.
+Any other failure cancels the running steps and fails the run with a summary naming the step.
+
+An expression that fails (or an embedded one that gives null) fails its step with
+``InputValidationError`` naming the step and the JSON pointer of the field. Any other exception
+in this code is a bug: ``failure_exception_types`` makes it fail the run instead of retrying the
+workflow task for ever. When the run ends, no step is left ``pending`` or ``running``: they
+become ``not_started`` or ``cancelled``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.types import NON_RETRYABLE, RUN_STEP, RunStepInput, RunStepOutput
+    from step_sdk.validation import pointer
     from workflows.definition import FlowDefinition, FlowStep
+    from workflows.execution import error_of, execute_step
     from workflows.expressions import (
         ExpressionError,
         condition_source,
         evaluate,
+        json_type,
+        missing_reason,
         render,
+        render_input,
         truthy,
     )
+    from workflows.foreach import ItemFailed, run_items, step_error
     from workflows.graph import dependencies
     from workflows.types import (
         FLOW_RUN,
@@ -37,9 +46,6 @@ with workflow.unsafe.imports_passed_through():
         ResolvedStep,
         StepState,
     )
-
-# Time for a container to start and, the first time, for a dependency layer to build.
-_ACTIVITY_OVERHEAD_S = 600
 
 
 class StepFailed(Exception):
@@ -51,13 +57,25 @@ class StepFailed(Exception):
         self.error = error
 
 
-@workflow.defn(name=FLOW_RUN)
+def _evaluation_error(step: FlowStep, where: str, reason: str) -> dict[str, Any]:
+    """The step error of an expression that failed at the JSON pointer ``where``."""
+    return {
+        "type": "InputValidationError",
+        "message": f"step {step.id!r}, {where}: {reason}",
+        "pointer": where,
+    }
+
+
+# Any exception (not only Temporal's failure types) fails the run: a bug in this code must end the
+# run with an error, never retry the workflow task for ever.
+@workflow.defn(name=FLOW_RUN, failure_exception_types=[Exception])
 class FlowRun:
     """Runs one flow definition to completion."""
 
     def __init__(self) -> None:
         self._status = "running"
         self._states: dict[str, StepState] = {}
+        self._index: dict[str, int] = {}
 
     @workflow.query(name=PROGRESS_QUERY)
     def progress(self) -> dict[str, Any]:
@@ -68,21 +86,44 @@ class FlowRun:
     async def run(self, request: FlowRunInput) -> FlowRunOutput:
         definition = FlowDefinition.model_validate(request.definition)
         self._states = {step.id: StepState() for step in definition.steps}
+        self._index = {step.id: index for index, step in enumerate(definition.steps)}
         scope: dict[str, Any] = {"trigger": request.trigger, "steps": {}, "vars": definition.vars}
         try:
             await self._run_all(request, definition, scope)
+            output = self._flow_output(definition, scope)
         except StepFailed as failure:
             self._status = "failed"
             raise ApplicationError(
                 str(failure), {"step_id": failure.step_id, **failure.error},
                 type="FlowFailed", non_retryable=True,
             ) from None  # fmt: skip
+        except ExpressionError as exc:
+            self._status = "failed"
+            where = pointer(list(exc.path))
+            raise ApplicationError(
+                f"the flow's output mapping failed at {where}: {exc.reason}",
+                {"type": "InputValidationError", "message": exc.reason, "pointer": where},
+                type="FlowFailed", non_retryable=True,
+            ) from None  # fmt: skip
         except asyncio.CancelledError:
             self._status = "cancelled"
             raise
-        output = self._flow_output(definition, scope)
+        except BaseException:
+            self._status = "failed"
+            raise
+        finally:
+            self._close_steps()
         self._status = "succeeded"
         return FlowRunOutput(status="succeeded", output=output, steps=dict(self._states))
+
+    def _close_steps(self) -> None:
+        """At the end of the run, no step may still look pending or running."""
+        for state in self._states.values():
+            if state.status == "pending":
+                state.status = "not_started"
+            elif state.status == "running":
+                state.status = "cancelled"
+                state.finished_at = workflow.now().isoformat()
 
     async def _run_all(
         self, request: FlowRunInput, definition: FlowDefinition, scope: dict[str, Any]
@@ -111,6 +152,22 @@ class FlowRun:
             if running:
                 await workflow.wait(list(running))
 
+    def _should_run(
+        self, step: FlowStep, graph: dict[str, set[str]], scope: dict[str, Any]
+    ) -> bool:
+        """Whether the step runs: its ``if`` (null is false), else whether no upstream was
+        skipped.
+
+        Raises:
+            ExpressionError: the ``if`` failed; its path is ``("if",)``.
+        """
+        if step.if_ is None:
+            return not any(self._states[u].status == "skipped" for u in graph[step.id])
+        try:
+            return truthy(evaluate(condition_source(step.if_), scope))
+        except ExpressionError as exc:
+            raise ExpressionError(exc.reason, ("if",)) from None
+
     async def _run_step(
         self,
         request: FlowRunInput,
@@ -119,14 +176,13 @@ class FlowRun:
         scope: dict[str, Any],
     ) -> None:
         state = self._states[step.id]
-        upstream_skipped = any(self._states[u].status == "skipped" for u in graph[step.id])
+        here = f"/steps/{self._index[step.id]}"
         try:
-            if step.if_ is not None:
-                run = truthy(evaluate(condition_source(step.if_), scope))
-            else:
-                run = not upstream_skipped
+            run = self._should_run(step, graph, scope)
         except ExpressionError as exc:
-            self._finish(step, scope, error={"type": "InputValidationError", "message": str(exc)})
+            self._finish(
+                step, scope, error=_evaluation_error(step, pointer(exc.path, here), exc.reason)
+            )
             return
         if not run:
             state.status = "skipped"
@@ -135,19 +191,24 @@ class FlowRun:
         state.status = "running"
         state.started_at = workflow.now().isoformat()
         resolved = request.steps[step.uses]
+        error: dict[str, Any] | None = None
         try:
             if step.foreach is not None:
-                output: Any = await self._run_foreach(request, step, resolved, scope, state)
+                output, error = await self._run_foreach(request, step, resolved, scope, here)
             else:
-                payload = render(step.with_, scope)
-                result = await self._execute(request, step, resolved, payload, step.id, state)
+                required = (resolved.manifest.get("input_schema") or {}).get("required") or []
+                payload = render_input(step.with_, scope, set(required))
+                result = await execute_step(request, step, resolved, payload, step.id, state)
                 output = result.output
         except ExpressionError as exc:
-            self._finish(step, scope, error={"type": "InputValidationError", "message": str(exc)})
+            output, error = None, _evaluation_error(step, pointer(exc.path, here), exc.reason)
         except ActivityError as exc:
-            self._finish(step, scope, error=_error_of(exc))
-        else:
-            self._finish(step, scope, output=output)
+            output, error = None, error_of(exc)
+        except asyncio.CancelledError:
+            state.status = "cancelled"
+            state.finished_at = workflow.now().isoformat()
+            raise
+        self._finish(step, scope, output=output, error=error)
 
     def _finish(
         self,
@@ -175,89 +236,46 @@ class FlowRun:
         step: FlowStep,
         resolved: ResolvedStep,
         scope: dict[str, Any],
-        state: StepState,
-    ) -> list[Any]:
-        items = evaluate(condition_source(step.foreach or ""), scope)
+        here: str,
+    ) -> tuple[list[Any], dict[str, Any] | None]:
+        """The foreach step's output (item outputs in order, null where an item failed) and
+        its error (None when every item succeeded)."""
+        state = self._states[step.id]
+        source = condition_source(step.foreach or "")
+        try:
+            items = evaluate(source, scope)
+        except ExpressionError as exc:
+            raise ExpressionError(exc.reason, ("foreach",)) from None
         if not isinstance(items, list):
-            raise ExpressionError(f"foreach must give a list, not {type(items).__name__}")
+            reason = (
+                missing_reason(source, scope)
+                if items is None
+                else f"foreach must give a list, not {json_type(items)}"
+            )
+            raise ExpressionError(reason, ("foreach",))
         state.items = len(items)
-        gate = asyncio.Semaphore(step.concurrency)
+        required = set((resolved.manifest.get("input_schema") or {}).get("required") or [])
 
-        async def one(index: int, item: Any) -> Any:
-            async with gate:
-                payload = render(step.with_, {**scope, "item": item, "index": index})
+        async def one(index: int) -> Any:
+            item_scope = {**scope, "item": items[index], "index": index}
+            try:
+                payload = render_input(step.with_, item_scope, required)
+            except ExpressionError as exc:
+                where = pointer(exc.path, here)
+                error = _evaluation_error(step, where, f"item {index}: {exc.reason}")
+                raise ItemFailed(error) from None
+            try:
                 execution_id = f"{step.id}[{index}]"
-                result = await self._execute(request, step, resolved, payload, execution_id, state)
-                return result.output
+                result = await execute_step(request, step, resolved, payload, execution_id, state)
+            except ActivityError as exc:
+                raise ItemFailed(error_of(exc)) from None
+            return result.output
 
-        return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))
-
-    async def _execute(
-        self,
-        request: FlowRunInput,
-        step: FlowStep,
-        resolved: ResolvedStep,
-        payload: Any,
-        execution_id: str,
-        state: StepState,
-    ) -> RunStepOutput:
-        manifest = resolved.manifest
-        limits, retry = manifest.get("limits") or {}, manifest.get("retry") or {}
-        narrowed = step.retry
-        timeout_s = float(step.timeout_s or limits.get("timeout_s", 30))
-
-        def pick(field: str, default: float) -> Any:
-            value = getattr(narrowed, field, None) if narrowed is not None else None
-            return value if value is not None else retry.get(field, default)
-
-        policy = RetryPolicy(
-            initial_interval=timedelta(seconds=float(pick("initial_interval_s", 1))),
-            backoff_coefficient=float(pick("backoff", 2.0)),
-            maximum_attempts=int(pick("max_attempts", 3)),
-            non_retryable_error_types=NON_RETRYABLE,
-        )
-        result: RunStepOutput = await workflow.execute_activity(
-            RUN_STEP,
-            RunStepInput(
-                run_id=workflow.info().workflow_id,
-                step_id=execution_id,
-                ref=step.uses,
-                digest=resolved.digest,
-                manifest=manifest,
-                input=payload,
-                timeout_s=timeout_s,
-                workspace_id=request.workspace_id,
-            ),
-            result_type=RunStepOutput,
-            start_to_close_timeout=timedelta(seconds=timeout_s + _ACTIVITY_OVERHEAD_S),
-            heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
-            retry_policy=policy,
-            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
-        state.attempts = max(state.attempts, result.attempt)
-        state.duration_ms += result.duration_ms
-        if result.logs:
-            state.logs = (state.logs + result.logs)[-65536:]
-        return result
+        keep_going = step.on_error == "continue"
+        outcomes = await run_items(len(items), step.concurrency, keep_going, one)
+        return outcomes.outputs, step_error(outcomes, len(items))
 
     def _flow_output(self, definition: FlowDefinition, scope: dict[str, Any]) -> Any:
         if definition.output is not None:
-            return render(definition.output, scope)
+            return render(definition.output, scope, ("output",))
         return {step_id: entry["output"] for step_id, entry in scope["steps"].items()}
-
-
-def _error_of(exc: ActivityError) -> dict[str, Any]:
-    """The contract-3 error of a failed activity (after its retries)."""
-    cause = exc.cause
-    if isinstance(cause, ApplicationError):
-        details = cause.details[0] if cause.details else {}
-        return {
-            "type": cause.type or "StepError",
-            "message": cause.message,
-            "traceback": details.get("traceback", "") if isinstance(details, dict) else "",
-            "logs": details.get("logs", "") if isinstance(details, dict) else "",
-            "attempt": details.get("attempt", 0) if isinstance(details, dict) else 0,
-        }
-    if isinstance(cause, TimeoutError):
-        return {"type": "StepTimeout", "message": f"the step timed out ({cause.type})"}
-    return {"type": "SandboxError", "message": str(cause or exc)}

@@ -28,13 +28,18 @@ class FlowRunInput:
     flow_id: str = ""
     flow_version: int = 0
     heartbeat_timeout_s: float = 20.0
+    # How long one step execution may keep meeting infrastructure failures (SandboxError) before
+    # it fails; the run's own timeout, when set, bounds it too.
+    infra_retry_budget_s: float = 3600.0
 
 
 @dataclass
 class StepState:
     """What is known of one flow step, live (query) and at the end (result)."""
 
-    status: str = "pending"  # pending | running | succeeded | failed | skipped
+    # pending | running | succeeded | failed | skipped; when the run has ended, a step it never
+    # started is not_started and one it stopped is cancelled
+    status: str = "pending"
     attempts: int = 0
     started_at: str | None = None
     finished_at: str | None = None
@@ -43,6 +48,8 @@ class StepState:
     error: dict[str, Any] | None = None
     logs: str = ""
     items: int | None = None  # foreach: how many items
+    infra_retries: int = 0  # executions run again after an infrastructure failure
+    infra_error: dict[str, Any] | None = None  # the last one: {"type", "message", "at"}
 
 
 @dataclass

@@ -1,0 +1,156 @@
+"""One step execution from inside ``FlowRun``: the ``run_step`` activity with the step's retry
+policy, and infrastructure retries on the platform's own budget.
+
+A ``SandboxError`` (Docker engine unreachable, image missing) is the platform's fault, not the
+step's, so Temporal does not retry it against the step's ``max_attempts``: the activity fails at
+once, and this module waits (workflow timer, exponential backoff) and runs the activity again
+with the attempts the step has left, numbering attempts on from where they were. It stops when
+the next try would start after the platform budget (``FlowRunInput.infra_retry_budget_s``) or
+the run's own timeout; the step then fails with the last ``SandboxError``. Every such retry is
+counted in the step's state (``infra_retries``, ``infra_error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.types import NON_RETRYABLE, RUN_STEP, RunStepInput, RunStepOutput
+    from workflows.definition import FlowStep
+    from workflows.types import FlowRunInput, ResolvedStep, StepState
+
+# Time for a container to start and, the first time, for a dependency layer to build.
+ACTIVITY_OVERHEAD_S = 600
+SANDBOX_ERROR = "SandboxError"
+INFRA_FIRST_DELAY_S = 1.0
+INFRA_MAX_DELAY_S = 60.0
+
+
+def error_of(exc: ActivityError) -> dict[str, Any]:
+    """The contract-3 error of a failed activity (after its retries).
+
+    Raises:
+        asyncio.CancelledError: the activity was cancelled (this step is being cancelled); that
+            is not an error of the step.
+    """
+    cause = exc.cause
+    if isinstance(cause, CancelledError):
+        raise asyncio.CancelledError()
+    if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details else {}
+        details = details if isinstance(details, dict) else {}
+        return {
+            "type": cause.type or "StepError",
+            "message": cause.message,
+            "traceback": details.get("traceback", ""),
+            "logs": details.get("logs", ""),
+            "attempt": details.get("attempt", 0),
+        }
+    if isinstance(cause, TimeoutError):
+        return {"type": "StepTimeout", "message": f"the step timed out ({cause.type})"}
+    return {"type": SANDBOX_ERROR, "message": str(cause or exc)}
+
+
+def _policy(step: FlowStep, manifest: dict[str, Any], attempts_left: int) -> RetryPolicy:
+    retry = manifest.get("retry") or {}
+    narrowed = step.retry
+
+    def pick(field: str, default: float) -> Any:
+        value = getattr(narrowed, field, None) if narrowed is not None else None
+        return value if value is not None else retry.get(field, default)
+
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=float(pick("initial_interval_s", 1))),
+        backoff_coefficient=float(pick("backoff", 2.0)),
+        maximum_attempts=attempts_left,
+        non_retryable_error_types=[*NON_RETRYABLE, SANDBOX_ERROR],
+    )
+
+
+def max_attempts(step: FlowStep, manifest: dict[str, Any]) -> int:
+    """The step's attempt budget: the flow's narrowing, else the manifest's (default 3)."""
+    narrowed = step.retry.max_attempts if step.retry is not None else None
+    return int(narrowed or (manifest.get("retry") or {}).get("max_attempts", 3))
+
+
+def _infra_deadline(request: FlowRunInput, first_failure: datetime) -> datetime:
+    """When infrastructure retries of one execution must stop: the platform budget, or the
+    run's own timeout if that comes first."""
+    deadline = first_failure + timedelta(seconds=request.infra_retry_budget_s)
+    info = workflow.info()
+    timeout = info.execution_timeout or info.run_timeout
+    if timeout is not None:
+        deadline = min(deadline, info.start_time + timeout)
+    return deadline
+
+
+async def execute_step(
+    request: FlowRunInput,
+    step: FlowStep,
+    resolved: ResolvedStep,
+    payload: Any,
+    execution_id: str,
+    state: StepState,
+) -> RunStepOutput:
+    """Run one execution (a step, or one foreach item) until it succeeds or fails for good.
+
+    Raises:
+        ActivityError: the step failed (its retries spent, or a non-retryable error), or the
+            infrastructure stayed down beyond the budget.
+    """
+    manifest = resolved.manifest
+    timeout_s = float(step.timeout_s or (manifest.get("limits") or {}).get("timeout_s", 30))
+    budget = max_attempts(step, manifest)
+    used = 0
+    delay = INFRA_FIRST_DELAY_S
+    first_failure: datetime | None = None
+    while True:
+        try:
+            result: RunStepOutput = await workflow.execute_activity(
+                RUN_STEP,
+                RunStepInput(
+                    run_id=workflow.info().workflow_id,
+                    step_id=execution_id,
+                    ref=step.uses,
+                    digest=resolved.digest,
+                    manifest=manifest,
+                    input=payload,
+                    timeout_s=timeout_s,
+                    workspace_id=request.workspace_id,
+                    attempt_offset=used,
+                ),
+                result_type=RunStepOutput,
+                start_to_close_timeout=timedelta(seconds=timeout_s + ACTIVITY_OVERHEAD_S),
+                heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
+                retry_policy=_policy(step, manifest, budget - used),
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )
+        except ActivityError as exc:
+            error = error_of(exc)
+            state.attempts = max(state.attempts, int(error.get("attempt") or 0))
+            if error["type"] != SANDBOX_ERROR:
+                raise
+            now = workflow.now()
+            first_failure = first_failure or now
+            if now + timedelta(seconds=delay) >= _infra_deadline(request, first_failure):
+                raise
+            # The attempt that met the infrastructure fault is not the step's: give it back.
+            used = max(used, int(error.get("attempt") or used + 1) - 1)
+            state.infra_retries += 1
+            state.infra_error = {
+                "type": SANDBOX_ERROR, "message": error["message"], "at": now.isoformat()
+            }  # fmt: skip
+            await workflow.sleep(delay)
+            delay = min(delay * 2, INFRA_MAX_DELAY_S)
+            continue
+        state.attempts = max(state.attempts, result.attempt)
+        state.duration_ms += result.duration_ms
+        if result.logs:
+            state.logs = (state.logs + result.logs)[-65536:]
+        return result
