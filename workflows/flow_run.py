@@ -22,10 +22,15 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+# Imported into the workflow sandbox (not passed through): they are workflow code themselves, and
+# their own pass-through imports register the activity types in the sandbox's modules, where the
+# payload converter resolves their type hints.
+from workflows.execution import error_of, execute_step
+from workflows.foreach import ItemFailed, run_items, step_error
+
 with workflow.unsafe.imports_passed_through():
     from step_sdk.validation import pointer
     from workflows.definition import FlowDefinition, FlowStep
-    from workflows.execution import error_of, execute_step
     from workflows.expressions import (
         ExpressionError,
         condition_source,
@@ -36,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         render_input,
         truthy,
     )
-    from workflows.foreach import ItemFailed, run_items, step_error
     from workflows.graph import dependencies
     from workflows.types import (
         FLOW_RUN,
