@@ -148,10 +148,25 @@ def live_tails(run: VisibleRun, facts: HistoryFacts) -> tuple[list[LiveTail], bo
     return tails, unknown
 
 
-def _history_step(executions: list[ExecutionFacts]) -> dict[str, Any]:
+def _latest_per_execution(executions: list[ExecutionFacts]) -> tuple[list[ExecutionFacts], int]:
+    """The last activity of each execution id, and how many earlier ones met an infrastructure
+    failure (the workflow ran the execution again after a ``SandboxError``)."""
+    latest: dict[str, ExecutionFacts] = {}
+    infra = 0
+    for execution in sorted(executions, key=lambda e: e.scheduled_at):
+        earlier = latest.get(execution.execution_id)
+        if earlier is not None and (earlier.error or {}).get("type") == "SandboxError":
+            infra += 1
+        latest[execution.execution_id] = execution
+    return list(latest.values()), infra
+
+
+def _history_step(executions: list[ExecutionFacts], closed: bool) -> dict[str, Any]:
     """A step's state rebuilt from its executions alone (no worker answered the query)."""
     if not executions:
-        return {"status": "pending"}
+        return {"status": "not_started" if closed else "pending"}
+    attempts = max(e.attempt for e in executions)
+    executions, infra = _latest_per_execution(executions)
     outcomes = {e.outcome for e in executions}
     failed = next((e for e in executions if e.outcome in ("failed", "timed_out")), None)
     cancelled = next((e for e in executions if e.outcome == "cancelled"), None)
@@ -159,17 +174,18 @@ def _history_step(executions: list[ExecutionFacts]) -> dict[str, Any]:
     finished = [e.finished_at for e in executions if e.finished_at is not None]
     started = [e.started_at or e.scheduled_at for e in executions]
     state: dict[str, Any] = {
-        "attempts": max(e.attempt for e in executions),
+        "attempts": attempts,
         "started_at": min(started),
         "finished_at": max(finished) if len(finished) == len(executions) else None,
         "duration_ms": sum(int(r.get("duration_ms") or 0) for r in results),
         "logs": "".join(str(r.get("logs") or "") for r in results),
+        "infra_retries": infra,
     }
     if failed is not None:
         error = failed.error or {"type": "StepError", "message": "the step failed"}
         state.update(status="failed", error=error, logs=str(error.get("logs") or state["logs"]))
-    elif cancelled is not None:
-        state.update(status="failed", error={"type": "Cancelled", "message": "cancelled"})
+    elif cancelled is not None or (closed and outcomes & {"scheduled", "running"}):
+        state.update(status="cancelled")
     elif outcomes & {"scheduled", "running"}:
         state.update(status="running")
     else:
@@ -192,16 +208,38 @@ def _index(execution: ExecutionFacts) -> int:
     return int(text) if text.isdigit() else 0
 
 
+def _truthful(state: dict[str, Any], executions: list[ExecutionFacts], closed: bool) -> None:
+    """Correct a workflow-reported state with what only the history knows: attempts counted by
+    Temporal (the workflow learns them only when an execution ends), and, once the run has
+    ended, no step left pending or running (older runs' workflows did not close them)."""
+    if executions:
+        state["attempts"] = max(int(state.get("attempts") or 0), *(e.attempt for e in executions))
+    if closed and state.get("status") in (None, "pending"):
+        state["status"] = "not_started"
+    elif closed and state.get("status") == "running":
+        state["status"] = "cancelled"
+
+
 def step_states(facts: HistoryFacts, progress: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Every step's state as JSON (``StepState`` fields), in the definition's order."""
-    for source in (facts.result, progress):
-        steps = source.get("steps") if source else None
-        if isinstance(steps, dict):
-            return {step_id: dict(steps.get(step_id) or {}) for step_id in facts.step_ids()}
+    """Every step's state as JSON (``StepState`` fields), in the definition's order.
+
+    The run's result or the ``progress`` answer is the source when there is one (corrected by the
+    history, see :func:`_truthful`); otherwise the state is rebuilt from the history alone.
+    """
+    closed = facts.result is not None or facts.error is not None
     by_step: dict[str, list[ExecutionFacts]] = {}
     for execution in facts.executions.values():
         by_step.setdefault(execution.step_id, []).append(execution)
-    return {step_id: _history_step(by_step.get(step_id, [])) for step_id in facts.step_ids()}
+    for source in (facts.result, progress):
+        steps = source.get("steps") if source else None
+        if isinstance(steps, dict):
+            states = {step_id: dict(steps.get(step_id) or {}) for step_id in facts.step_ids()}
+            for step_id, state in states.items():
+                _truthful(state, by_step.get(step_id, []), closed)
+            return states
+    return {
+        step_id: _history_step(by_step.get(step_id, []), closed) for step_id in facts.step_ids()
+    }
 
 
 def _step_run(state: dict[str, Any], tails: list[LiveTail]) -> StepRun:
@@ -216,6 +254,8 @@ def _step_run(state: dict[str, Any], tails: list[LiveTail]) -> StepRun:
         error=state.get("error"),
         logs=str(state.get("logs") or ""),
         items=state.get("items"),
+        infra_retries=int(state.get("infra_retries") or 0),
+        infra_error=state.get("infra_error"),
     )
     if step.duration_ms is None and step.started_at and step.finished_at:
         step.duration_ms = int((step.finished_at - step.started_at).total_seconds() * 1000)

@@ -80,12 +80,19 @@ class StepError(BaseModel):
     type: str = Field(description="a contract-3 error type, e.g. StepError, StepTimeout")
     message: str
     traceback: str = Field("", description="the step's own traceback, for StepError")
+    items: list[dict[str, Any]] | None = Field(
+        None,
+        description="foreach steps: every failed item, as {index, type, message}",
+    )
 
 
 class StepRun(BaseModel):
     """What is known of one step of the run."""
 
-    status: str = Field(description="pending | running | succeeded | failed | skipped")
+    status: str = Field(
+        description="pending | running | succeeded | failed | skipped; in an ended run, "
+        "not_started (never reached) or cancelled (stopped while running)"
+    )
     attempts: int = Field(description="attempts made so far (retries included)")
     started_at: datetime | None
     finished_at: datetime | None
@@ -97,6 +104,14 @@ class StepRun(BaseModel):
     error: StepError | None
     logs: str = Field(description="the step's log; while it runs, the latest tail")
     items: int | None = Field(None, description="foreach steps: how many items")
+    infra_retries: int = Field(
+        0,
+        description="times an execution was run again after an infrastructure failure "
+        "(SandboxError); these do not spend the step's own attempts",
+    )
+    infra_error: dict[str, Any] | None = Field(
+        None, description="the last infrastructure failure: {type, message, at}"
+    )
 
 
 class RunError(BaseModel):
