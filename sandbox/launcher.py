@@ -85,7 +85,11 @@ class Sandbox:
                     f"the limit is {self.config.max_input_bytes}",
                 )
             )
-        image = self.images.for_bundle(bundle)
+        try:
+            image = self.images.for_bundle(bundle)
+        except (APIError, RequestException, DockerException) as exc:
+            # any engine fault while finding or building the image is the platform's, not the step's
+            raise SandboxError(f"cannot prepare the step's image: {exc}") from exc
         container_id = self._create(image, envelope, limits)
         try:
             return self._execute(container_id, image, payload, limits, on_log, cancel)
