@@ -28,7 +28,7 @@ async def failure_of(handle: Any) -> dict[str, Any]:
     with pytest.raises(WorkflowFailureError) as caught:
         await asyncio.wait_for(handle.result(), ENDS_WITHIN_S)
     cause = caught.value.cause
-    details = cause.details[0] if getattr(cause, "details", None) else {}
+    details = (getattr(cause, "details", None) or [{}])[0]
     return {"message": str(cause), "type": getattr(cause, "type", None), "details": details}
 
 
