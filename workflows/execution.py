@@ -8,6 +8,10 @@ with the attempts the step has left, numbering attempts on from where they were.
 the next try would start after the platform budget (``FlowRunInput.infra_retry_budget_s``) or
 the run's own timeout; the step then fails with the last ``SandboxError``. Every such retry is
 counted in the step's state (``infra_retries``, ``infra_error``).
+
+A heartbeat timeout (the worker running the step died) is a platform fault too. Temporal retries
+it within the step's policy; when it ends the last allowed attempt, that attempt is given back
+and the execution is retried as above.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    TimeoutError,
+    TimeoutType,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import NON_RETRYABLE, RUN_STEP, RunStepInput, RunStepOutput
@@ -52,9 +62,22 @@ def error_of(exc: ActivityError) -> dict[str, Any]:
             "logs": details.get("logs", ""),
             "attempt": details.get("attempt", 0),
         }
+    if _worker_lost(exc):
+        return {
+            "type": SANDBOX_ERROR,
+            "message": "the worker running the step stopped heartbeating (it died, or lost "
+            "contact with Temporal)",
+        }
     if isinstance(cause, TimeoutError):
         return {"type": "StepTimeout", "message": f"the step timed out ({cause.type})"}
     return {"type": SANDBOX_ERROR, "message": str(cause or exc)}
+
+
+def _worker_lost(exc: ActivityError) -> bool:
+    """A heartbeat timeout: the worker went away; the step's own deadline is enforced inside
+    the activity, which heartbeats all the while."""
+    cause = exc.cause
+    return isinstance(cause, TimeoutError) and cause.type == TimeoutType.HEARTBEAT
 
 
 def _policy(step: FlowStep, manifest: dict[str, Any], attempts_left: int) -> RetryPolicy:
@@ -140,8 +163,13 @@ async def execute_step(
             first_failure = first_failure or now
             if now + timedelta(seconds=delay) >= _infra_deadline(request, first_failure):
                 raise
-            # The attempt that met the infrastructure fault is not the step's: give it back.
-            used = max(used, int(error.get("attempt") or used + 1) - 1)
+            # The attempt that met the infrastructure fault is not the step's: give it back. A
+            # lost worker is only known once the policy's attempts are spent (Temporal retries
+            # heartbeat timeouts itself), so only the last one is given back then.
+            if _worker_lost(exc):
+                used = budget - 1
+            else:
+                used = max(used, int(error.get("attempt") or used + 1) - 1)
             state.infra_retries += 1
             state.infra_error = {
                 "type": SANDBOX_ERROR, "message": error["message"], "at": now.isoformat()
