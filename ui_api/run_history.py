@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.common.v1 import Payloads
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import PayloadConverter
@@ -32,6 +32,9 @@ class ExecutionFacts:
     outcome: str = "scheduled"  # scheduled | running | succeeded | failed | timed_out | cancelled
     result: dict[str, Any] | None = None  # RunStepOutput as JSON
     error: dict[str, Any] | None = None  # {"type", "message", "traceback", "logs", "attempt"}
+    # attempts spent by earlier activities of the same execution (see RunStepInput); ``attempt``
+    # counts on from it, as the step saw it
+    attempt_offset: int = 0
 
     @property
     def step_id(self) -> str:
@@ -78,7 +81,10 @@ def failure_error(converter: PayloadConverter, failure: Failure) -> dict[str, An
     info = failure.application_failure_info
     error: dict[str, Any] = {"type": info.type or "Error", "message": failure.message}
     if failure.HasField("timeout_failure_info"):
-        error["type"] = "StepTimeout"
+        # a heartbeat timeout means the worker went away (the step's own deadline is enforced
+        # inside a heartbeating activity): the platform's fault, as FlowRun reports it too
+        lost = failure.timeout_failure_info.timeout_type == TimeoutType.TIMEOUT_TYPE_HEARTBEAT
+        error["type"] = "SandboxError" if lost else "StepTimeout"
     details = _first(converter, info.details) if info.HasField("details") else None
     if isinstance(details, dict):
         for key in ("type", "message", "traceback", "logs", "attempt", "step_id"):
@@ -107,17 +113,20 @@ def read_history(events: Iterable[HistoryEvent], converter: PayloadConverter) ->
             attributes = event.activity_task_scheduled_event_attributes
             request = _first(converter, attributes.input)
             execution_id = request.get("step_id") if isinstance(request, dict) else None
+            offset = request.get("attempt_offset") if isinstance(request, dict) else None
             scheduled = ExecutionFacts(
                 activity_id=attributes.activity_id,
                 execution_id=str(execution_id or "?"),
                 scheduled_at=_time(event),
+                attempt_offset=offset if isinstance(offset, int) and offset >= 0 else 0,
             )
             by_event[event.event_id] = scheduled
             facts.executions[scheduled.activity_id] = scheduled
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             started = event.activity_task_started_event_attributes
             if execution := by_event.get(started.scheduled_event_id):
-                execution.started_at, execution.attempt = _time(event), started.attempt
+                execution.started_at = _time(event)
+                execution.attempt = started.attempt + execution.attempt_offset
                 execution.outcome = "running"
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             completed = event.activity_task_completed_event_attributes

@@ -31,6 +31,7 @@ from stepwell.settings import Settings
 from stepwell.worker import build_worker
 from tests.flows.conftest import inline_step
 from tests.flows.test_worker_process import start_worker, stop, worker_env
+from ui_api.run_reader import VisibleRun, history_facts, step_states
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
 
@@ -169,6 +170,10 @@ async def test_an_engine_outage_does_not_spend_the_steps_attempts(
     assert step.infra_retries >= 2
     assert step.infra_error is not None and step.infra_error["type"] == "SandboxError"
     assert "Docker engine" in step.infra_error["message"] or "image" in step.infra_error["message"]
+    run = VisibleRun(handle.id, "default", handle, await handle.describe())
+    rebuilt = step_states(await history_facts(run), None)["one"]  # the history alone agrees
+    assert rebuilt["status"] == "succeeded" and rebuilt["output"] == 1
+    assert rebuilt["infra_retries"] == step.infra_retries and rebuilt["attempts"] == 1
 
 
 async def test_an_outage_longer_than_the_budget_fails_the_step_with_sandbox_error(
@@ -231,3 +236,7 @@ async def test_a_worker_that_dies_on_the_last_attempt_does_not_fail_the_step(
     assert step.output == "rested" and step.attempts == 1
     assert step.infra_retries == 1
     assert step.infra_error is not None and "stopped heartbeating" in step.infra_error["message"]
+    # the history alone (no worker answering) tells the same
+    run = VisibleRun(handle.id, "default", handle, await handle.describe())
+    rebuilt = step_states(await history_facts(run), None)["nap"]
+    assert rebuilt["status"] == "succeeded" and rebuilt["infra_retries"] == 1
