@@ -80,6 +80,9 @@ class StepError(BaseModel):
     type: str = Field(description="a contract-3 error type, e.g. StepError, StepTimeout")
     message: str
     traceback: str = Field("", description="the step's own traceback, for StepError")
+    pointer: str | None = Field(
+        None, description="InputValidationError of an expression: the JSON pointer of the field"
+    )
     items: list[dict[str, Any]] | None = Field(
         None,
         description="foreach steps: every failed item, as {index, type, message}",

@@ -112,7 +112,7 @@ class FlowRun:
         except asyncio.CancelledError:
             self._status = "cancelled"
             raise
-        except BaseException:
+        except Exception:  # a bug: failure_exception_types fails the run with it
             self._status = "failed"
             raise
         finally:

@@ -13,7 +13,9 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from stepwell.settings import Settings
 from tests.flows.conftest import StartFlow, inline_step
+from ui_api.run_reader import VisibleRun, read_run
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput, ResolvedStep
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]
@@ -73,9 +75,15 @@ async def test_a_missing_value_in_text_fails_the_step_naming_the_missing_path(
         "steps": [{"id": "greet", "uses": "text.slugify@1.0.0",
                    "with": {"text": "Hello {{ trigger.name }}"}}],
     }  # fmt: skip
-    failure = await failure_of(await start_flow(definition, {}))
+    handle = await start_flow(definition, {})
+    failure = await failure_of(handle)
     assert failure["details"]["pointer"] == "/steps/0/with/text"
     assert "trigger.name is missing (null)" in failure["message"]
+    # the API shows the same error on the step
+    run = VisibleRun(handle.id, "default", handle, await handle.describe())
+    error = (await read_run(Settings(), run)).steps["greet"].error
+    assert error is not None and error.type == "InputValidationError"
+    assert error.pointer == "/steps/0/with/text"
 
 
 async def test_defaults_and_optional_inputs_make_missing_values_explicit(

@@ -55,6 +55,7 @@ async def test_a_closed_failed_run_shows_attempts_and_no_running_step(
     assert steps["flaky"].status == "failed" and steps["flaky"].attempts == 2
     assert steps["each"].status == "cancelled" and steps["each"].attempts == 1
     assert steps["later"].status == "not_started"
+    assert steps["flaky"].error is not None and steps["flaky"].error.type == "StepError"
 
     facts = await history_facts(run)
     rebuilt = step_states(facts, None)  # no worker: from the history alone
