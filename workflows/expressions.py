@@ -216,13 +216,13 @@ def _as_text(source: str, scope: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def is_whole_expression(value: Any) -> bool:
-    """Whether ``value`` is a string that is exactly one expression (it keeps its JSON type)."""
-    return (
-        isinstance(value, str)
-        and _WHOLE.match(value) is not None
-        and len(_EXPRESSION.findall(value)) == 1
-    )
+def whole_source(value: Any) -> str | None:
+    """The expression of a string that is exactly one expression (it keeps its JSON type), or
+    None for anything else."""
+    if not isinstance(value, str) or len(_EXPRESSION.findall(value)) != 1:
+        return None
+    whole = _WHOLE.match(value)
+    return whole.group(1).strip() if whole else None
 
 
 def render(value: Any, scope: dict[str, Any], path: tuple[str | int, ...] = ()) -> Any:
@@ -235,9 +235,9 @@ def render(value: Any, scope: dict[str, Any], path: tuple[str | int, ...] = ()) 
     """
     if isinstance(value, str):
         try:
-            if is_whole_expression(value):
-                whole = _WHOLE.match(value)
-                return evaluate(whole.group(1).strip() if whole else "", scope)
+            source = whole_source(value)
+            if source is not None:
+                return evaluate(source, scope)
             return _EXPRESSION.sub(lambda m: _as_text(m.group(1).strip(), scope), value)
         except ExpressionError as exc:
             raise ExpressionError(exc.reason, path) from None
@@ -250,20 +250,46 @@ def render(value: Any, scope: dict[str, Any], path: tuple[str | int, ...] = ()) 
     return value
 
 
+def _accepts_null(schema: Any) -> bool:
+    """Whether a JSON Schema plainly accepts null (when unsure, True: the schema decides later)."""
+    if not isinstance(schema, dict):
+        return True
+    kinds = schema.get("type")
+    if kinds is not None:
+        return kinds == "null" or (isinstance(kinds, list) and "null" in kinds)
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return any(_accepts_null(branch) for branch in schema[key])
+    if "enum" in schema or "const" in schema:
+        return None in (schema.get("enum") or [schema.get("const")])
+    return True
+
+
 def render_input(
-    with_: dict[str, Any], scope: dict[str, Any], required: set[str] | frozenset[str]
+    with_: dict[str, Any], scope: dict[str, Any], input_schema: dict[str, Any]
 ) -> dict[str, Any]:
     """A step's ``with`` rendered as its input.
 
     An input that is one whole expression giving null is left out when the step does not require
-    it, so the step's own default applies; a required one is passed as null (the step's input
-    schema decides). Error paths start with ``"with"``.
+    it, so the step's own default applies. A required one is passed as null if its schema
+    accepts null; otherwise it is an error naming the missing path. Error paths start with
+    ``"with"``.
+
+    Raises:
+        ExpressionError: an expression failed, or gave null where a value is needed.
     """
+    required = set(input_schema.get("required") or [])
+    properties = input_schema.get("properties") or {}
     rendered: dict[str, Any] = {}
     for key, value in with_.items():
         result = render(value, scope, ("with", key))
-        if result is None and is_whole_expression(value) and key not in required:
-            continue
+        source = whole_source(value)
+        if result is None and source is not None:
+            if key not in required:
+                continue
+            if not _accepts_null(properties.get(key) if isinstance(properties, dict) else None):
+                reason = f"{missing_reason(source, scope)}; the step requires {key!r}"
+                raise ExpressionError(reason, ("with", key))
         rendered[key] = result
     return rendered
 

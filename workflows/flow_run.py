@@ -200,8 +200,8 @@ class FlowRun:
             if step.foreach is not None:
                 output, error = await self._run_foreach(request, step, resolved, scope, here)
             else:
-                required = (resolved.manifest.get("input_schema") or {}).get("required") or []
-                payload = render_input(step.with_, scope, set(required))
+                schema = resolved.manifest.get("input_schema") or {}
+                payload = render_input(step.with_, scope, schema)
                 result = await execute_step(request, step, resolved, payload, step.id, state)
                 output = result.output
         except ExpressionError as exc:
@@ -258,12 +258,12 @@ class FlowRun:
             )
             raise ExpressionError(reason, ("foreach",))
         state.items = len(items)
-        required = set((resolved.manifest.get("input_schema") or {}).get("required") or [])
+        schema = resolved.manifest.get("input_schema") or {}
 
         async def one(index: int) -> Any:
             item_scope = {**scope, "item": items[index], "index": index}
             try:
-                payload = render_input(step.with_, item_scope, required)
+                payload = render_input(step.with_, item_scope, schema)
             except ExpressionError as exc:
                 where = pointer(exc.path, here)
                 error = _evaluation_error(step, where, f"item {index}: {exc.reason}")

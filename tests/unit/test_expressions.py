@@ -79,8 +79,20 @@ def test_a_default_opts_into_missing_values_inside_text() -> None:
 
 
 def test_a_whole_value_expression_giving_null_leaves_an_optional_input_unset() -> None:
+    schema = {
+        "properties": {"b": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+        "required": ["b"],
+    }
     with_ = {"a": "{{ trigger.nope }}", "b": "{{ trigger.nope }}", "c": None, "d": "{{ vars.x }}"}
-    assert render_input(with_, SCOPE, {"b"}) == {"b": None, "c": None}
+    assert render_input(with_, SCOPE, schema) == {"b": None, "c": None}
+
+
+def test_null_for_a_required_input_that_refuses_null_names_the_missing_path() -> None:
+    schema = {"properties": {"name": {"type": "string"}}, "required": ["name"]}
+    with pytest.raises(ExpressionError) as caught:
+        render_input({"name": " {{ trigger.body.name }} "}, SCOPE, schema)
+    assert caught.value.path == ("with", "name")
+    assert caught.value.reason == "trigger.body.name is missing (null); the step requires 'name'"
 
 
 def test_ordering_a_string_against_a_number_is_an_error_not_a_crash() -> None:
