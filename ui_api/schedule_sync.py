@@ -33,7 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from step_sdk.errors import Problem
 from ui_api import search_attributes
 from ui_api.errors import ApiError, invalid
-from ui_api.launcher import flow_run_input
+from ui_api.launcher import flow_run_input, run_timeout
 from ui_api.models import Flow, FlowVersion
 from ui_api.models import Schedule as ScheduleRow
 from ui_api.services import Services
@@ -110,6 +110,7 @@ def build_schedule(services: Services, session: Session, flow: Flow, row: Schedu
         run_input,
         id=run_id_prefix(row.id),
         task_queue=settings.task_queue,
+        execution_timeout=run_timeout(settings, run_input),
         typed_search_attributes=search_attributes.for_run(
             flow.workspace_id, flow.id, version.version, "schedule"
         ),
