@@ -91,6 +91,9 @@ async def test_a_run_longer_than_its_flow_timeout_ends_as_timed_out(
     run = await finished(client, workspace, run_id, timeout_s=60)
     assert run["status"] == "timed_out", run
     assert run["error"]["type"] == "RunTimeout", run
+    assert run["error"]["message"] == (
+        "the run exceeded its time limit of 4 s (the flow's timeout_s)"
+    )
     listed = await client.get("/v1/runs", params={"status": "timed_out"}, headers=workspace.headers)
     assert run_id in [item["run_id"] for item in listed.json()["items"]]
     # The step's container does not outlive its run: the activity's next heartbeat finds the
