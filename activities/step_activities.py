@@ -113,6 +113,9 @@ class StepActivities:
         # Temporal would refuse a result over its payload limit and retry the activity: the
         # step would run again, with its side effects, only to fail the same way.
         size = encoded_size(reply)
+        if size > MAX_PAYLOAD_BYTES and reply.logs:  # logs are what may give way: keep the end
+            reply.logs, reply.logs_truncated = reply.logs[-LOG_TAIL_CHARS:], True
+            size = encoded_size(reply)
         if size > MAX_PAYLOAD_BYTES:
             message = (
                 f"the step's result is {size} bytes encoded; the platform's limit is "

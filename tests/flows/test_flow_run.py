@@ -21,7 +21,7 @@ async def test_three_step_chain_with_mappings(start_flow: StartFlow) -> None:
     definition = {
         "name": "chain",
         "steps": [
-            {"id": "parse", "uses": "data.csv_parse@1.0.0", "with": {"text": "{{ trigger.csv }}"}},
+            {"id": "parse", "uses": "data.csv_parse@1.0.1", "with": {"text": "{{ trigger.csv }}"}},
             {
                 "id": "stats",
                 "uses": "math.stats@1.0.0",

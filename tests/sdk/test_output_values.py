@@ -14,7 +14,7 @@ from step_sdk.testing import call
 
 @step
 def returns(kind: str) -> dict:  # type: ignore[type-arg]
-    values = {
+    values: dict[str, dict] = {  # type: ignore[type-arg]
         "nan": {"values": [40, float("nan")]},
         "inf": {"values": [float("inf")]},
         "surrogate": {"company": "ACME \ud83d"},
