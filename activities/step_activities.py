@@ -25,6 +25,7 @@ from sandbox.log_tail import LiveTail
 from sandbox.redaction import Redactor
 from sandbox.result import StepResult
 from step_sdk.bundle import BundleError
+from step_sdk.json_values import describe, json_value_problems
 from step_sdk.manifest import Limits
 from step_sdk.validation import schema_problems
 
@@ -75,6 +76,9 @@ class StepActivities:
         info = activity.info()
         attempt = info.attempt
         manifest = request.manifest
+        if unjsonable := json_value_problems(request.input):
+            message = "the input cannot be carried as JSON: " + describe(unjsonable)
+            raise _failure(ErrorType.INPUT_VALIDATION, message, non_retryable=True, attempt=attempt)
         problems = schema_problems(manifest.get("input_schema") or {}, request.input)
         if problems:
             message = "input does not match the step's schema: " + "; ".join(map(str, problems))
