@@ -75,25 +75,28 @@ class Redactor:
                 long_forms |= encodings(value)
             elif value:
                 words.add(value)
-        # Longest first: the regex takes the first alternative that matches at a position.
+        # Longest first, so a form containing a shorter one is replaced whole. Plain replacing,
+        # not one big regex: compiling a pattern from a key-file-sized secret takes seconds.
         self.needles = sorted(long_forms, key=len, reverse=True)
-        alternatives = [re.escape(n) for n in self.needles]
-        alternatives += [rf"(?<!\w){re.escape(w)}(?!\w)" for w in sorted(words, key=len)[::-1]]
-        self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+        short = [rf"(?<!\w){re.escape(w)}(?!\w)" for w in sorted(words, key=len, reverse=True)]
+        self._words = re.compile("|".join(short)) if short else None
         self.longest = max(map(len, self.needles), default=0)
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return bool(self.needles) or self._words is not None
 
     def text(self, text: str) -> str:
         """``text`` with every secret form replaced by :data:`REDACTED`."""
-        if self._pattern is None:
-            return text
-        return self._pattern.sub(REDACTED, text)
+        for needle in self.needles:
+            if needle in text:
+                text = text.replace(needle, REDACTED)
+        if self._words is not None:
+            text = self._words.sub(REDACTED, text)
+        return text
 
     def value(self, value: Any) -> Any:
         """JSON data with every string (keys included) redacted."""
-        if self._pattern is None:
+        if not self:
             return value
         if isinstance(value, str):
             return self.text(value)
@@ -117,12 +120,27 @@ class Redactor:
         return text
 
     def _overlap(self, text: str, *, at_start: bool) -> int:
-        """Length of the longest piece of a needle (not all of it) at the text's edge."""
+        """Length of the longest piece of a needle (not all of it) at the text's edge.
+
+        Only places in a needle holding the edge character are tried, so a long secret (a key
+        file) costs about its length, not its square.
+        """
+        if not text:
+            return 0
         best = 0
         for needle in self.needles:
-            for size in range(min(len(needle) - 1, len(text)), best, -1):
-                piece = needle[-size:] if at_start else needle[:size]
-                if text.startswith(piece) if at_start else text.endswith(piece):
-                    best = size
-                    break
+            if at_start:  # a proper suffix needle[p:] that starts the text
+                p = needle.find(text[0], 1)
+                while p != -1 and len(needle) - p > best:
+                    if text.startswith(needle[p:]):
+                        best = len(needle) - p
+                        break
+                    p = needle.find(text[0], p + 1)
+            else:  # a proper prefix needle[:q + 1] that ends the text
+                q = needle.rfind(text[-1], 0, len(needle) - 1)
+                while q != -1 and q + 1 > best:
+                    if text.endswith(needle[: q + 1]):
+                        best = q + 1
+                        break
+                    q = needle.rfind(text[-1], 0, q)
         return best

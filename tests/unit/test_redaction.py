@@ -98,3 +98,13 @@ def test_live_tail_survives_any_bytes() -> None:
     text = tail.text()
     text.encode("utf-8")
     assert "café" in text and "\\x1b[2J" in text
+
+
+def test_a_key_file_sized_secret_cut_by_the_tail_is_held_back() -> None:
+    key = "".join(f"{i:04x}" for i in range(16 * 1024))  # 64 KiB, like a PEM private key
+    tail = LiveTail(Redactor([key]), max_chars=2048)
+    tail.feed(b"header\n" + key[:30_000].encode())  # still being written
+    shown = tail.text()
+    assert shown == "header\n"
+    tail.feed(key[30_000:].encode() + b"\ndone\n")
+    assert tail.text().endswith(f"{REDACTED}\ndone\n")
