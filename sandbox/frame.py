@@ -17,7 +17,10 @@ _FRAME_ERROR_TYPES = {
     ErrorType.OUTPUT_VALIDATION,
     ErrorType.OUTPUT_LIMIT,
 }
-_MAX_TEXT = 64 * 1024
+# How much of a step's own error text is kept. The launcher cuts to these *after* redacting
+# secrets (a cut first could leave the start of one behind).
+MAX_ERROR_TEXT = 64 * 1024
+MAX_EXCEPTION_NAME = 200
 
 
 class FrameError(ValueError):
@@ -119,7 +122,7 @@ def _shape(document: Any) -> Frame:
     return Frame(
         ok=False,
         error_type=claimed if claimed in _FRAME_ERROR_TYPES else ErrorType.STEP,
-        exception=printable(error["exception"][:200]),
-        message=printable(error["message"][:_MAX_TEXT]),
-        traceback=printable(error["traceback"][:_MAX_TEXT]),
+        exception=printable(error["exception"]),
+        message=printable(error["message"]),
+        traceback=printable(error["traceback"]),
     )

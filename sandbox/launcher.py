@@ -24,6 +24,7 @@ from sandbox.attach import AttachedStreams
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
+from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
 from sandbox.hardening import container_kwargs, host_config_kwargs
 from sandbox.outcome import Observation, classify
 from sandbox.redaction import Redactor
@@ -257,8 +258,9 @@ class Sandbox:
 def _redacted(result: StepResult, redactor: Redactor) -> StepResult:
     """``result`` with secrets redacted, then control characters escaped in its logs.
 
-    Redaction comes first (an escaped ``\\r`` no longer matches) and runs on the whole capped
-    log (a cut at the cap must not leave the start of a value behind).
+    Redaction comes first (an escaped ``\\r`` no longer matches) and runs on whole texts before
+    they are cut (a cut must not leave the start of a value behind); the log was capped while
+    it was read, so what the cap cut off a value at its end is dropped.
     """
     logs = redactor.text(result.logs)
     if result.logs_truncated:
@@ -269,9 +271,9 @@ def _redacted(result: StepResult, redactor: Redactor) -> StepResult:
     if error is not None:
         error = replace(
             error,
-            message=redactor.text(error.message),
-            traceback=redactor.text(error.traceback),
-            exception=redactor.text(error.exception),
+            message=redactor.text(error.message)[:MAX_ERROR_TEXT],
+            traceback=redactor.text(error.traceback)[:MAX_ERROR_TEXT],
+            exception=redactor.text(error.exception)[:MAX_EXCEPTION_NAME],
         )
     return replace(
         result, output=redactor.value(result.output), error=error, logs=escape_controls(logs)

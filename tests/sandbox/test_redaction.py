@@ -117,3 +117,20 @@ def main():
     for text in shown:
         assert secret[:10] not in text and secret[10:] not in text
     assert f"token: {REDACTED}" in result.logs
+
+
+def test_a_secret_across_the_error_text_cap_is_redacted_before_the_cut(
+    sandbox: Sandbox, run_id: str
+) -> None:
+    secret = "zq8Wx4LpT0kenS3cr3t!"
+    # The message is cut at 64 KiB; the secret starts 10 characters before the cut.
+    source = f"""
+def main():
+    raise RuntimeError("x" * (64 * 1024 - 10 - len("RuntimeError: ")) + {secret!r} + "tail")
+"""
+    envelope = Envelope(input={}, secrets={"API_TOKEN": secret}, context=StepContext(run_id=run_id))
+    result = sandbox.run(make_bundle(source), envelope)
+    assert result.error is not None
+    assert secret[:10] not in result.error.message
+    assert result.error.message.endswith("x" + REDACTED[:10])
+    assert secret[:10] not in result.error.traceback
