@@ -33,7 +33,7 @@ from step_sdk.bundle import (
     read_files,
 )
 from step_sdk.errors import Problem
-from step_sdk.manifest import MANIFEST_FILE, Manifest
+from step_sdk.manifest import MANIFEST_FILE, NEW_MANIFEST, Manifest
 from step_sdk.requirements import RequirementError, parse_requirement
 from step_sdk.validation import pointer
 from ui_api.errors import ApiError, invalid
@@ -125,7 +125,7 @@ def _check_manifest(raw: bytes | None) -> Manifest:
         found = type(document).__name__
         raise _refuse(f"{MANIFEST_FILE} must be a JSON object, not {found}", "/manifest")
     try:
-        manifest = Manifest.model_validate(document)
+        manifest = Manifest.model_validate(document, context=NEW_MANIFEST)
     except ValidationError as exc:
         problems = manifest_problems(document, exc)
         summary = "; ".join(str(p) for p in problems[:3])

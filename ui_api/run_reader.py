@@ -194,13 +194,18 @@ def _index(execution: ExecutionFacts) -> int:
 
 def step_states(facts: HistoryFacts, progress: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Every step's state as JSON (``StepState`` fields), in the definition's order."""
-    for source in (facts.result, progress):
-        steps = source.get("steps") if source else None
-        if isinstance(steps, dict):
-            return {step_id: dict(steps.get(step_id) or {}) for step_id in facts.step_ids()}
     by_step: dict[str, list[ExecutionFacts]] = {}
     for execution in facts.executions.values():
         by_step.setdefault(execution.step_id, []).append(execution)
+    for source in (facts.result, progress):
+        steps = source.get("steps") if source else None
+        if isinstance(steps, dict):
+            states = {step_id: dict(steps.get(step_id) or {}) for step_id in facts.step_ids()}
+            if source is facts.result:  # a result holds no step outputs: they are in history
+                for step_id, state in states.items():
+                    if state.get("status") == "succeeded" and state.get("output") is None:
+                        state["output"] = _history_step(by_step.get(step_id, [])).get("output")
+            return states
     return {step_id: _history_step(by_step.get(step_id, [])) for step_id in facts.step_ids()}
 
 

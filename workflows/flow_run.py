@@ -10,7 +10,7 @@ running steps and fails the run with a summary naming the step.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         truthy,
     )
     from workflows.graph import dependencies
+    from workflows.payload_limits import check_step_input, result_too_large
     from workflows.types import (
         FLOW_RUN,
         PROGRESS_QUERY,
@@ -81,8 +82,16 @@ class FlowRun:
             self._status = "cancelled"
             raise
         output = self._flow_output(definition, scope)
+        # Step outputs are in the history once already (their activities' results): the run's
+        # result keeps each step's state without them, so nothing is carried twice.
+        steps = {k: replace(v, output=None) for k, v in self._states.items()}
+        result = FlowRunOutput(status="succeeded", output=output, steps=steps)
+        if (problem := result_too_large(result)) is not None:
+            self._status = "failed"
+            raise ApplicationError(problem, {"type": "OutputLimitExceeded", "message": problem},
+                                   type="OutputLimitExceeded", non_retryable=True)  # fmt: skip
         self._status = "succeeded"
-        return FlowRunOutput(status="succeeded", output=output, steps=dict(self._states))
+        return result
 
     async def _run_all(
         self, request: FlowRunInput, definition: FlowDefinition, scope: dict[str, Any]
@@ -216,18 +225,20 @@ class FlowRun:
             maximum_attempts=int(pick("max_attempts", 3)),
             non_retryable_error_types=NON_RETRYABLE,
         )
+        activity_input = RunStepInput(
+            run_id=workflow.info().workflow_id,
+            step_id=execution_id,
+            ref=step.uses,
+            digest=resolved.digest,
+            manifest=manifest,
+            input=payload,
+            timeout_s=timeout_s,
+            workspace_id=request.workspace_id,
+        )
+        check_step_input(execution_id, activity_input)
         result: RunStepOutput = await workflow.execute_activity(
             RUN_STEP,
-            RunStepInput(
-                run_id=workflow.info().workflow_id,
-                step_id=execution_id,
-                ref=step.uses,
-                digest=resolved.digest,
-                manifest=manifest,
-                input=payload,
-                timeout_s=timeout_s,
-                workspace_id=request.workspace_id,
-            ),
+            activity_input,
             result_type=RunStepOutput,
             start_to_close_timeout=timedelta(seconds=timeout_s + _ACTIVITY_OVERHEAD_S),
             heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),

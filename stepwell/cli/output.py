@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -15,6 +17,16 @@ from step_sdk.bundle import BundleError
 from step_sdk.errors import StepDefinitionError
 from step_sdk.project import ProjectError
 
+
+def _tolerant_streams() -> None:
+    """Never die printing: a character the terminal's encoding cannot hold (box drawing on an
+    ASCII terminal, a lone surrogate from anywhere) is written as a backslash escape."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+_tolerant_streams()
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 USAGE_EXIT = 2
@@ -36,8 +48,17 @@ def user_errors() -> Iterator[None]:
 
 
 def print_json(document: Any) -> None:
-    """Machine-readable output: plain JSON on stdout, nothing else."""
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
+    """Machine-readable output: plain JSON on stdout, nothing else.
+
+    Text the terminal cannot encode (a legacy encoding, or a lone surrogate in a value read
+    back from somewhere) is written as JSON ``\\u`` escapes instead of crashing the command.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    try:
+        text.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(document, indent=2, sort_keys=False)
+    typer.echo(text)
 
 
 def parse_json_option(value: str, option: str) -> Any:
