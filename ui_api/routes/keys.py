@@ -10,10 +10,11 @@ from sqlmodel import col, select
 
 from ui_api.deps import CallerDep, SessionDep
 from ui_api.errors import ApiError, not_found
+from ui_api.json_body import StrictJsonRoute
 from ui_api.keys import create_key, revoke_key
 from ui_api.models import ApiKey, Workspace
 
-router = APIRouter(prefix="/v1", tags=["workspace"])
+router = APIRouter(prefix="/v1", tags=["workspace"], route_class=StrictJsonRoute)
 
 
 class WorkspaceOut(BaseModel):

@@ -15,6 +15,7 @@ from ui_api.bundle_check import check_bundle
 from ui_api.cursors import decode_position, encode_position
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
 from ui_api.errors import ApiError, ErrorResponse
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import StepVersion
 from ui_api.step_registry import (
     catalogue_page,
@@ -25,7 +26,7 @@ from ui_api.step_registry import (
 )
 from ui_api.uploads import file_form_schema, read_file_field
 
-router = APIRouter(prefix="/v1", tags=["steps"])
+router = APIRouter(prefix="/v1", tags=["steps"], route_class=StrictJsonRoute)
 
 NamePath = Annotated[str, Path(description="the step's dotted name, e.g. `text.slugify`")]
 VersionPath = Annotated[str, Path(description="a semantic version, e.g. `1.2.0`")]

@@ -23,6 +23,7 @@ from ui_api import signatures
 from ui_api.crypto import DecryptionError
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
 from ui_api.errors import ApiError, ErrorResponse, not_found
+from ui_api.json_body import StrictJsonRoute
 from ui_api.launcher import flow_run_input, start_run
 from ui_api.models import Flow, FlowVersion, Webhook, utcnow
 from ui_api.ratelimit import Decision
@@ -38,7 +39,7 @@ from ui_api.webhook_tokens import find_webhook, new_token_secret, webhook_url
 
 log = logging.getLogger("stepwell.api")
 
-router = APIRouter(prefix="/v1", tags=["webhooks"])
+router = APIRouter(prefix="/v1", tags=["webhooks"], route_class=StrictJsonRoute)
 
 
 class WebhookSettings(BaseModel):
