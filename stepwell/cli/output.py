@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from step_sdk.bundle import BundleError
 from step_sdk.errors import StepDefinitionError
-from step_sdk.json_values import describe, json_value_problems
+from step_sdk.json_values import describe, json_value_problems, printable
 from step_sdk.project import ProjectError
 
 out = Console(highlight=False)
@@ -38,7 +38,8 @@ def user_errors() -> Iterator[None]:
 
 def print_json(document: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else."""
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    typer.echo(printable(text))  # a lone surrogate as its \udXXX escape: printing never fails
 
 
 def parse_json_option(value: str, option: str) -> Any:

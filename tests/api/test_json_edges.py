@@ -154,3 +154,22 @@ async def test_every_route_that_takes_json_refuses_what_json_cannot_carry(
             assert [d["pointer"] for d in error["details"]] == ["/a/1"], (method, path, error)
             checked.append(f"{method} {template}")
     assert len(checked) >= 10, checked
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/runs/%ED%A0%BD",
+        "/v1/runs/%ED%A0%BD/events",
+        "/v1/runs?flow_id=%ED%A0%BD",
+        "/v1/flows/%ED%A0%BD",
+        "/v1/steps/%ED%A0%BD/versions",
+        "/v1/secrets/%ED%A0%BD",
+    ],
+)
+async def test_paths_and_queries_that_are_not_utf8_never_answer_500(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, path: str
+) -> None:
+    answer = await client.get(path, headers=workspace.headers)
+    assert answer.status_code in (200, 404, 405, 422), answer.text
+    answer.json()

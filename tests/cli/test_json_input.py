@@ -6,11 +6,13 @@ an address where no Temporal listens.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from stepwell.cli.output import print_json
 from tests.cli.conftest import Invoke
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,3 +100,13 @@ def test_flow_run_writes_nothing_into_the_step_folders(
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_json_output_with_a_lone_surrogate_prints_its_escape(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    print_json({"name": "caf\udce9.txt", "ok": "caf\u00e9"})
+    printed = capsys.readouterr().out
+    printed.encode("utf-8")  # real text, printable anywhere
+    assert '"caf\\udce9.txt"' in printed  # the JSON escape of the value
+    assert json.loads(printed) == {"name": "caf\udce9.txt", "ok": "caf\u00e9"}
