@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.conftest import WorkspaceKey, finished, insert_flow, insert_step
+from tests.api.conftest import WorkspaceKey, assert_error, finished, insert_flow, insert_step
 from tests.api.test_runs import inline_step, live_url, parse_events, start
 from ui_api.launcher import start_run
 from ui_api.services import Services
@@ -40,7 +40,7 @@ FAILING_FLOW: dict[str, Any] = {
 }
 
 
-async def _stored_run(services: Services, workspace: WorkspaceKey) -> str:
+async def _stored_run(services: Services, workspace: WorkspaceKey, flow_id: str = "flw_old") -> str:
     """A closed run whose history holds lone surrogates (in texts, keys, a step id) and NaN,
     started past the API's edge as an older version could have, on a queue no worker polls."""
     run_input = FlowRunInput(
@@ -51,7 +51,7 @@ async def _stored_run(services: Services, workspace: WorkspaceKey) -> str:
         steps={},
         trigger={"company": "ACME \ud83d", "values": [float("nan"), 70], "k\udce9": "caf\udce9"},
         workspace_id=workspace.workspace_id,
-        flow_id="flw_old",
+        flow_id=flow_id,
         flow_version=1,
     )
     settings = services.settings.model_copy(update={"task_queue": f"idle-{secrets.token_hex(4)}"})
@@ -139,3 +139,14 @@ async def test_a_run_followed_live_that_fails_ends_with_end(
     progress = [data for event, data in events if event == "progress"]
     assert progress[0]["status"] == "running"
     assert progress[-1]["steps"]["work"]["status"] == "failed"
+
+
+async def test_a_rerun_of_a_stored_input_json_cannot_carry_is_refused(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, api_services: Services
+) -> None:
+    flow = insert_flow(api_services, workspace.workspace_id, {"name": "old", "steps": []})
+    run_id = await _stored_run(api_services, workspace, flow.id)
+    answer = await client.post(f"/v1/runs/{run_id}/rerun", headers=workspace.headers)
+    error = assert_error(answer, 422, "invalid")
+    pointers = [d["pointer"] for d in error["details"]]
+    assert set(pointers) == {"/input/company", "/input/k\\udce9", "/input/values/0"}, error

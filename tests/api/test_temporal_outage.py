@@ -91,6 +91,11 @@ async def test_routes_that_need_temporal_answer_503_while_it_is_down(
     run_id = started.json()["run_id"]
     hook = await http.put(f"/v1/flows/{flow.id}/webhook", json={}, headers=auth)
     hook_path = httpx.URL(hook.json()["url"]).path
+    schedule = await http.post(
+        f"/v1/flows/{flow.id}/schedules", json={"interval_s": 3600}, headers=auth
+    )
+    assert schedule.status_code == 201, schedule.text
+    schedule_id = schedule.json()["id"]
 
     await outage.environment.shutdown()
 
@@ -102,13 +107,19 @@ async def test_routes_that_need_temporal_answer_503_while_it_is_down(
         ("POST", "/v1/runs", {"flow_id": flow.id, "input": {}}),
         ("POST", f"/v1/runs/{run_id}/cancel", None),
         ("POST", f"/v1/runs/{run_id}/rerun", None),
-        ("POST", f"/v1/flows/{flow.id}/schedules", {"interval_s": 3600}),
+        ("POST", f"/v1/flows/{flow.id}/schedules", {"interval_s": 7200}),
+        ("GET", f"/v1/schedules/{schedule_id}", None),
+        ("POST", f"/v1/schedules/{schedule_id}/pause", None),
+        ("POST", f"/v1/schedules/{schedule_id}/trigger", None),
+        ("PUT", f"/v1/flows/{flow.id}", {"definition": {**SLUG_FLOW, "description": "v2"}}),
+        ("POST", f"/v1/flows/{flow.id}/disable", None),
         ("POST", hook_path, {"t": "x"}),
     ]:
         answer = await http.request(method, path, json=body, headers=auth)
         assert answer.status_code == 503, (method, path, answer.text)
         assert_unavailable(answer)
-    # what needs only the database still works
-    assert (await http.get(f"/v1/flows/{flow.id}", headers=auth)).status_code == 200
-    schedules = await http.get(f"/v1/flows/{flow.id}/schedules", headers=auth)
-    assert schedules.json() == []  # the refused schedule left no row
+    # what needs only the database still works, and the refused changes left nothing behind
+    shown = (await http.get(f"/v1/flows/{flow.id}", headers=auth)).json()
+    assert shown["latest_version"] == 1 and shown["enabled"], shown
+    schedules = (await http.get(f"/v1/flows/{flow.id}/schedules", headers=auth)).json()
+    assert [(s["id"], s["paused"]) for s in schedules] == [(schedule_id, False)]
