@@ -12,9 +12,12 @@ from typing import Any
 
 import httpx
 
+from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error, finished, insert_flow, insert_step
 from tests.api.test_runs import inline_step, live_url, parse_events, start
+from ui_api.db import session_scope
 from ui_api.launcher import start_run
+from ui_api.models import StepVersion
 from ui_api.services import Services
 from workflows.types import FlowRunInput
 
@@ -34,6 +37,10 @@ SLOW_FAILURE = inline_step(
     """,
     retry={"max_attempts": 1},
 )
+SLUG_FLOW_OLD: dict[str, Any] = {
+    "name": "old",
+    "steps": [{"id": "clean", "uses": "text.slugify@1.0.0", "with": {"text": "x"}}],
+}
 FAILING_FLOW: dict[str, Any] = {
     "name": "fails",
     "steps": [{"id": "work", "uses": "test.slowfail@1.0.0", "with": {"pause": "{{ trigger.p }}"}}],
@@ -150,3 +157,45 @@ async def test_a_rerun_of_a_stored_input_json_cannot_carry_is_refused(
     error = assert_error(answer, 422, "invalid")
     pointers = [d["pointer"] for d in error["details"]]
     assert set(pointers) == {"/input/company", "/input/k\\udce9", "/input/values/0"}, error
+
+
+async def test_stored_flows_and_steps_with_text_json_cannot_carry_still_read(
+    client: httpx.AsyncClient,
+    workspace: WorkspaceKey,
+    api_services: Services,
+    example_bundles: list[Bundle],
+) -> None:
+    """Rows saved before the edges were strict (a flow's definition, a step's manifest)."""
+    slugify = next(b for b in example_bundles if b.manifest.name == "text.slugify")
+    manifest = slugify.manifest.model_dump(mode="json")
+    manifest["description"] = "slug \ud83d"
+    with session_scope(api_services.engine) as session:
+        session.add(
+            StepVersion(
+                workspace_id=workspace.workspace_id,
+                name="text.old",
+                version="1.0.0",
+                digest="sha256:" + "0" * 64,
+                size=1,
+                manifest={**manifest, "name": "text.old"},
+            )
+        )
+    definition = {**SLUG_FLOW_OLD, "description": "caf\udce9", "vars": {"k\ud800": [1.5]}}
+    flow = insert_flow(api_services, workspace.workspace_id, definition)
+    auth = workspace.headers
+    for path in [
+        f"/v1/flows/{flow.id}",
+        "/v1/flows",
+        f"/v1/flows/{flow.id}/versions",
+        f"/v1/flows/{flow.id}/versions/1",
+        "/v1/steps",
+        "/v1/steps/text.old/versions",
+        "/v1/steps/text.old/versions/1.0.0",
+    ]:
+        answer = await client.get(path, headers=auth)
+        assert answer.status_code == 200, (path, answer.text)
+    shown = (await client.get(f"/v1/flows/{flow.id}", headers=auth)).json()
+    assert shown["description"] == "caf\\udce9"
+    assert shown["definition"]["vars"] == {"k\\ud800": [1.5]}
+    step = (await client.get("/v1/steps/text.old/versions/1.0.0", headers=auth)).json()
+    assert step["manifest"]["description"] == "slug \\ud83d"
