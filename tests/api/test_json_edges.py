@@ -15,6 +15,7 @@ import pytest
 
 from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
+from ui_api.errors import ApiError
 from ui_api.json_body import parse_json_body
 from ui_api.services import Services
 
@@ -173,3 +174,24 @@ async def test_paths_and_queries_that_are_not_utf8_never_answer_500(
     answer = await client.get(path, headers=workspace.headers)
     assert answer.status_code in (200, 404, 405, 422), answer.text
     answer.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"a": "[[[[[[", "b": ' + b"[" * 64 + b"]" * 64 + b"}", "deeper than 64"),
+        ('{"a": 1}'.encode("utf-16"), "not valid JSON"),
+        (b'{"a": "\xed\xa0\xbd"}', "not valid JSON"),  # a surrogate encoded as UTF-8 bytes
+    ],
+)
+def test_bodies_that_are_not_plain_utf8_json_or_nest_too_deep_are_refused(
+    body: bytes, fragment: str
+) -> None:
+    with pytest.raises(ApiError) as refused:
+        parse_json_body(body)
+    assert refused.value.status == 422 and fragment in refused.value.message
+
+
+def test_nesting_is_counted_outside_strings_and_a_bom_is_allowed() -> None:
+    text = '{"a": "[[[[[[[[[[", "b": ' + "[" * 63 + "]" * 63 + "}"
+    assert parse_json_body(b"\xef\xbb\xbf" + text.encode())["a"] == "[[[[[[[[[["
