@@ -19,7 +19,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from stepwell.settings import Settings
 from ui_api import search_attributes
@@ -81,8 +81,12 @@ async def visible_run(temporal: Client, workspace_id: str, run_id: str) -> Visib
     handle = temporal.get_workflow_handle(run_id)
     try:
         description = await handle.describe()
-    except RPCError:
-        raise not_found("run", run_id) from None
+    except RPCError as exc:
+        # Only Temporal saying "no such workflow" means no such run; anything else (down,
+        # unreachable, overloaded) propagates and answers 503 (ui_api.errors), never 404.
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise not_found("run", run_id) from None
+        raise
     run = VisibleRun(run_id, temporal.namespace, handle, description)
     if run.attribute(search_attributes.WORKSPACE) != workspace_id:
         raise not_found("run", run_id)

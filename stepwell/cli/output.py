@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from step_sdk.bundle import BundleError
 from step_sdk.errors import StepDefinitionError
+from step_sdk.json_values import describe, json_value_problems
 from step_sdk.project import ProjectError
 
 
@@ -62,7 +63,8 @@ def print_json(document: Any) -> None:
 
 
 def parse_json_option(value: str, option: str) -> Any:
-    """Parse ``JSON`` or ``@file`` given to ``option``; exit with a clear message if it is not."""
+    """Parse ``JSON`` or ``@file`` given to ``option``; exit with a clear message (naming the
+    JSON pointer) if it is not JSON, or holds non-finite numbers or lone surrogates."""
     text = value
     if value.startswith("@"):
         try:
@@ -70,7 +72,15 @@ def parse_json_option(value: str, option: str) -> Any:
                 text = handle.read()
         except OSError as exc:
             fail(f"{option}: cannot read {value[1:]}: {exc.strerror}")
+        except UnicodeDecodeError as exc:
+            fail(f"{option}: {value[1:]} is not UTF-8 text (byte {exc.start})")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         fail(f"{option} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except (ValueError, RecursionError) as exc:  # an int of 5000 digits, absurd nesting
+        fail(f"{option} is not JSON: {str(exc) or type(exc).__name__}")
+    # Python reads NaN, Infinity, 1e999 and lone surrogates, which no run can carry.
+    if problems := json_value_problems(value):
+        fail(f"{option} holds values JSON cannot carry: {describe(problems)}")
+    return value

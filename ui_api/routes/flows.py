@@ -22,10 +22,11 @@ from ui_api.flow_schemas import (
     VersionPage,
     VersionSummary,
 )
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import Flow, FlowVersion
 from ui_api.schedule_sync import delete_flow_schedules, sync_flow_schedules
 
-router = APIRouter(prefix="/v1", tags=["flows"])
+router = APIRouter(prefix="/v1", tags=["flows"], route_class=StrictJsonRoute)
 
 Responses = dict[int | str, dict[str, Any]]
 

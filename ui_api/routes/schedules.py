@@ -20,9 +20,10 @@ from step_sdk.errors import Problem
 from ui_api import schedule_rules, schedule_sync
 from ui_api.deps import Caller, CallerDep, ServicesDep, SessionDep
 from ui_api.errors import ApiError, invalid, not_found
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import Flow, Schedule
 
-router = APIRouter(prefix="/v1", tags=["schedules"])
+router = APIRouter(prefix="/v1", tags=["schedules"], route_class=StrictJsonRoute)
 
 NEXT_FIRES = 5
 

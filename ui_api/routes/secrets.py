@@ -17,10 +17,11 @@ from step_sdk.errors import Problem
 from step_sdk.manifest import MIN_SECRET_CHARS, SECRET_NAME_RULE, is_secret_name
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
 from ui_api.errors import ApiError, invalid, not_found
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import Secret
 from ui_api.secret_store import put_secret, secret_row, secret_rows
 
-router = APIRouter(prefix="/v1", tags=["secrets"])
+router = APIRouter(prefix="/v1", tags=["secrets"], route_class=StrictJsonRoute)
 
 # Secrets are tokens, keys and passwords; the cap keeps the steps' stdin envelope small.
 MAX_VALUE_BYTES = 64 * 1024
