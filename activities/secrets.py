@@ -1,11 +1,13 @@
-"""How the worker gets the secrets a step declared, at execution time (never via history)."""
+"""How the worker gets the secrets a step declared, at execution time (never via history).
+
+Redacting them from what the step sends back is the sandbox's job (``sandbox.redaction``): it
+sees the raw log bytes, before they are escaped or cut.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
-
-REDACTED = "[redacted]"
+from typing import Protocol
 
 
 class SecretProvider(Protocol):
@@ -31,23 +33,3 @@ class StaticSecrets:
     def resolve(self, workspace_id: str, names: Sequence[str]) -> dict[str, str]:
         available = self._values.get(workspace_id, {})
         return {name: available[name] for name in names if name in available}
-
-
-def redact(value: Any, secrets: Mapping[str, str]) -> Any:
-    """``value`` with every occurrence of a secret's value replaced, deep in JSON data."""
-    needles = sorted((v for v in secrets.values() if v), key=len, reverse=True)
-    if not needles:
-        return value
-
-    def scrub(item: Any) -> Any:
-        if isinstance(item, str):
-            for needle in needles:
-                item = item.replace(needle, REDACTED)
-            return item
-        if isinstance(item, dict):
-            return {scrub(k): scrub(v) for k, v in item.items()}
-        if isinstance(item, list):
-            return [scrub(v) for v in item]
-        return item
-
-    return scrub(value)

@@ -16,13 +16,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.bundles import BundleCache, BundleNotFound
-from activities.secrets import NoSecrets, SecretProvider, redact
-from activities.types import RUN_STEP, RunStepInput, RunStepOutput
+from activities.secrets import NoSecrets, SecretProvider
+from activities.types import MAX_PAYLOAD_BYTES, RUN_STEP, RunStepInput, RunStepOutput
 from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import DependencyError, ErrorType, StepwellError
 from sandbox.launcher import Sandbox, StepCancelled
+from sandbox.log_tail import LiveTail
+from sandbox.redaction import Redactor
 from sandbox.result import StepResult
 from step_sdk.bundle import BundleError
+from step_sdk.json_values import describe, json_value_problems
 from step_sdk.manifest import Limits
 from step_sdk.validation import schema_problems
 
@@ -42,6 +45,11 @@ def _failure(
     details = {"type": str(error_type), "message": message, "traceback": traceback,
                "logs": logs[-MAX_LOG_CHARS:], "attempt": attempt}  # fmt: skip
     return ApplicationError(message, details, type=str(error_type), non_retryable=non_retryable)
+
+
+def encoded_size(value: object) -> int:
+    """Bytes ``value`` takes as a Temporal payload, encoded by the activity's converter."""
+    return activity.payload_converter().to_payloads([value])[0].ByteSize()
 
 
 class StepActivities:
@@ -68,33 +76,37 @@ class StepActivities:
         info = activity.info()
         attempt = info.attempt + request.attempt_offset
         manifest = request.manifest
+        if unjsonable := json_value_problems(request.input):
+            message = "the input cannot be carried as JSON: " + describe(unjsonable)
+            raise _failure(ErrorType.INPUT_VALIDATION, message, non_retryable=True, attempt=attempt)
         problems = schema_problems(manifest.get("input_schema") or {}, request.input)
         if problems:
             message = "input does not match the step's schema: " + "; ".join(map(str, problems))
             raise _failure(ErrorType.INPUT_VALIDATION, message, non_retryable=True, attempt=attempt)
         secrets = self._secrets.resolve(request.workspace_id, manifest.get("secrets") or [])
+        # The sandbox has redacted the secrets from everything the step sent back.
         result = await self._run_in_sandbox(request, secrets, attempt)
-        logs = redact(result.logs, secrets)
+        logs = result.logs
         if result.error is not None:
             non_retryable = not result.error.retryable or (
                 result.error.exception in (manifest.get("retry") or {}).get("non_retryable", [])
             )
             raise _failure(
                 result.error.type,
-                redact(result.error.message, secrets),
+                result.error.message,
                 non_retryable=non_retryable,
-                traceback=redact(result.error.traceback, secrets),
+                traceback=result.error.traceback,
                 logs=logs,
                 attempt=attempt,
             )
-        output = redact(result.output, secrets)
+        output = result.output
         problems = schema_problems(manifest.get("output_schema") or {}, output)
         if problems:
             message = "output does not match the step's schema: " + "; ".join(map(str, problems))
             raise _failure(
                 ErrorType.OUTPUT_VALIDATION, message, non_retryable=True, logs=logs, attempt=attempt
             )
-        return RunStepOutput(
+        reply = RunStepOutput(
             output=output,
             logs=logs[-MAX_LOG_CHARS:],
             logs_truncated=result.logs_truncated or len(logs) > MAX_LOG_CHARS,
@@ -102,6 +114,21 @@ class StepActivities:
             image=result.image,
             attempt=attempt,
         )
+        # Temporal would refuse a result over its payload limit and retry the activity: the
+        # step would run again, with its side effects, only to fail the same way.
+        size = encoded_size(reply)
+        if size > MAX_PAYLOAD_BYTES and reply.logs:  # logs are what may give way: keep the end
+            reply.logs, reply.logs_truncated = reply.logs[-LOG_TAIL_CHARS:], True
+            size = encoded_size(reply)
+        if size > MAX_PAYLOAD_BYTES:
+            message = (
+                f"the step's result is {size} bytes encoded; the platform's limit is "
+                f"{MAX_PAYLOAD_BYTES} bytes (Temporal's payload limit, less framing)"
+            )
+            raise _failure(
+                ErrorType.OUTPUT_LIMIT, message, non_retryable=True, logs=logs, attempt=attempt
+            )
+        return reply
 
     async def _run_in_sandbox(
         self, request: RunStepInput, secrets: dict[str, str], attempt: int
@@ -126,26 +153,18 @@ class StepActivities:
                 deadline=deadline.isoformat(),
             ),
         )  # fmt: skip
-        tail: list[str] = []
+        tail = LiveTail(Redactor(secrets.values()), LOG_TAIL_CHARS)
         cancel = threading.Event()
-
-        def on_log(text: str) -> None:
-            tail.append(text)
-            if sum(map(len, tail)) > 4 * LOG_TAIL_CHARS:
-                del tail[:-4]
-
         future = asyncio.get_running_loop().run_in_executor(
             self._executor,
-            lambda: self._sandbox.run(bundle, envelope, limits, on_log=on_log, cancel=cancel),
+            lambda: self._sandbox.run(bundle, envelope, limits, on_log=tail.feed, cancel=cancel),
         )
         try:
             while True:
                 try:
                     return await asyncio.wait_for(asyncio.shield(future), self._heartbeat_every_s)
                 except TimeoutError:
-                    activity.heartbeat(
-                        {"log_tail": redact("".join(tail)[-LOG_TAIL_CHARS:], secrets)}
-                    )
+                    activity.heartbeat({"log_tail": tail.text()})
         except asyncio.CancelledError:
             # Kill the container and wait until it is gone before acknowledging.
             cancel.set()
@@ -162,4 +181,5 @@ class StepActivities:
             ) from None
 
     def close(self) -> None:
+        """Stop the executor; running sandbox calls are abandoned."""
         self._executor.shutdown(wait=False, cancel_futures=True)

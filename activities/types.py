@@ -10,6 +10,13 @@ from typing import Any
 
 RUN_STEP = "run_step"
 
+# Temporal refuses any single payload (an activity's input or result, a run's result) over 2 MiB
+# by default. Stepwell keeps every value it hands to Temporal below MAX_PAYLOAD_BYTES, encoded,
+# leaving room for the payload's own framing; a step's output limit (manifest ``output_kb``,
+# at most step_sdk.manifest.MAX_OUTPUT_KB) is below that again, so its logs fit beside it.
+TEMPORAL_PAYLOAD_LIMIT_BYTES = 2 * 1024 * 1024
+MAX_PAYLOAD_BYTES = TEMPORAL_PAYLOAD_LIMIT_BYTES - 128 * 1024
+
 # Error types that never succeed on retry (contract 3). StepError and StepTimeout follow the
 # step's retry policy; SandboxError (infrastructure) is always retried.
 NON_RETRYABLE = [

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.errors import ErrorType
+from step_sdk.json_values import describe, json_value_problems, printable
 
 # Error types a frame may claim. A frame can only ever blame the step itself; infrastructure
 # failures, timeouts and OOM are decided by the host.
@@ -16,7 +17,10 @@ _FRAME_ERROR_TYPES = {
     ErrorType.OUTPUT_VALIDATION,
     ErrorType.OUTPUT_LIMIT,
 }
-_MAX_TEXT = 64 * 1024
+# How much of a step's own error text is kept. The launcher cuts to these *after* redacting
+# secrets (a cut first could leave the start of one behind).
+MAX_ERROR_TEXT = 64 * 1024
+MAX_EXCEPTION_NAME = 200
 
 
 class FrameError(ValueError):
@@ -61,16 +65,13 @@ def json_depth(text: str) -> int:
     return deepest
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_frame(data: bytes, *, max_depth: int) -> Frame:
     """Parse the bytes read from the result channel.
 
     Raises:
-        FrameError: empty channel, more than one line, invalid UTF-8 or JSON, too deep, or a
-            shape other than the two frames of contract 2.
+        FrameError: empty channel, more than one line, invalid UTF-8 or JSON, too deep, a
+            shape other than the two frames of contract 2, or an output holding values JSON
+            cannot carry (non-finite numbers, lone surrogates; named by JSON pointer).
     """
     if not data:
         raise FrameError(ErrorType.STEP, "the step exited without reporting a result")
@@ -89,10 +90,16 @@ def parse_frame(data: bytes, *, max_depth: int) -> Frame:
             ErrorType.OUTPUT_LIMIT, f"the output is nested deeper than {max_depth} levels"
         )
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        # NaN, Infinity and 1e999 parse to floats here so the check below can name their place.
+        document = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise FrameError(ErrorType.OUTPUT_VALIDATION, f"the result is not JSON: {exc}") from None
-    return _shape(document)
+    frame = _shape(document)
+    if frame.ok:
+        problems = json_value_problems(frame.output)
+        if problems:
+            raise FrameError(ErrorType.OUTPUT_VALIDATION, describe(problems))
+    return frame
 
 
 def _shape(document: Any) -> Frame:
@@ -115,7 +122,7 @@ def _shape(document: Any) -> Frame:
     return Frame(
         ok=False,
         error_type=claimed if claimed in _FRAME_ERROR_TYPES else ErrorType.STEP,
-        exception=error["exception"][:200],
-        message=error["message"][:_MAX_TEXT],
-        traceback=error["traceback"][:_MAX_TEXT],
+        exception=printable(error["exception"]),
+        message=printable(error["message"]),
+        traceback=printable(error["traceback"]),
     )

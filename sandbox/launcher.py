@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -23,15 +24,18 @@ from sandbox.attach import AttachedStreams
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
+from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
 from sandbox.hardening import container_kwargs, host_config_kwargs
 from sandbox.outcome import Observation, classify
+from sandbox.redaction import Redactor
 from sandbox.result import StepFailure, StepResult
 from sandbox.step_images import StepImages
-from sandbox.streams import STDERR, STDOUT, CappedBuffer, Demultiplexer, sanitize_log
+from sandbox.streams import STDERR, STDOUT, CappedBuffer, Demultiplexer, escape_controls
 from step_sdk.bundle import Bundle
 from step_sdk.manifest import Limits
 
-LogSink = Callable[[str], None]
+# Receives the step's raw log bytes as they arrive (see sandbox.log_tail.LiveTail).
+LogSink = Callable[[bytes], None]
 # The frame wraps the output in a few bytes of JSON; allow for them on top of the output cap.
 _FRAME_OVERHEAD = 64 * 1024
 _POLL_S = 0.25
@@ -73,9 +77,12 @@ class Sandbox:
 
         Limits default to the manifest's. Infrastructure failures raise :class:`SandboxError`,
         unresolvable requirements :class:`~sandbox.errors.DependencyError`; everything the step
-        itself did is in the returned result.
+        itself did is in the returned result, with the envelope's secret values (and their
+        common encodings) redacted from its logs, output and error. ``on_log`` gets the raw log
+        bytes as they arrive: render them with :class:`~sandbox.log_tail.LiveTail`.
         """
         limits = limits or bundle.manifest.limits
+        redactor = Redactor(envelope.secrets.values())
         payload = envelope.encode()
         if len(payload) > self.config.max_input_bytes:
             return StepResult(
@@ -92,11 +99,12 @@ class Sandbox:
             raise SandboxError(f"cannot prepare the step's image: {exc}") from exc
         container_id = self._create(image, envelope, limits)
         try:
-            return self._execute(container_id, image, payload, limits, on_log, cancel)
+            result = self._execute(container_id, image, payload, limits, on_log, cancel)
         except (APIError, RequestException, DockerException) as exc:
             raise SandboxError(f"the Docker engine failed during the step: {exc}") from exc
         finally:
             self._remove(container_id)
+        return _redacted(result, redactor)
 
     def _create(self, image: str, envelope: Envelope, limits: Limits) -> str:
         now = int(time.time())
@@ -172,7 +180,7 @@ class Sandbox:
                         room = logs.room
                         logs.write(data)
                         if on_log is not None and room > 0:
-                            on_log(sanitize_log(data[:room]))
+                            on_log(data[:room])
                 if not killed and (result.truncated or logs.total > flood_at):
                     killed = self._kill(container_id)
                     give_up = time.monotonic() + config.kill_grace_s
@@ -197,13 +205,10 @@ class Sandbox:
                 max_depth=config.max_output_depth,
             )
         )
-        log_text = sanitize_log(logs.getvalue())
-        if logs.truncated:
-            log_text += f"\n[stepwell: log truncated, {logs.dropped} more bytes dropped]\n"
         return StepResult(
             output=output,
             error=failure,
-            logs=log_text,
+            logs=logs.getvalue().decode("utf-8", errors="replace"),  # raw until _redacted
             logs_truncated=logs.truncated,
             result_truncated=result.truncated,
             exit_code=exit_code,
@@ -212,7 +217,11 @@ class Sandbox:
             duration_ms=duration_ms,
             image=image,
             container_id=container_id,
-            stats={"log_bytes": logs.total, "result_bytes": result.total},
+            stats={
+                "log_bytes": logs.total,
+                "log_dropped": logs.dropped,
+                "result_bytes": result.total,
+            },
         )
 
     def _kill(self, container_id: str) -> bool:
@@ -248,3 +257,28 @@ class Sandbox:
                 return
             except (APIError, RequestException):
                 time.sleep(0.2)
+
+
+def _redacted(result: StepResult, redactor: Redactor) -> StepResult:
+    """``result`` with secrets redacted, then control characters escaped in its logs.
+
+    Redaction comes first (an escaped ``\\r`` no longer matches) and runs on whole texts before
+    they are cut (a cut must not leave the start of a value behind); the log was capped while
+    it was read, so what the cap cut off a value at its end is dropped.
+    """
+    logs = redactor.text(result.logs)
+    if result.logs_truncated:
+        logs = redactor.trim_partial(logs, end=True)
+        dropped = result.stats.get("log_dropped", 0)
+        logs += f"\n[stepwell: log truncated, {dropped} more bytes dropped]\n"
+    error = result.error
+    if error is not None:
+        error = replace(
+            error,
+            message=redactor.text(error.message)[:MAX_ERROR_TEXT],
+            traceback=redactor.text(error.traceback)[:MAX_ERROR_TEXT],
+            exception=redactor.text(error.exception)[:MAX_EXCEPTION_NAME],
+        )
+    return replace(
+        result, output=redactor.value(result.output), error=error, logs=escape_controls(logs)
+    )

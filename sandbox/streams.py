@@ -82,5 +82,12 @@ def sanitize_log(data: bytes) -> str:
     Newlines and tabs survive; everything else below 0x20 (NUL, ESC, CR, ...) becomes ``\\xNN`` so
     a log can neither hide lines nor drive a terminal that shows it.
     """
-    text = data.decode("utf-8", errors="replace")
+    return escape_controls(data.decode("utf-8", errors="replace"))
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters (but newlines and tabs) written as ``\\xNN`` escapes.
+
+    Redact secrets *before* this: an escaped ``\\r`` no longer matches a value ending in one.
+    """
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

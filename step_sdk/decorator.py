@@ -17,7 +17,8 @@ from step_sdk.errors import (
     Problem,
     StepDefinitionError,
 )
-from step_sdk.manifest import Limits, Manifest, RetryPolicy, check_schema
+from step_sdk.json_values import json_value_problems
+from step_sdk.manifest import NEW_MANIFEST, Limits, Manifest, RetryPolicy, check_schema
 from step_sdk.schema import Signature
 from step_sdk.validation import pointer, schema_problems
 
@@ -78,7 +79,8 @@ class Step(Generic[P, R]):
                     "retry": retry.model_dump() if isinstance(retry, RetryPolicy) else dict(retry),
                     "secrets": tuple(options.get("secrets") or ()),
                     "examples": tuple(options.get("examples") or ()),
-                }
+                },
+                context=NEW_MANIFEST,
             )
         except ValidationError as exc:
             problems = "; ".join(str(p) for p in _problems(exc))
@@ -117,6 +119,14 @@ class Step(Generic[P, R]):
         return self._serialise(result)
 
     def _serialise(self, result: Any) -> Any:
+        # Before pydantic: its JSON mode turns some NaNs into null, silently changing the value.
+        try:
+            plain = to_jsonable_python(result)
+        except Exception:  # e.g. a key pydantic cannot encode: look at the value as it is
+            plain = result
+        unjsonable = json_value_problems(plain)
+        if unjsonable:
+            raise OutputValidationError([Problem(where, what) for where, what in unjsonable])
         adapter = self.signature.output_adapter
         try:
             output = adapter.dump_python(adapter.validate_python(result), mode="json")
@@ -125,6 +135,9 @@ class Step(Generic[P, R]):
         except Exception as exc:  # pydantic raises several types for unserialisable values
             raise OutputValidationError([Problem("", f"the output is not JSON: {exc}")]) from None
         output = to_jsonable_python(output)
+        unjsonable = json_value_problems(output)
+        if unjsonable:
+            raise OutputValidationError([Problem(where, what) for where, what in unjsonable])
         problems = schema_problems(self.manifest.output_schema, output)
         if problems:
             raise OutputValidationError(problems)

@@ -7,7 +7,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from step_sdk.requirements import RequirementError, parse_requirements
 
@@ -27,10 +27,26 @@ SECRET_NAME_RULE = (
     f"letters, digits and underscores, not starting with a digit, at most {SECRET_NAME_MAX} long"
 )
 
+# A secret value is a credential. Shorter values are refused when stored: redacting every
+# occurrence of a few characters would mangle all logs and outputs, and so short a value is
+# guessable anyway. Older stored ones are redacted only as whole words (sandbox.redaction).
+MIN_SECRET_CHARS = 8
+
 
 def is_secret_name(name: str) -> bool:
     """Whether ``name`` may name a workspace secret (what manifests declare in ``secrets``)."""
     return bool(SECRET_NAME.match(name)) and len(name) <= SECRET_NAME_MAX
+
+
+# Every step result crosses Temporal as one payload, which Temporal refuses over 2 MiB (its default
+# blob size limit). The result also carries up to 64 KiB of logs, so outputs stop well below that.
+MAX_OUTPUT_KB = 1536
+# Manifests stored before MAX_OUTPUT_KB was lowered may say up to this; they load, clamped.
+_STORED_OUTPUT_KB = 16384
+# Validation context for manifests being created (``@step``, build, push): limits are strict.
+# Without it (reading a stored manifest or bundle) an output_kb above the maximum is clamped,
+# so nothing stored before a limit was lowered can make a read fail.
+NEW_MANIFEST = {"new_manifest": True}
 
 
 class _Strict(BaseModel):
@@ -43,7 +59,19 @@ class Limits(_Strict):
     timeout_s: float = Field(30, gt=0, le=900)
     memory_mb: int = Field(256, ge=32, le=4096)
     cpus: float = Field(1.0, gt=0, le=8)
-    output_kb: int = Field(1024, ge=1, le=16384)
+    output_kb: int = Field(1024, ge=1, le=_STORED_OUTPUT_KB)
+
+    @field_validator("output_kb")
+    @classmethod
+    def _output_kb(cls, value: int, info: ValidationInfo) -> int:
+        if value <= MAX_OUTPUT_KB:
+            return value
+        if info.context and info.context.get("new_manifest"):
+            raise ValueError(
+                f"output_kb is {value}; the maximum is {MAX_OUTPUT_KB} (a step's result must "
+                "fit in one Temporal payload)"
+            )
+        return MAX_OUTPUT_KB
 
 
 class RetryPolicy(_Strict):

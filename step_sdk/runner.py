@@ -116,11 +116,33 @@ def _call(function: Any, envelope: dict[str, Any]) -> Any:
     return function(payload)
 
 
+def _unjsonable(output: Any) -> str:
+    """Why JSON cannot carry ``output`` faithfully (pointer and problem), or ``""``.
+
+    The host checks the same again; checking here gives the author the same message as
+    ``step_sdk.testing.call`` does.
+    """
+    try:
+        from step_sdk.json_values import describe, json_value_problems
+    except ImportError:  # a bundle shadowing step_sdk: the host's check still applies
+        return ""
+    return describe(json_value_problems(output))
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _encode(frame: dict[str, Any]) -> bytes:
     if frame["ok"] and _depth(frame["output"], MAX_OUTPUT_DEPTH) > MAX_OUTPUT_DEPTH:
         frame = _error(
             "OutputLimitExceeded", None, f"output is nested deeper than {MAX_OUTPUT_DEPTH} levels"
         )
+    elif frame["ok"] and (problem := _unjsonable(frame["output"])):
+        frame = _error("OutputValidationError", None, problem)
+    elif not frame["ok"]:  # an exception's text may hold lone surrogates too
+        error = frame["error"]
+        frame["error"] = {key: _printable(str(value)) for key, value in error.items()}
     try:
         text = json.dumps(frame, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:

@@ -56,6 +56,9 @@ def describe_error(response: httpx.Response) -> str:
     line = f"{message} (HTTP {status})"
     if extra:
         line += " [" + "; ".join(extra[:_MAX_DETAILS]) + "]"
+    retry_after = response.headers.get("Retry-After", "")
+    if retry_after.isdigit():  # a 503 or 429: the server says when trying again makes sense
+        line += f"; retry in {int(retry_after)} s"
     return line
 
 

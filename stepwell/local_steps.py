@@ -13,11 +13,12 @@ from workflows.types import ResolvedStep
 
 
 def load_local_steps(directory: Path) -> list[Bundle]:
-    """Every step in ``directory``: step sub-directories are built, ``*.tgz`` bundles read."""
+    """Every step in ``directory``: step sub-directories are built (in memory: nothing is
+    written into them, so a checkout stays clean), ``*.tgz`` bundles read."""
     bundles = []
     for entry in sorted(directory.iterdir()):
         if entry.is_dir() and any(entry.glob("*.py")):
-            bundles.append(build_directory(entry))
+            bundles.append(build_directory(entry, write_manifest=False))
         elif entry.is_file() and entry.suffix == ".tgz":
             bundles.append(read_bundle(entry.read_bytes()))
     return bundles

@@ -115,6 +115,8 @@ async def read_run(client: Client, run_id: str) -> RunView:
             view.output = (result or {}).get("output")
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
             view.error = event.workflow_execution_failed_event_attributes.failure.message
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+            view.error = "the run exceeded its time limit (the flow's timeout_s)"
     if status == "running":
         try:
             view.progress = await handle.query(PROGRESS_QUERY)

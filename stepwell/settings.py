@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     max_concurrent_steps: int = Field(4, ge=1, le=256)
     worker_shutdown_grace_s: float = Field(30, ge=0)
     heartbeat_timeout_s: float = Field(20, ge=2)
+    run_timeout_max_s: float = Field(
+        24 * 3600,
+        ge=1,
+        le=366 * 24 * 3600,
+        description="longest run a flow may ask for with its timeout_s (seconds); "
+        "flows saved earlier with more run with this",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: a SQLite file under the home directory"
     )

@@ -14,6 +14,9 @@ for the archive, ``/manifest/...`` for fields of ``stepwell.json``):
 3. The manifest: present at the root, at most :data:`MAX_MANIFEST_BYTES`, JSON, a valid
    :class:`step_sdk.manifest.Manifest` (schemas, exact requirement pins, limits, ...), a name
    that fits the registry's column, and an entrypoint whose module file is in the bundle.
+   Numbers JSON cannot carry (``NaN``, ``Infinity``) and lone surrogates are refused.
+4. :func:`ui_api.bundle_source.source_problems`: every ``.py`` file parses (:mod:`ast`, never
+   imported) and the entrypoint's module binds the entrypoint's function at module level.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from step_sdk.bundle import (
     read_files,
 )
 from step_sdk.errors import Problem
-from step_sdk.manifest import MANIFEST_FILE, Manifest
+from step_sdk.json_values import json_value_problems
+from step_sdk.manifest import MANIFEST_FILE, NEW_MANIFEST, Manifest
 from step_sdk.requirements import RequirementError, parse_requirement
 from step_sdk.validation import pointer
+from ui_api.bundle_source import source_problems
 from ui_api.errors import ApiError, invalid
 from ui_api.models import StepVersion
 
@@ -81,6 +86,9 @@ def check_bundle(data: bytes) -> CheckedBundle:
         raise _refuse(str(exc)) from None
     manifest = _check_manifest(files.get(MANIFEST_FILE))
     _check_entrypoint(manifest, files)
+    if problems := source_problems(manifest.entrypoint, files):
+        summary = "; ".join(p.message for p in problems[:3])
+        raise invalid(f"the bundle is refused: {summary}", problems)
     return CheckedBundle(manifest=manifest, data=data)
 
 
@@ -121,11 +129,14 @@ def _check_manifest(raw: bytes | None) -> Manifest:
         raise _refuse(f"{MANIFEST_FILE} is not valid JSON: {exc}", "/manifest") from None
     except RecursionError:
         raise _refuse(f"{MANIFEST_FILE} is nested too deeply", "/manifest") from None
+    if carried := json_value_problems(document):
+        problems = [Problem(f"/manifest{where}", what) for where, what in carried]
+        raise invalid(f"the bundle's {MANIFEST_FILE} is invalid: {problems[0]}", problems)
     if not isinstance(document, dict):
         found = type(document).__name__
         raise _refuse(f"{MANIFEST_FILE} must be a JSON object, not {found}", "/manifest")
     try:
-        manifest = Manifest.model_validate(document)
+        manifest = Manifest.model_validate(document, context=NEW_MANIFEST)
     except ValidationError as exc:
         problems = manifest_problems(document, exc)
         summary = "; ".join(str(p) for p in problems[:3])

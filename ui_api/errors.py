@@ -2,7 +2,8 @@
 
 Every error answers ``{"error": {"code", "message", "details": [{"pointer", "message"}]}}``;
 ``details`` lists field problems with JSON pointers (into the request body, or ``/query/...``,
-``/path/...``, ``/header/...``).
+``/path/...``, ``/header/...``). A 503 always carries ``Retry-After``; Temporal failing to answer
+(:class:`~temporalio.service.RPCError` that no route handled) is a 503, never a 404 or a 500.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
 from step_sdk.errors import Problem
+from ui_api.encodable import EncodableModel
 
 log = logging.getLogger("stepwell.api")
 
@@ -36,12 +39,15 @@ _CODES = {
 }
 
 
-class ErrorDetail(BaseModel):
+RETRY_AFTER_S = 5
+
+
+class ErrorDetail(EncodableModel):
     pointer: str
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(EncodableModel):
     code: str
     message: str
     details: list[ErrorDetail] = []
@@ -53,8 +59,12 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-class ApiError(Exception):
-    """Raise to answer with the error shape."""
+class ApiError(StarletteHTTPException):
+    """Raise to answer with the error shape.
+
+    An ``HTTPException`` so that FastAPI passes it on unchanged when it is raised while a
+    request body is parsed (see :mod:`ui_api.json_body`). A 503 gets ``Retry-After``.
+    """
 
     def __init__(
         self,
@@ -65,16 +75,29 @@ class ApiError(Exception):
         details: Iterable[Problem] = (),
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        self.headers: dict[str, str] = dict(headers or {})
+        if status == 503:
+            self.headers.setdefault("Retry-After", str(RETRY_AFTER_S))
+        super().__init__(status, message, self.headers)
         self.status = status
         self.code = code or _CODES.get(status, "error")
         self.message = message
         self.details = list(details)
-        self.headers = dict(headers or {})
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def not_found(kind: str, ident: str) -> ApiError:
     return ApiError(404, f"no {kind} {ident!r} in this workspace")
+
+
+def temporal_unavailable(exc: RPCError) -> ApiError:
+    """Temporal did not answer (down, unreachable, overloaded): 503, retry later."""
+    return ApiError(
+        503,
+        f"the workflow engine (Temporal) did not answer ({exc.status.name}); retry later",
+    )
 
 
 def invalid(message: str, problems: Sequence[Problem]) -> ApiError:
@@ -127,6 +150,12 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = _validation_problems(exc)
         summary = "; ".join(f"{p.pointer or '/'}: {p.message}" for p in problems[:3])
         return error_response(422, "invalid", f"invalid request: {summary}", problems)
+
+    @app.exception_handler(RPCError)
+    async def _temporal(request: Request, exc: RPCError) -> JSONResponse:
+        log.warning("Temporal failed on %s %s: %s", request.method, request.url.path, exc)
+        error = temporal_unavailable(exc)
+        return error_response(error.status, error.code, error.message, (), error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
+from ui_api.encodable import EncodableModel
 from workflows.definition import FlowDefinition
 
 
@@ -82,19 +83,19 @@ class UpdateBody(DefinitionBody):
     )
 
 
-class ProblemOut(BaseModel):
+class ProblemOut(EncodableModel):
     pointer: str = Field(description="JSON pointer into the request body, e.g. /definition/steps/0")
     message: str = Field(description="what is wrong there, for a person")
 
 
-class ValidationResult(BaseModel):
+class ValidationResult(EncodableModel):
     """Every static problem of a definition (nothing is saved)."""
 
     valid: bool = Field(description="true when the definition can be saved and run")
     problems: list[ProblemOut] = Field(description="every problem found; empty when valid")
 
 
-class FlowSummary(BaseModel):
+class FlowSummary(EncodableModel):
     """A flow's metadata."""
 
     id: str = Field(description="the flow's id, e.g. flw_3f9a...")
@@ -112,7 +113,7 @@ class FlowOut(FlowSummary):
     definition: dict[str, Any] = Field(description="the latest version's definition")
 
 
-class FlowPage(BaseModel):
+class FlowPage(EncodableModel):
     """One page of flows, in name order."""
 
     items: list[FlowSummary]
@@ -121,7 +122,7 @@ class FlowPage(BaseModel):
     )
 
 
-class VersionSummary(BaseModel):
+class VersionSummary(EncodableModel):
     version: int = Field(description="1 for the first save, +1 for each update")
     name: str = Field(description="the flow's name in this version")
     created_at: datetime
@@ -134,7 +135,7 @@ class VersionOut(VersionSummary):
     definition: dict[str, Any] = Field(description="the definition exactly as saved")
 
 
-class VersionPage(BaseModel):
+class VersionPage(EncodableModel):
     """One page of a flow's versions, newest first."""
 
     items: list[VersionSummary]

@@ -44,18 +44,27 @@ def latest_version(session: Session, flow: Flow) -> FlowVersion:
     return get_version(session, flow, flow.latest_version)
 
 
-def definition_problems(session: Session, workspace_id: str, document: Any) -> list[Problem]:
-    """Every static problem of a definition, with pointers into the request body."""
-    problems = validate_flow(document, WorkspaceCatalog(session, workspace_id))
+def definition_problems(
+    session: Session, workspace_id: str, document: Any, *, max_run_timeout_s: float | None = None
+) -> list[Problem]:
+    """Every static problem of a definition, with pointers into the request body
+    (``max_run_timeout_s``: the operator's longest run, see ``validate_flow``)."""
+    problems = validate_flow(
+        document, WorkspaceCatalog(session, workspace_id), max_run_timeout_s=max_run_timeout_s
+    )
     name = document.get("name") if isinstance(document, dict) else None
     if isinstance(name, str) and len(name) > NAME_MAX:
         problems.append(Problem("/name", f"a saved flow's name has at most {NAME_MAX} characters"))
     return [Problem("/definition" + p.pointer, p.message) for p in problems]
 
 
-def checked_definition(session: Session, workspace_id: str, document: dict[str, Any]) -> str:
+def checked_definition(
+    session: Session, workspace_id: str, document: dict[str, Any], max_run_timeout_s: float
+) -> str:
     """The definition's name, once the definition has no problem (else 422 listing them all)."""
-    problems = definition_problems(session, workspace_id, document)
+    problems = definition_problems(
+        session, workspace_id, document, max_run_timeout_s=max_run_timeout_s
+    )
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise invalid(f"the flow definition has {count}: {problems[0]}", problems)
@@ -82,9 +91,11 @@ def _flush(session: Session, conflict: str) -> None:
         raise ApiError(409, conflict) from None
 
 
-def create_flow(session: Session, workspace_id: str, document: dict[str, Any]) -> Flow:
+def create_flow(
+    session: Session, workspace_id: str, document: dict[str, Any], *, max_run_timeout_s: float
+) -> Flow:
     """Save a valid definition as version 1 of a new flow."""
-    name = checked_definition(session, workspace_id, document)
+    name = checked_definition(session, workspace_id, document, max_run_timeout_s)
     _ensure_name_free(session, workspace_id, name)
     flow = Flow(workspace_id=workspace_id, name=name)
     session.add(flow)
@@ -95,10 +106,15 @@ def create_flow(session: Session, workspace_id: str, document: dict[str, Any]) -
 
 
 def add_version(
-    session: Session, flow: Flow, document: dict[str, Any], base_version: int | None = None
+    session: Session,
+    flow: Flow,
+    document: dict[str, Any],
+    base_version: int | None = None,
+    *,
+    max_run_timeout_s: float,
 ) -> FlowVersion:
     """Save a valid definition as the flow's next version; earlier versions stay as they were."""
-    name = checked_definition(session, flow.workspace_id, document)
+    name = checked_definition(session, flow.workspace_id, document, max_run_timeout_s)
     if base_version is not None and base_version != flow.latest_version:
         raise ApiError(
             409,

@@ -8,6 +8,7 @@ for it, because Temporal refuses a second workflow with the same id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -65,6 +66,13 @@ def flow_run_input(
     )
 
 
+def run_timeout(settings: Settings, run_input: FlowRunInput) -> timedelta:
+    """How long Temporal lets the run go on before ending it as timed out: the flow's
+    ``timeout_s`` (default 1 h), capped at the operator's ``run_timeout_max_s``."""
+    definition = FlowDefinition.model_validate(run_input.definition)
+    return timedelta(seconds=definition.run_timeout_s(settings.run_timeout_max_s))
+
+
 async def start_run(
     temporal: Client,
     settings: Settings,
@@ -81,6 +89,7 @@ async def start_run(
             run_input,
             id=run_id,
             task_queue=settings.task_queue,
+            execution_timeout=run_timeout(settings, run_input),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=search_attributes.for_run(
                 run_input.workspace_id, run_input.flow_id, run_input.flow_version, trigger_kind

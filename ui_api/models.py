@@ -119,6 +119,8 @@ class Schedule(SQLModel, table=True):
     paused: bool = False
     note: str = Field(default="", max_length=500)
     created_at: datetime = _created()
+    # What a fire does while the schedule's previous run is still going (schedule_rules.OVERLAP).
+    overlap: str = Field(default="skip", max_length=20, sa_column_kwargs={"server_default": "skip"})
 
 
 class Secret(SQLModel, table=True):

@@ -20,13 +20,14 @@ Comment lines keep idle connections open through proxies. Polling stops when the
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from temporalio.service import RPCError
 
+from ui_api.encodable import dumps
 from ui_api.metrics import Metrics
 from ui_api.run_history import HistoryFacts
 from ui_api.run_reader import (
@@ -39,6 +40,8 @@ from ui_api.run_reader import (
 )
 from ui_api.run_schemas import RunStatus
 
+log = logging.getLogger("stepwell.api")
+
 POLL_S = 1.0
 KEEPALIVE_S = 15.0
 KEEPALIVE = b": keep-alive\n\n"
@@ -46,8 +49,12 @@ _PROGRESS_FIELDS = ("status", "attempts", "started_at", "finished_at", "duration
 
 
 def sse_event(event: str, data: Any) -> bytes:
-    """One event in the text/event-stream format (JSON data holds no raw newline)."""
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+    """One event in the text/event-stream format (JSON data holds no raw newline).
+
+    Data read back from a history can hold datetimes and values JSON cannot carry: encoding
+    never fails (:func:`ui_api.encodable.dumps`), or the stream would end without its ``end``.
+    """
+    return f"event: {event}\ndata: {dumps(data)}\n\n".encode()
 
 
 def new_text(previous: str, current: str) -> str:
@@ -109,6 +116,9 @@ class RunEvents:
             # Temporal went away mid-stream: say so and close; the client may reconnect.
             message = f"lost contact with Temporal ({exc.status.name}); reconnect to resume"
             yield sse_event("error", {"message": message})
+        except Exception:  # a bug must not end the stream silently, as if the run still ran
+            log.exception("event stream of run %s failed", self._run.run_id)
+            yield sse_event("error", {"message": "internal error; the server log has details"})
         finally:
             metrics.event_streams.dec()
 

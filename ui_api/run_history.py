@@ -47,6 +47,7 @@ class HistoryFacts:
     executions: dict[str, ExecutionFacts] = field(default_factory=dict)  # by activity id
     result: dict[str, Any] | None = None  # FlowRunOutput as JSON, when it succeeded
     error: dict[str, Any] | None = None  # how it failed, was cancelled, terminated, timed out
+    timeout_s: float | None = None  # the run's time limit (Temporal's execution timeout)
 
     @property
     def trigger(self) -> Any:
@@ -107,8 +108,11 @@ def read_history(events: Iterable[HistoryEvent], converter: PayloadConverter) ->
     for event in events:
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-            run_input = _first(converter, event.workflow_execution_started_event_attributes.input)
+            opened = event.workflow_execution_started_event_attributes
+            run_input = _first(converter, opened.input)
             facts.run_input = run_input if isinstance(run_input, dict) else {}
+            if opened.HasField("workflow_execution_timeout"):
+                facts.timeout_s = opened.workflow_execution_timeout.ToTimedelta().total_seconds()
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attributes = event.activity_task_scheduled_event_attributes
             request = _first(converter, attributes.input)
@@ -182,4 +186,6 @@ def _run_outcome(facts: HistoryFacts, event: HistoryEvent, converter: PayloadCon
         reason = event.workflow_execution_terminated_event_attributes.reason
         facts.error = {"type": "Terminated", "message": reason or "the run was terminated"}
     elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
-        facts.error = {"type": "RunTimeout", "message": "the run exceeded its time limit"}
+        limit = f" of {facts.timeout_s:g} s" if facts.timeout_s else ""
+        message = f"the run exceeded its time limit{limit} (the flow's timeout_s)"
+        facts.error = {"type": "RunTimeout", "message": message}

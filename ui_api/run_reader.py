@@ -19,7 +19,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from stepwell.settings import Settings
 from ui_api import search_attributes
@@ -81,8 +81,12 @@ async def visible_run(temporal: Client, workspace_id: str, run_id: str) -> Visib
     handle = temporal.get_workflow_handle(run_id)
     try:
         description = await handle.describe()
-    except RPCError:
-        raise not_found("run", run_id) from None
+    except RPCError as exc:
+        # Only Temporal saying "no such workflow" means no such run; anything else (down,
+        # unreachable, overloaded) propagates and answers 503 (ui_api.errors), never 404.
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise not_found("run", run_id) from None
+        raise
     run = VisibleRun(run_id, temporal.namespace, handle, description)
     if run.attribute(search_attributes.WORKSPACE) != workspace_id:
         raise not_found("run", run_id)
@@ -190,16 +194,26 @@ def _history_step(executions: list[ExecutionFacts], closed: bool) -> dict[str, A
         state.update(status="running")
     else:
         foreach = any("[" in e.execution_id for e in executions)
-        if foreach:  # outputs in item order, whatever order the items finished in
-            indexed = sorted(zip(executions, results, strict=True), key=lambda p: _index(p[0]))
-            results = [result for _, result in indexed]
-        outputs = [r.get("output") for r in results]
         state.update(
             status="succeeded",
-            output=outputs if foreach else outputs[0],
+            output=_history_output(executions),
             items=len(executions) if foreach else None,
         )
     return state
+
+
+def _history_output(executions: list[ExecutionFacts]) -> Any:
+    """A step's output from its executions' results: a foreach step's item outputs in item
+    order (null for an item that did not succeed), else the one execution's output."""
+    latest, _ = _latest_per_execution(executions)
+    if not any("[" in e.execution_id for e in latest):
+        done = [e for e in latest if e.outcome == "succeeded"]
+        return (done[-1].result or {}).get("output") if done else None
+    outputs: list[Any] = [None] * (max(_index(e) for e in latest) + 1)
+    for execution in latest:
+        if execution.outcome == "succeeded":
+            outputs[_index(execution)] = (execution.result or {}).get("output")
+    return outputs
 
 
 def _index(execution: ExecutionFacts) -> int:
@@ -235,7 +249,11 @@ def step_states(facts: HistoryFacts, progress: dict[str, Any] | None) -> dict[st
         if isinstance(steps, dict):
             states = {step_id: dict(steps.get(step_id) or {}) for step_id in facts.step_ids()}
             for step_id, state in states.items():
-                _truthful(state, by_step.get(step_id, []), closed)
+                executions = by_step.get(step_id, [])
+                _truthful(state, executions, closed)
+                if source is facts.result and state.get("output") is None and executions:
+                    # a result holds no step outputs: they are in the history
+                    state["output"] = _history_output(executions)
             return states
     return {
         step_id: _history_step(by_step.get(step_id, []), closed) for step_id in facts.step_ids()

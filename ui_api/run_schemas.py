@@ -1,4 +1,8 @@
-"""Request and response bodies of ``/v1/runs``."""
+"""Request and response bodies of ``/v1/runs``.
+
+What is read back from Temporal is built into :class:`~ui_api.encodable.EncodableModel`s, so a
+stored value JSON cannot carry (a lone surrogate, ``NaN``) is escaped, never a 500.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from ui_api.encodable import EncodableModel
 
 
 class RunStatus(StrEnum):
@@ -32,13 +38,13 @@ class StartRun(BaseModel):
     )
 
 
-class RunLinks(BaseModel):
+class RunLinks(EncodableModel):
     self: str = Field(description="this run in the API")
     events: str = Field(description="its live progress and logs (Server-Sent Events)")
     temporal_ui: str = Field(description="the run's workflow in the Temporal web UI")
 
 
-class RunStarted(BaseModel):
+class RunStarted(EncodableModel):
     """A run that was started (or, for a repeated idempotency key, the one started before)."""
 
     run_id: str
@@ -46,7 +52,7 @@ class RunStarted(BaseModel):
     links: RunLinks
 
 
-class CancelRequested(BaseModel):
+class CancelRequested(EncodableModel):
     """The cancellation was requested; the run ends as `cancelled` once its steps stop."""
 
     run_id: str
@@ -54,7 +60,7 @@ class CancelRequested(BaseModel):
     links: RunLinks
 
 
-class RunSummary(BaseModel):
+class RunSummary(EncodableModel):
     """A run as listed."""
 
     run_id: str
@@ -67,7 +73,7 @@ class RunSummary(BaseModel):
     links: RunLinks
 
 
-class RunPage(BaseModel):
+class RunPage(EncodableModel):
     """One page of runs, newest first."""
 
     items: list[RunSummary]
@@ -76,7 +82,7 @@ class RunPage(BaseModel):
     )
 
 
-class StepError(BaseModel):
+class StepError(EncodableModel):
     type: str = Field(description="a contract-3 error type, e.g. StepError, StepTimeout")
     message: str
     traceback: str = Field("", description="the step's own traceback, for StepError")
@@ -89,7 +95,7 @@ class StepError(BaseModel):
     )
 
 
-class StepRun(BaseModel):
+class StepRun(EncodableModel):
     """What is known of one step of the run."""
 
     status: str = Field(
@@ -117,13 +123,13 @@ class StepRun(BaseModel):
     )
 
 
-class RunError(BaseModel):
+class RunError(EncodableModel):
     type: str = Field(description="FlowFailed, Cancelled, Terminated or RunTimeout")
     message: str
     step_id: str | None = Field(None, description="the step whose failure failed the run")
 
 
-class RunDetail(BaseModel):
+class RunDetail(EncodableModel):
     """A run read back from Temporal: status, input, output, error and every step."""
 
     run_id: str

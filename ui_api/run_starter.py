@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from step_sdk.errors import Problem
+from step_sdk.json_values import json_value_problems
 from ui_api import flow_store, search_attributes
-from ui_api.errors import ApiError
+from ui_api.errors import ApiError, invalid
 from ui_api.launcher import flow_run_input, start_run
 from ui_api.models import Flow, FlowVersion
 from ui_api.run_reader import VisibleRun, visible_run
@@ -25,7 +27,12 @@ def idempotent_run_id(workspace_id: str, scope: str, key: str) -> str:
     return f"run_{digest[:32]}"
 
 
-def check_input_size(value: Any) -> None:
+def check_input(value: Any) -> None:
+    """Refuse a run input Temporal cannot carry: values JSON cannot carry (422; a re-run's
+    input read back from an old history can hold them) or too many bytes (413)."""
+    if found := json_value_problems(value):
+        problems = [Problem(f"/input{where}", what) for where, what in found]
+        raise invalid(f"the run input holds values JSON cannot carry: {problems[0]}", problems)
     size = len(json.dumps(value, separators=(",", ":")).encode())
     if size > MAX_INPUT_BYTES:
         raise ApiError(
@@ -55,7 +62,7 @@ async def start_flow_run(
     is a run of another flow, the key was reused for something else: 409.
     """
     flow_store.ensure_runnable(flow)
-    check_input_size(trigger)
+    check_input(trigger)
     run_input = flow_run_input(session, services.settings, flow, version, trigger)
     session.commit()  # hand the connection back before awaiting Temporal (see ui_api.deps)
     started = await start_run(

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import re
 import zoneinfo
+from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal, get_args
+
+from temporalio.client import ScheduleOverlapPolicy
 
 from step_sdk.errors import Problem
 
@@ -20,6 +23,21 @@ from step_sdk.errors import Problem
 MIN_INTERVAL_S = 60
 MAX_INTERVAL_S = 366 * 24 * 3600
 MAX_PAYLOAD_BYTES = 64 * 1024  # stored in the schedule and copied into every run's history
+
+OverlapName = Literal[
+    "skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"
+]
+# What a fire does while the schedule's previous run is still going, by the name users give.
+OVERLAP: dict[str, ScheduleOverlapPolicy] = {
+    "skip": ScheduleOverlapPolicy.SKIP,  # the fire is dropped (and counted as skipped)
+    "buffer_one": ScheduleOverlapPolicy.BUFFER_ONE,  # one fire waits for the run to end
+    "buffer_all": ScheduleOverlapPolicy.BUFFER_ALL,  # every fire waits, in order
+    "cancel_other": ScheduleOverlapPolicy.CANCEL_OTHER,  # the running run is cancelled
+    "terminate_other": ScheduleOverlapPolicy.TERMINATE_OTHER,  # ... or terminated
+    "allow_all": ScheduleOverlapPolicy.ALLOW_ALL,  # runs overlap freely
+}
+DEFAULT_OVERLAP: OverlapName = "skip"
+assert set(OVERLAP) == set(get_args(OverlapName))
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -83,6 +101,30 @@ def cron_problem(cron: str) -> str | None:
             except ValueError as exc:
                 return f"{field.name} field {text!r}: {exc}"
     return None
+
+
+def classic_cron(cron: str) -> list[str]:
+    """Cron expressions for Temporal that together fire exactly when classic (Vixie) cron fires.
+
+    Classic cron fires on a day that matches the day-of-month field *or* the day-of-week field
+    when both are restricted (neither starts with ``*``), and Temporal requires both to match;
+    so such an expression becomes two, one per day field, whose fire times Temporal unites.
+    ``cron`` must be valid (``cron_problem`` is None).
+    """
+    minute, hour, day_of_month, month, day_of_week = cron.split()
+    if day_of_month.startswith("*") or day_of_week.startswith("*"):
+        return [" ".join((minute, hour, day_of_month, month, day_of_week))]
+    return [
+        " ".join((minute, hour, day_of_month, month, "*")),
+        " ".join((minute, hour, "*", month, day_of_week)),
+    ]
+
+
+def interval_offset_s(interval_s: int, created_at: datetime) -> int:
+    """The phase that makes an interval count from ``created_at`` (an aware datetime) instead
+    of from the Unix epoch, which Temporal counts intervals from: fires happen at
+    ``created_at + k * interval_s`` for k = 1, 2, ..."""
+    return int(created_at.timestamp()) % interval_s
 
 
 # tzdata files that are not places: the server's own zone, and a placeholder.

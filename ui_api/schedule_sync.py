@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 from temporalio.client import (
@@ -31,9 +31,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from step_sdk.errors import Problem
-from ui_api import search_attributes
+from ui_api import schedule_rules, search_attributes
 from ui_api.errors import ApiError, invalid
-from ui_api.launcher import flow_run_input
+from ui_api.launcher import flow_run_input, run_timeout
 from ui_api.models import Flow, FlowVersion
 from ui_api.models import Schedule as ScheduleRow
 from ui_api.services import Services
@@ -90,14 +90,27 @@ def latest_version(session: Session, flow: Flow) -> FlowVersion:
 
 
 def schedule_spec(row: ScheduleRow) -> ScheduleSpec:
-    """When the row fires: its cron expression or its interval, in its time zone."""
+    """When the row fires: its cron expression read as classic cron, in its time zone, or its
+    interval counted from when the row was created."""
     if row.cron is not None:
-        return ScheduleSpec(cron_expressions=[row.cron], time_zone_name=row.timezone)
+        return ScheduleSpec(
+            cron_expressions=schedule_rules.classic_cron(row.cron), time_zone_name=row.timezone
+        )
     assert row.interval_s is not None
+    offset = schedule_rules.interval_offset_s(row.interval_s, _aware(row.created_at))
     return ScheduleSpec(
-        intervals=[ScheduleIntervalSpec(every=timedelta(seconds=row.interval_s))],
+        intervals=[
+            ScheduleIntervalSpec(
+                every=timedelta(seconds=row.interval_s), offset=timedelta(seconds=offset)
+            )
+        ],
         time_zone_name=row.timezone,
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    # A database without time zones hands back UTC as naive datetimes.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def build_schedule(services: Services, session: Session, flow: Flow, row: ScheduleRow) -> Schedule:
@@ -110,6 +123,7 @@ def build_schedule(services: Services, session: Session, flow: Flow, row: Schedu
         run_input,
         id=run_id_prefix(row.id),
         task_queue=settings.task_queue,
+        execution_timeout=run_timeout(settings, run_input),
         typed_search_attributes=search_attributes.for_run(
             flow.workspace_id, flow.id, version.version, "schedule"
         ),
@@ -118,9 +132,14 @@ def build_schedule(services: Services, session: Session, flow: Flow, row: Schedu
         action=action,
         spec=schedule_spec(row),
         # A slow run is not stacked up behind itself; "trigger now" overrides this per call.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW),
+        policy=SchedulePolicy(overlap=overlap_policy(row), catchup_window=CATCHUP_WINDOW),
         state=ScheduleState(paused=is_paused(row, flow), note=pause_reason(row, flow)),
     )
+
+
+def overlap_policy(row: ScheduleRow) -> ScheduleOverlapPolicy:
+    """Temporal's policy for the row's overlap name (rows from before it existed say "skip")."""
+    return schedule_rules.OVERLAP.get(row.overlap, schedule_rules.OVERLAP["skip"])
 
 
 def schedule_attributes(flow: Flow) -> TypedSearchAttributes:

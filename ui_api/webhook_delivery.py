@@ -7,7 +7,6 @@ wrong; nothing here touches the database or Temporal.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -16,6 +15,7 @@ from fastapi import Request
 
 from step_sdk.errors import Problem
 from ui_api.errors import ApiError
+from ui_api.json_body import parse_json_body
 
 # Where a sender's delivery id is looked for, first match wins. ``Idempotency-Key`` is the
 # explicit one; the others are what common senders put on every delivery and keep on retries
@@ -29,7 +29,6 @@ IDEMPOTENCY_HEADERS = (
     "X-Request-Id",
 )
 MAX_KEY_LENGTH = 200
-MAX_DEPTH = 64
 _DIGITS = re.compile(r"[0-9]{1,20}")
 
 
@@ -60,29 +59,14 @@ async def read_capped_body(request: Request, limit_kb: int) -> bytes:
     return b"".join(chunks)
 
 
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value (iterative: no recursion on hostile input)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
 def _is_json_media_type(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media in ("application/json", "text/json") or media.endswith("+json")
 
 
 def parse_trigger(body: bytes, content_type: str | None) -> Any:
-    """The body as JSON: the run's trigger. 415 for another media type, 422 for bad JSON."""
+    """The body as JSON: the run's trigger. 415 for another media type, 422 for bad JSON or
+    values JSON cannot carry (see :func:`ui_api.json_body.parse_json_body`)."""
     if content_type and not _is_json_media_type(content_type):
         raise ApiError(
             415,
@@ -92,15 +76,7 @@ def parse_trigger(body: bytes, content_type: str | None) -> Any:
         raise ApiError(
             422, "body is empty: send a JSON value (e.g. {})", details=[Problem("", "empty body")]
         )
-    try:
-        value = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        message = f"body is not valid JSON: {exc}"
-        raise ApiError(422, message, details=[Problem("", message)]) from None
-    if _depth(value) > MAX_DEPTH:
-        message = f"body nests deeper than {MAX_DEPTH} levels"
-        raise ApiError(422, message, details=[Problem("", message)])
-    return value
+    return parse_json_body(body)
 
 
 def idempotency_key(headers: Mapping[str, str]) -> tuple[str, str] | None:

@@ -10,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _USES = re.compile(r"^(?P<name>[^@\s]+)@(?P<version>[^@\s]+)$")
 
+# A run that has not ended after this long is ended by Temporal (status ``timed_out``); a flow
+# may ask for more or less with ``timeout_s``, never above the operator's maximum
+# (``STEPWELL_RUN_TIMEOUT_MAX_S``).
+DEFAULT_RUN_TIMEOUT_S = 3600.0
+# Far beyond any sane run; only here so that no value overflows Temporal's durations.
+LONGEST_RUN_TIMEOUT_S = 366 * 24 * 3600.0
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -71,6 +78,18 @@ class FlowDefinition(_Strict):
     vars: dict[str, Any] = Field(default_factory=dict)
     steps: tuple[FlowStep, ...] = Field(min_length=1, max_length=200)
     output: dict[str, Any] | None = None
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        le=LONGEST_RUN_TIMEOUT_S,
+        description="seconds a run may take in all before it is ended as timed out",
+    )
+
+    def run_timeout_s(self, maximum_s: float) -> float:
+        """Seconds a run of this flow may take: its ``timeout_s`` (default 1 h), capped at
+        ``maximum_s`` (the operator's maximum), so a flow saved under a higher maximum still
+        runs, with the current one."""
+        return min(self.timeout_s or DEFAULT_RUN_TIMEOUT_S, maximum_s)
 
     def document(self) -> dict[str, Any]:
         """The definition as JSON-ready data, with the builder's field names (``with``, ``if``)."""

@@ -33,6 +33,7 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from activities.types import NON_RETRYABLE, RUN_STEP, RunStepInput, RunStepOutput
     from workflows.definition import FlowStep
+    from workflows.payload_limits import check_step_input
     from workflows.types import FlowRunInput, ResolvedStep, StepState
 
 # Time for a container to start and, the first time, for a dependency layer to build.
@@ -126,6 +127,8 @@ async def execute_step(
     Raises:
         ActivityError: the step failed (its retries spent, or a non-retryable error), or the
             infrastructure stayed down beyond the budget.
+        workflows.payload_limits.InputTooLarge: the input cannot cross Temporal (an
+            ``ExpressionError``: the step's ``InputValidationError``).
     """
     manifest = resolved.manifest
     timeout_s = float(step.timeout_s or (manifest.get("limits") or {}).get("timeout_s", 30))
@@ -134,20 +137,22 @@ async def execute_step(
     delay = INFRA_FIRST_DELAY_S
     first_failure: datetime | None = None
     while True:
+        activity_input = RunStepInput(
+            run_id=workflow.info().workflow_id,
+            step_id=execution_id,
+            ref=step.uses,
+            digest=resolved.digest,
+            manifest=manifest,
+            input=payload,
+            timeout_s=timeout_s,
+            workspace_id=request.workspace_id,
+            attempt_offset=used,
+        )
+        check_step_input(execution_id, activity_input)
         try:
             result: RunStepOutput = await workflow.execute_activity(
                 RUN_STEP,
-                RunStepInput(
-                    run_id=workflow.info().workflow_id,
-                    step_id=execution_id,
-                    ref=step.uses,
-                    digest=resolved.digest,
-                    manifest=manifest,
-                    input=payload,
-                    timeout_s=timeout_s,
-                    workspace_id=request.workspace_id,
-                    attempt_offset=used,
-                ),
+                activity_input,
                 result_type=RunStepOutput,
                 start_to_close_timeout=timedelta(seconds=timeout_s + ACTIVITY_OVERHEAD_S),
                 heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),

@@ -16,7 +16,7 @@ become ``not_started`` or ``cancelled``.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from temporalio import workflow
@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         truthy,
     )
     from workflows.graph import dependencies
+    from workflows.payload_limits import result_too_large
     from workflows.types import (
         FLOW_RUN,
         PROGRESS_QUERY,
@@ -117,8 +118,16 @@ class FlowRun:
             raise
         finally:
             self._close_steps()
+        # Step outputs are in the history once already (their activities' results): the run's
+        # result keeps each step's state without them, so nothing is carried twice.
+        steps = {k: replace(v, output=None) for k, v in self._states.items()}
+        result = FlowRunOutput(status="succeeded", output=output, steps=steps)
+        if (problem := result_too_large(result)) is not None:
+            self._status = "failed"
+            raise ApplicationError(problem, {"type": "OutputLimitExceeded", "message": problem},
+                                   type="OutputLimitExceeded", non_retryable=True)  # fmt: skip
         self._status = "succeeded"
-        return FlowRunOutput(status="succeeded", output=output, steps=dict(self._states))
+        return result
 
     def _close_steps(self) -> None:
         """At the end of the run, no step may still look pending or running."""
@@ -262,15 +271,14 @@ class FlowRun:
 
         async def one(index: int) -> Any:
             item_scope = {**scope, "item": items[index], "index": index}
+            execution_id = f"{step.id}[{index}]"
             try:
                 payload = render_input(step.with_, item_scope, schema)
-            except ExpressionError as exc:
+                result = await execute_step(request, step, resolved, payload, execution_id, state)
+            except ExpressionError as exc:  # includes an input too large to cross Temporal
                 where = pointer(exc.path, here)
                 error = _evaluation_error(step, where, f"item {index}: {exc.reason}")
                 raise ItemFailed(error) from None
-            try:
-                execution_id = f"{step.id}[{index}]"
-                result = await execute_step(request, step, resolved, payload, execution_id, state)
             except ActivityError as exc:
                 raise ItemFailed(error_of(exc)) from None
             return result.output

@@ -54,7 +54,12 @@ class StepState:
 
 @dataclass
 class FlowRunOutput:
-    """The flow's output and the final state of each step."""
+    """The flow's output and the final state of each step.
+
+    ``steps`` hold no ``output``: each step output is in the run's history once, as its
+    activity's result (the API and ``stepwell run show`` read it there). The whole result is
+    kept under Temporal's payload limit or the run fails with ``OutputLimitExceeded``.
+    """
 
     status: str
     output: Any

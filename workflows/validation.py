@@ -33,11 +33,18 @@ def _structure(document: Any) -> tuple[FlowDefinition | None, list[Problem]]:
         return None, problems
 
 
-def validate_flow(document: Any, catalog: StepCatalog) -> list[Problem]:
-    """Every problem of a flow definition; an empty list means it may be saved and run."""
+def validate_flow(
+    document: Any, catalog: StepCatalog, *, max_run_timeout_s: float | None = None
+) -> list[Problem]:
+    """Every problem of a flow definition; an empty list means it may be saved and run.
+
+    ``max_run_timeout_s`` is the operator's longest run (``STEPWELL_RUN_TIMEOUT_MAX_S``); a
+    ``timeout_s`` above it is a problem. None: no maximum is checked.
+    """
     definition, problems = _structure(document)
     if definition is None:
         return problems
+    problems += _run_timeout(definition, max_run_timeout_s)
     ids = [step.id for step in definition.steps]
     for index, step in enumerate(definition.steps):
         here = f"/steps/{index}"
@@ -97,6 +104,20 @@ def _references(step: FlowStep, ids: set[str], here: str) -> list[Problem]:
                     Problem(where, f"{source!r} reads steps.{target}, which is not in the flow")
                 )
     return problems
+
+
+def _run_timeout(definition: FlowDefinition, maximum_s: float | None) -> list[Problem]:
+    if maximum_s is None:
+        return []
+    if definition.timeout_s is not None and definition.timeout_s > maximum_s:
+        return [
+            Problem(
+                "/timeout_s",
+                f"{definition.timeout_s:g} s is above this server's longest run of "
+                f"{maximum_s:g} s (STEPWELL_RUN_TIMEOUT_MAX_S)",
+            )
+        ]
+    return []
 
 
 def _limits(step: FlowStep, manifest: Manifest, here: str) -> list[Problem]:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def run_flow(
         fail(f"--steps {steps}: not a directory")
     with user_errors():
         local = LocalSteps(load_local_steps(steps), LocalBundleStore(settings.bundle_dir))
-    problems = validate_flow(document, local.catalog)
+    problems = validate_flow(document, local.catalog, max_run_timeout_s=settings.run_timeout_max_s)
     if problems:
         for problem in problems:
             out.print(f"[red]{problem.pointer or '/'}[/red]: {problem.message}", soft_wrap=True)
@@ -81,15 +82,23 @@ def run_flow(
         trigger=trigger,
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
     )
-    code = asyncio.run(_start(settings, request, follow))
+    timeout = timedelta(seconds=definition.run_timeout_s(settings.run_timeout_max_s))
+    code = asyncio.run(_start(settings, request, timeout, follow))
     raise typer.Exit(code)
 
 
-async def _start(settings: Settings, request: FlowRunInput, follow: bool) -> int:
+async def _start(
+    settings: Settings, request: FlowRunInput, timeout: timedelta, follow: bool
+) -> int:
     client = await _connect(settings)
     run_id = f"run-{uuid.uuid4().hex[:16]}"
     handle = await client.start_workflow(
-        FLOW_RUN, request, id=run_id, task_queue=settings.task_queue, result_type=FlowRunOutput
+        FLOW_RUN,
+        request,
+        id=run_id,
+        task_queue=settings.task_queue,
+        execution_timeout=timeout,
+        result_type=FlowRunOutput,
     )
     ui = f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{run_id}"
     out.print(f"started {run_id}\n{ui}")

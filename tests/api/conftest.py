@@ -195,7 +195,7 @@ def insert_flow(
 
 @pytest.fixture(scope="session")
 def example_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[Bundle]:
-    """The example steps, built from a copy (building writes stepwell.json beside the code)."""
+    """The example steps, built from a copy (whatever a build does, the checkout stays as it is)."""
     copy = tmp_path_factory.mktemp("api-examples") / "steps"
     shutil.copytree(REPO / "examples" / "steps", copy)
     return load_local_steps(copy)

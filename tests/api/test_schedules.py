@@ -316,7 +316,7 @@ async def test_schedules_need_a_key_and_stay_in_their_workspace(
         ({"cron": "0 9 * * *", "timezone": "../../../etc/passwd"}, "/timezone", "IANA"),
         ({"cron": "0 9 * * *", "note": "x" * 501}, "/note", "at most 500"),
         ({"cron": "0 9 * * *", "note": "a\x00b"}, "/note", "NUL"),
-        ({"cron": "0 9 * * *", "payload": {"k": "\ud800"}}, "/payload", "surrogate"),
+        ({"cron": "0 9 * * *", "payload": {"k": "\ud800"}}, "/payload/k", "surrogate"),
         ({"cron": "0 9 * * *", "payload": "x" * 70000}, "/payload", "the limit is 65536"),
         ({"cron": "0 9 * * *", "paused": "maybe"}, "/paused", "valid boolean"),
         ({"cron": "0 9 * * *", "priority": 1}, "/priority", "Extra inputs"),

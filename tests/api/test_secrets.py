@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
-from tests.flows.conftest import inline_step
+from tests.flows.conftest import inline_step, step_outputs
 from ui_api.crypto import DecryptionError
 from ui_api.db import create_engine, session_scope
 from ui_api.launcher import flow_run_input, start_run
@@ -299,6 +299,9 @@ async def _run(services: Services, flow: Flow) -> tuple[dict[str, Any], str]:
     handle = services.temporal.get_workflow_handle(started.run_id)
     result: dict[str, Any] = await handle.result()
     history = (await handle.fetch_history()).to_json()
+    outputs = await step_outputs(handle)  # the run's result holds no step outputs
+    for step_id, state in result["steps"].items():
+        state["output"] = outputs.get(step_id)
     return result, history
 
 

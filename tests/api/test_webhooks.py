@@ -505,7 +505,7 @@ async def test_deliveries_waiting_for_their_body_hold_no_database_connection(
         (b"{not json", "application/json", 422, "not valid JSON"),
         (b"", "application/json", 422, "empty"),
         (b"  ", None, 422, "empty"),
-        (b"[NaN]", "application/json", 422, "NaN is not JSON"),
+        (b"[NaN]", "application/json", 422, "/0: nan is not a JSON number"),
         (b'"\xff"', "application/json", 422, "not valid JSON"),
         (b"[" * 65 + b"]" * 65, "application/json", 422, "deeper than 64"),
         (b"[" * 100_000 + b"]" * 100_000, "application/json", 422, "not valid JSON"),

@@ -217,3 +217,14 @@ def test_errors_that_are_not_the_api_shape_are_still_one_line() -> None:
     assert describe_error(shaped) == (
         "the bundle's stepwell.json is invalid (HTTP 422) [/manifest/name: is not a step name]"
     )
+
+
+def test_an_unavailable_api_says_when_to_retry() -> None:
+    request = httpx.Request("POST", "http://api.example/v1/steps")
+    answer = httpx.Response(
+        503,
+        headers={"Retry-After": "5"},
+        json={"error": {"code": "unavailable", "message": "Temporal is down", "details": []}},
+        request=request,
+    )
+    assert describe_error(answer) == "Temporal is down (HTTP 503); retry in 5 s"

@@ -57,7 +57,7 @@ def test_there_are_at_least_seven_examples_each_a_step_and_a_readme() -> None:
 def test_every_example_passes_in_the_sandbox(name: str, sandbox: Sandbox, tmp_path: Path) -> None:
     bundle = build_directory(_copy(name, tmp_path))
     manifest = bundle.manifest
-    assert manifest.version == "1.0.0"
+    assert manifest.version in ("1.0.0", "1.0.1")  # 1.0.1: output_kb lowered to fit Temporal
     assert manifest.entrypoint.startswith("step:")
     assert manifest.title
     assert manifest.description

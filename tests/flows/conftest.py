@@ -13,6 +13,7 @@ import docker
 import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.bundles import BundleCache, LocalBundleStore
@@ -25,6 +26,7 @@ from step_sdk.manifest import Manifest
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.settings import Settings
 from stepwell.worker import build_worker
+from ui_api.run_history import read_history
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
 
@@ -114,6 +116,18 @@ def start_flow(
         )
 
     return start
+
+
+async def step_outputs(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    """Each execution's output (``step`` or ``step[i]``) as the run's history records it: once,
+    as its activity's result (the run's own result holds no step outputs)."""
+    history = await handle.fetch_history()
+    facts = read_history(history.events, DataConverter.default.payload_converter)
+    return {
+        e.execution_id: (e.result or {}).get("output")
+        for e in facts.executions.values()
+        if e.outcome == "succeeded"
+    }
 
 
 def client_of(env: WorkflowEnvironment) -> Client:

@@ -87,7 +87,7 @@ async def test_killing_the_worker_mid_step_and_starting_another_finishes_the_run
     second = await start_worker(env)
     try:
         result = await asyncio.wait_for(handle.result(), 90)
-        assert result.steps["nap"].output == "rested"
+        assert result.output == {"nap": "rested"}
         assert result.steps["nap"].attempts >= 2
     finally:
         assert await stop(second) == 0  # SIGTERM is a clean shutdown

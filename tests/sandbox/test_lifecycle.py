@@ -104,14 +104,14 @@ def test_live_log_lines_reach_the_callback_while_running(sandbox: Sandbox, run_i
             return "ok"
         """
     )
-    seen: list[tuple[float, str]] = []
+    seen: list[tuple[float, bytes]] = []
     result = sandbox.run(
         bundle,
         Envelope(input={}, context=StepContext(run_id=run_id)),
         on_log=lambda text: seen.append((time.monotonic(), text)),
     )
     assert result.output == "ok"
-    assert "tick 0" in "".join(text for _, text in seen)
+    assert b"tick 0" in b"".join(data for _, data in seen)
     assert seen[-1][0] - seen[0][0] > 0.4  # lines arrived over time, not all at the end
 
 

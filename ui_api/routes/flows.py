@@ -22,10 +22,11 @@ from ui_api.flow_schemas import (
     VersionPage,
     VersionSummary,
 )
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import Flow, FlowVersion
 from ui_api.schedule_sync import delete_flow_schedules, sync_flow_schedules
 
-router = APIRouter(prefix="/v1", tags=["flows"])
+router = APIRouter(prefix="/v1", tags=["flows"], route_class=StrictJsonRoute)
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -73,26 +74,40 @@ def _version_summary(version: FlowVersion) -> VersionSummary:
     status_code=status.HTTP_201_CREATED,
     responses={**_CONFLICT, **_INVALID},
 )
-def create_flow(body: DefinitionBody, caller: CallerDep, session: SessionDep) -> FlowOut:
+def create_flow(
+    body: DefinitionBody, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> FlowOut:
     """Save a new flow; its name is the definition's `name` and its first version is 1.
 
     The definition is validated like `POST /v1/flows/validate` does; any problem answers 422
     with every problem in `details` (pointers start with `/definition`).
     """
-    flow = flow_store.create_flow(session, caller.workspace_id, body.definition)
+    flow = flow_store.create_flow(
+        session,
+        caller.workspace_id,
+        body.definition,
+        max_run_timeout_s=services.settings.run_timeout_max_s,
+    )
     return _flow_out(flow, flow_store.latest_version(session, flow))
 
 
 @router.post("/flows/validate", response_model=ValidationResult)
-def validate_flow(body: DefinitionBody, caller: CallerDep, session: SessionDep) -> ValidationResult:
+def validate_flow(
+    body: DefinitionBody, caller: CallerDep, session: SessionDep, services: ServicesDep
+) -> ValidationResult:
     """Every static problem of a definition, checked against this workspace's steps; saves
     nothing.
 
     Checks: structure, unknown steps or versions, duplicate ids, cycles, references to steps that
     are not upstream, expressions that do not parse, literal inputs that break a step's input
-    schema, per-step limits above the step's own.
+    schema, per-step limits above the step's own, a run `timeout_s` above the server's maximum.
     """
-    problems = flow_store.definition_problems(session, caller.workspace_id, body.definition)
+    problems = flow_store.definition_problems(
+        session,
+        caller.workspace_id,
+        body.definition,
+        max_run_timeout_s=services.settings.run_timeout_max_s,
+    )
     return ValidationResult(
         valid=not problems,
         problems=[ProblemOut(pointer=p.pointer, message=p.message) for p in problems],
@@ -142,7 +157,13 @@ async def update_flow(
     the version they started with.
     """
     flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
-    version = flow_store.add_version(session, flow, body.definition, body.base_version)
+    version = flow_store.add_version(
+        session,
+        flow,
+        body.definition,
+        body.base_version,
+        max_run_timeout_s=services.settings.run_timeout_max_s,
+    )
     await sync_flow_schedules(services, session, flow)
     return _flow_out(flow, version)
 

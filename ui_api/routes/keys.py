@@ -9,20 +9,22 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from ui_api.deps import CallerDep, SessionDep
+from ui_api.encodable import EncodableModel
 from ui_api.errors import ApiError, not_found
+from ui_api.json_body import StrictJsonRoute
 from ui_api.keys import create_key, revoke_key
 from ui_api.models import ApiKey, Workspace
 
-router = APIRouter(prefix="/v1", tags=["workspace"])
+router = APIRouter(prefix="/v1", tags=["workspace"], route_class=StrictJsonRoute)
 
 
-class WorkspaceOut(BaseModel):
+class WorkspaceOut(EncodableModel):
     id: str
     name: str
     created_at: datetime
 
 
-class KeyOut(BaseModel):
+class KeyOut(EncodableModel):
     id: str
     name: str
     prefix: str = Field(description="the key's first characters, to recognise it")

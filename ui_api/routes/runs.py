@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 from ui_api import flow_store
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
 from ui_api.errors import ApiError, ErrorResponse
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import Flow, FlowVersion
 from ui_api.run_events import run_event_stream
 from ui_api.run_history import HistoryFacts
@@ -27,7 +28,7 @@ from ui_api.run_schemas import (
 )
 from ui_api.run_starter import StartedRun, idempotent_run_id, start_flow_run
 
-router = APIRouter(prefix="/v1", tags=["runs"])
+router = APIRouter(prefix="/v1", tags=["runs"], route_class=StrictJsonRoute)
 
 Responses = dict[int | str, dict[str, Any]]
 

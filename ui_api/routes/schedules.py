@@ -20,9 +20,10 @@ from step_sdk.errors import Problem
 from ui_api import schedule_rules, schedule_sync
 from ui_api.deps import Caller, CallerDep, ServicesDep, SessionDep
 from ui_api.errors import ApiError, invalid, not_found
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import Flow, Schedule
 
-router = APIRouter(prefix="/v1", tags=["schedules"])
+router = APIRouter(prefix="/v1", tags=["schedules"], route_class=StrictJsonRoute)
 
 NEXT_FIRES = 5
 
@@ -30,13 +31,16 @@ _CRON = Field(
     default=None,
     max_length=200,
     description="5-field cron expression: minute hour day-of-month month day-of-week "
-    "(names like MON or JAN allowed), e.g. `0 9 * * 1-5`. Give this or `interval_s`.",
+    "(names like MON or JAN allowed), e.g. `0 9 * * 1-5`, read as classic cron: when both "
+    "day fields are restricted, a day matching either fires (`0 9 1 * MON`: every Monday and "
+    "every 1st). Give this or `interval_s`.",
     examples=["0 9 * * 1-5"],
 )
 _INTERVAL = Field(
     default=None,
     description=f"Fire every this many seconds ({schedule_rules.MIN_INTERVAL_S} to "
-    f"{schedule_rules.MAX_INTERVAL_S}). Give this or `cron`.",
+    f"{schedule_rules.MAX_INTERVAL_S}), counted from when the schedule was created. Give this "
+    "or `cron`.",
     examples=[3600],
 )
 _TIMEZONE_DOC = "IANA time zone the cron expression is read in, e.g. `Europe/Berlin`."
@@ -48,6 +52,12 @@ _PAYLOAD = Field(
     f"JSON, at most {schedule_rules.MAX_PAYLOAD_BYTES} bytes.",
 )
 _NOTE = Field(default="", max_length=500, description=_NOTE_DOC)
+_OVERLAP_DOC = (
+    "What a fire does while this schedule's previous run is still going: `skip` it (counted "
+    "in `fires_skipped`), `buffer_one` (run once the previous run ends; further fires are "
+    "skipped), `buffer_all` (run each in turn), `cancel_other` or `terminate_other` (end the "
+    "previous run, then start), `allow_all` (runs overlap)."
+)
 
 
 class ScheduleCreate(BaseModel):
@@ -61,6 +71,9 @@ class ScheduleCreate(BaseModel):
     payload: Any = _PAYLOAD
     note: str = _NOTE
     paused: bool = Field(default=False, description="Create it paused.")
+    overlap: schedule_rules.OverlapName = Field(
+        default=schedule_rules.DEFAULT_OVERLAP, description=_OVERLAP_DOC
+    )
 
 
 class ScheduleChange(BaseModel):
@@ -74,6 +87,7 @@ class ScheduleChange(BaseModel):
     timezone: str | None = Field(default=None, max_length=64, description=_TIMEZONE_DOC)
     payload: Any = _PAYLOAD
     note: str | None = Field(default=None, max_length=500, description=_NOTE_DOC)
+    overlap: schedule_rules.OverlapName | None = Field(default=None, description=_OVERLAP_DOC)
 
 
 class ScheduleOut(BaseModel):
@@ -85,6 +99,7 @@ class ScheduleOut(BaseModel):
     payload: Any
     note: str
     paused: bool = Field(description="paused by the user (pause/resume)")
+    overlap: str = Field(description=_OVERLAP_DOC)
     active: bool = Field(description="fires now: not paused and the flow is enabled")
     run_id_prefix: str = Field(description="runs it starts have ids starting with this")
     created_at: datetime
@@ -102,6 +117,14 @@ class ScheduleDetail(ScheduleOut):
     )
     recent_runs: list[ScheduledRun] = Field(description="latest runs it started, oldest first")
     runs_started: int = Field(description="how many runs it has started in all")
+    running_runs: list[str] = Field(description="ids of its runs that are still going")
+    fires_skipped: int = Field(
+        description="fires dropped because an earlier run was still going (overlap policy)"
+    )
+    fires_missed: int = Field(
+        description="fires dropped because Temporal was unreachable for longer than the "
+        "catch-up window (5 minutes) around their time"
+    )
 
 
 class Triggered(BaseModel):
@@ -119,6 +142,7 @@ def _out(row: Schedule, flow: Flow) -> ScheduleOut:
         payload=row.payload,
         note=row.note,
         paused=row.paused,
+        overlap=row.overlap,
         active=not schedule_sync.is_paused(row, flow),
         run_id_prefix=schedule_sync.run_id_prefix(row.id),
         created_at=row.created_at,
@@ -221,6 +245,13 @@ async def get_schedule(
         else info.next_action_times[:NEXT_FIRES],
         recent_runs=runs,
         runs_started=info.num_actions,
+        running_runs=[
+            running.workflow_id
+            for running in info.running_actions
+            if isinstance(running, ScheduleActionExecutionStartWorkflow)
+        ],
+        fires_skipped=info.num_actions_skipped_overlap,
+        fires_missed=info.num_actions_missed_catchup_window,
     )
 
 
@@ -232,8 +263,8 @@ async def change_schedule(
     session: SessionDep,
     services: ServicesDep,
 ) -> ScheduleOut:
-    """Change timing, time zone, payload or note; the schedule also moves to the flow's latest
-    version."""
+    """Change timing, time zone, payload, note or overlap policy; the schedule also moves to
+    the flow's latest version."""
     row, flow = _schedule(session, caller, schedule_id)
     given = body.model_fields_set
     if "cron" in given and "interval_s" in given and body.cron is not None and body.interval_s:
@@ -251,6 +282,8 @@ async def change_schedule(
         row.payload = body.payload
     if body.note is not None:
         row.note = body.note
+    if body.overlap is not None:
+        row.overlap = body.overlap
     _check(row)
     session.add(row)
     session.flush()

@@ -14,13 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from sqlalchemy.exc import IntegrityError
 
 from step_sdk.errors import Problem
-from step_sdk.manifest import SECRET_NAME_RULE, is_secret_name
+from step_sdk.manifest import MIN_SECRET_CHARS, SECRET_NAME_RULE, is_secret_name
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
 from ui_api.errors import ApiError, invalid, not_found
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import Secret
 from ui_api.secret_store import put_secret, secret_row, secret_rows
 
-router = APIRouter(prefix="/v1", tags=["secrets"])
+router = APIRouter(prefix="/v1", tags=["secrets"], route_class=StrictJsonRoute)
 
 # Secrets are tokens, keys and passwords; the cap keeps the steps' stdin envelope small.
 MAX_VALUE_BYTES = 64 * 1024
@@ -42,7 +43,8 @@ class SecretValue(BaseModel):
     model_config = ConfigDict(hide_input_in_errors=True)
 
     value: SecretStr = Field(
-        description=f"The secret, a non-empty string of at most {MAX_VALUE_BYTES} bytes (UTF-8)."
+        description=f"The secret: at least {MIN_SECRET_CHARS} characters besides surrounding "
+        f"whitespace, at most {MAX_VALUE_BYTES} bytes (UTF-8)."
     )
 
     @model_validator(mode="before")
@@ -95,6 +97,12 @@ def _value_problem(value: str) -> str | None:
         return "is not valid Unicode text (it contains an unpaired UTF-16 surrogate)"
     if size > MAX_VALUE_BYTES:
         return f"is {size} bytes; the limit is {MAX_VALUE_BYTES}"
+    if len(value.strip()) < MIN_SECRET_CHARS:
+        return (
+            f"is shorter than {MIN_SECRET_CHARS} characters (not counting surrounding "
+            "whitespace): too short to be a credential, and too short to redact from logs "
+            "without mangling them"
+        )
     return None
 
 

@@ -14,7 +14,9 @@ from step_sdk.manifest import Example, Limits, Manifest, RetryPolicy
 from ui_api.bundle_check import check_bundle
 from ui_api.cursors import decode_position, encode_position
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
+from ui_api.encodable import EncodableModel, encodable
 from ui_api.errors import ApiError, ErrorResponse
+from ui_api.json_body import StrictJsonRoute
 from ui_api.models import StepVersion
 from ui_api.step_registry import (
     catalogue_page,
@@ -25,13 +27,13 @@ from ui_api.step_registry import (
 )
 from ui_api.uploads import file_form_schema, read_file_field
 
-router = APIRouter(prefix="/v1", tags=["steps"])
+router = APIRouter(prefix="/v1", tags=["steps"], route_class=StrictJsonRoute)
 
 NamePath = Annotated[str, Path(description="the step's dotted name, e.g. `text.slugify`")]
 VersionPath = Annotated[str, Path(description="a semantic version, e.g. `1.2.0`")]
 
 
-class StepVersionOut(BaseModel):
+class StepVersionOut(EncodableModel):
     """One pushed version of a step, without its schemas."""
 
     name: str = Field(description="dotted lowercase step name, e.g. `text.slugify`")
@@ -63,7 +65,7 @@ class StepVersionDetail(StepVersionOut):
     manifest: dict[str, Any] = Field(description="the whole manifest (`stepwell.json`) as stored")
 
 
-class CatalogueItem(BaseModel):
+class CatalogueItem(EncodableModel):
     """One step of the catalogue: its latest usable version."""
 
     name: str = Field(description="dotted lowercase step name")
@@ -76,14 +78,14 @@ class CatalogueItem(BaseModel):
     deprecated: bool = Field(description="every version of the step is deprecated")
 
 
-class CataloguePage(BaseModel):
+class CataloguePage(EncodableModel):
     items: list[CatalogueItem] = Field(description="steps in name order")
     next_cursor: str | None = Field(
         description="pass as `cursor` to get the next page; null on the last page"
     )
 
 
-class VersionList(BaseModel):
+class VersionList(EncodableModel):
     items: list[StepVersionOut] = Field(description="versions in semantic-version order")
 
 
@@ -111,7 +113,8 @@ def _out(row: StepVersion) -> StepVersionOut:
 
 
 def _detail(row: StepVersion) -> StepVersionDetail:
-    manifest = Manifest.model_validate(row.manifest)
+    # A manifest stored before pushes were strict can hold a lone surrogate: show it escaped.
+    manifest = Manifest.model_validate(encodable(row.manifest))
     return StepVersionDetail(
         **_out(row).model_dump(),
         entrypoint=manifest.entrypoint,

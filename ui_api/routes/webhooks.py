@@ -22,7 +22,8 @@ from temporalio.service import RPCError
 from ui_api import signatures
 from ui_api.crypto import DecryptionError
 from ui_api.deps import CallerDep, ServicesDep, SessionDep
-from ui_api.errors import ApiError, ErrorResponse, not_found
+from ui_api.errors import ApiError, ErrorResponse, not_found, temporal_unavailable
+from ui_api.json_body import StrictJsonRoute
 from ui_api.launcher import flow_run_input, start_run
 from ui_api.models import Flow, FlowVersion, Webhook, utcnow
 from ui_api.ratelimit import Decision
@@ -38,7 +39,7 @@ from ui_api.webhook_tokens import find_webhook, new_token_secret, webhook_url
 
 log = logging.getLogger("stepwell.api")
 
-router = APIRouter(prefix="/v1", tags=["webhooks"])
+router = APIRouter(prefix="/v1", tags=["webhooks"], route_class=StrictJsonRoute)
 
 
 class WebhookSettings(BaseModel):
@@ -325,9 +326,7 @@ async def _start(
         )
     except RPCError as exc:
         log.warning("webhook %s: could not start a run: %s", webhook.id, exc)
-        raise ApiError(
-            503, "could not reach the workflow engine; retry later", headers={"Retry-After": "5"}
-        ) from None
+        raise temporal_unavailable(exc) from None
     if started.created:
         services.metrics.runs_started.labels("webhook").inc()
     return Delivery(run_id=started.run_id, duplicate=not started.created)

@@ -21,11 +21,11 @@ class Table(TypedDict):
 
 @step(
     name="data.csv_parse",
-    version="1.0.0",
+    version="1.0.1",
     title="Parse CSV",
     timeout_s=10,
     memory_mb=512,
-    output_kb=16384,
+    output_kb=1536,
     examples=[
         {
             "input": {"text": "name,age\nAda,36\nAlan,41\n"},

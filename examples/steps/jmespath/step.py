@@ -21,12 +21,12 @@ class Transformed(TypedDict):
 
 @step(
     name="json.transform",
-    version="1.0.0",
+    version="1.0.1",
     title="Transform JSON with JMESPath",
     requirements=["jmespath==1.0.1"],
     timeout_s=10,
     memory_mb=512,
-    output_kb=8192,
+    output_kb=1536,
     examples=[
         {
             "input": {

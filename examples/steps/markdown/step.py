@@ -34,11 +34,11 @@ class Html(TypedDict):
 
 @step(
     name="text.markdown_to_html",
-    version="1.0.0",
+    version="1.0.1",
     title="Markdown to HTML",
     requirements=["Markdown==3.7"],
     timeout_s=10,
-    output_kb=4096,
+    output_kb=1536,
     examples=[
         {
             "input": {"text": "# Hello\n\nSome *emphasis* and **bold** text."},
