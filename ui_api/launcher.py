@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -21,7 +22,7 @@ from ui_api import search_attributes
 from ui_api.catalog import WorkspaceCatalog
 from ui_api.errors import ApiError
 from ui_api.models import Flow, FlowVersion, new_id
-from workflows.definition import FlowDefinition
+from workflows.definition import DEFAULT_RUN_TIMEOUT_S, FlowDefinition
 from workflows.types import FLOW_RUN, FlowRunInput, ResolvedStep
 
 TRIGGERS = ("manual", "webhook", "schedule", "rerun")
@@ -69,7 +70,12 @@ def flow_run_input(
 def run_timeout(settings: Settings, run_input: FlowRunInput) -> timedelta:
     """How long Temporal lets the run go on before ending it as timed out: the flow's
     ``timeout_s`` (default 1 h), capped at the operator's ``run_timeout_max_s``."""
-    definition = FlowDefinition.model_validate(run_input.definition)
+    try:
+        definition = FlowDefinition.model_validate(run_input.definition)
+    except ValidationError:
+        # A definition stored by an older version must still start (and then fail on its own
+        # terms, as a step error); it gets the default time limit.
+        return timedelta(seconds=min(DEFAULT_RUN_TIMEOUT_S, settings.run_timeout_max_s))
     return timedelta(seconds=definition.run_timeout_s(settings.run_timeout_max_s))
 
 
