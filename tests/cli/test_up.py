@@ -163,3 +163,20 @@ async def test_up_refuses_a_port_already_taken_and_says_so_on_the_console(
     assert setting in text
     assert "Traceback" not in text
     assert not (tmp_path / "home" / "temporal.db").exists(), "a dev server was started"
+
+
+async def test_up_reports_a_dev_server_that_stops_while_starting_on_the_console(
+    tmp_path: Path, base_image: str
+) -> None:
+    home = tmp_path / "home"
+    (home / "temporal.db").mkdir(parents=True)  # the server cannot open its database
+    env = up_env(home, free_port(), free_port(), free_port())
+    process = await asyncio.create_subprocess_exec(
+        STEPWELL, "up", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 50)  # not the 60 s wait
+    text = output.decode()
+    assert process.returncode == 1, text
+    assert "the Temporal dev server exited with code" in text
+    assert "unable to open database file" in text  # the end of temporal.log, on the console
+    assert "Traceback" not in text
