@@ -31,26 +31,27 @@ class DevServerError(RuntimeError):
     """The Temporal dev server cannot start, or stopped before it answered."""
 
 
-def dev_server_ports(settings: Settings) -> list[tuple[str, str, int]]:
-    """``(what, host, port)`` of each port the dev server listens on (gRPC, then the web UI)."""
+def dev_server_ports(settings: Settings) -> list[tuple[str, str, str, int]]:
+    """``(what, setting, host, port)`` of each port the dev server listens on (gRPC, web UI)."""
     host, _, port = settings.temporal_address.rpartition(":")
     ui = urlsplit(settings.temporal_ui_url)
     return [
-        ("Temporal (STEPWELL_TEMPORAL_ADDRESS)", host or "127.0.0.1", int(port)),
-        ("the Temporal UI (STEPWELL_TEMPORAL_UI_URL)", host or "127.0.0.1", ui.port or 80),
+        ("Temporal", "STEPWELL_TEMPORAL_ADDRESS", host or "127.0.0.1", int(port)),
+        ("the Temporal UI", "STEPWELL_TEMPORAL_UI_URL", host or "127.0.0.1", ui.port or 80),
     ]
 
 
 def dev_server_port_problem(settings: Settings) -> str | None:
     """Why the dev server could not listen where settings say (a message), or None."""
-    for what, host, port in dev_server_ports(settings):
+    for what, setting, host, port in dev_server_ports(settings):
         problem = port_problem(host, port)
-        if problem:
+        if problem and problem.startswith("is in use"):
             return (
-                f"the address of {what}, {host}:{port}, {problem}: another Temporal server "
-                "(one this command did not start, e.g. left by an earlier crash) or another "
-                "program holds it; stop it or choose another port"
+                f"{what} cannot listen on {host}:{port}: it {problem}. stepwell up did not "
+                f"start that and will not use it: stop it, or set {setting} to a free port"
             )
+        if problem:
+            return f"{what} cannot listen on {host}:{port}: it {problem} (see {setting})"
     return None
 
 
@@ -70,7 +71,7 @@ def start_temporal_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
     problem = dev_server_port_problem(settings)
     if problem:
         raise DevServerError(problem)
-    host, port = dev_server_ports(settings)[0][1:]
+    (_, _, host, port), (_, _, _, ui_port) = dev_server_ports(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     parent = os.getpid()
     with (settings.home / "temporal.log").open("ab") as log:
@@ -79,7 +80,7 @@ def start_temporal_dev_server(settings: Settings) -> subprocess.Popen[bytes]:
                 binary, "server", "start-dev",
                 "--db-filename", str(settings.home / "temporal.db"),
                 "--ip", host, "--port", str(port),
-                "--ui-port", str(dev_server_ports(settings)[1][2]), "--log-level", "warn",
+                "--ui-port", str(ui_port), "--log-level", "warn",
                 *search_attributes.dev_server_flags(),
             ],
             stdout=log,

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
@@ -41,13 +42,47 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def port_problem(host: str, port: int) -> str | None:
-    """Why ``host:port`` cannot be listened on (``"is in use"``, ...), or None if it can."""
+    """Why ``host:port`` cannot be listened on, or None if it can.
+
+    For a port in use, the message names the listening process when this host's ``/proc``
+    shows it: ``"is in use by pid 4242 (temporal server start-dev ...)"``.
+    """
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return "is in use"
-            return f"cannot be used: {exc.strerror}"
+            if exc.errno != errno.EADDRINUSE:
+                return f"cannot be used: {exc.strerror}"
+            holder = listener_of(port)
+            return f"is in use by {holder}" if holder else "is in use"
+    return None
+
+
+def listener_of(port: int) -> str | None:
+    """``"pid N (command line)"`` of the local process listening on TCP ``port``, if visible."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            # local address "ADDR:PORT" in hex; state 0A is LISTEN; field 9 is the inode
+            if len(fields) <= 9 or fields[3] != "0A":
+                continue
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (process / "fd").iterdir()):
+                command = (process / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+                return f"pid {process.name} ({command.decode(errors='replace')[:200]})"
+        except OSError:
+            continue
     return None

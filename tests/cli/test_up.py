@@ -157,7 +157,8 @@ async def test_up_refuses_a_port_already_taken_and_says_so_on_the_console(
         output, _ = await asyncio.wait_for(process.communicate(), 60)
     text = output.decode()
     assert process.returncode == 1, text
-    assert f"127.0.0.1:{ports[taken]}" in text and "is in use" in text
+    assert f"127.0.0.1:{ports[taken]}" in text
+    assert f"is in use by pid {os.getpid()}" in text  # the process holding it, by name
     setting = {"api": "STEPWELL_API_PORT", "temporal": "STEPWELL_TEMPORAL_ADDRESS",
                "ui": "STEPWELL_TEMPORAL_UI_URL"}[taken]  # fmt: skip
     assert setting in text
