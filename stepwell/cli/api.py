@@ -34,12 +34,11 @@ def api(
     with exit code 1 if it never does.
     """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    overrides: dict[str, object] = {}
-    if host is not None:
-        overrides["api_host"] = host
-    if port is not None:
-        overrides["api_port"] = port
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    # only what was given overrides the environment (STEPWELL_API_HOST/PORT)
+    overrides = {"api_host": host, "api_port": port}
+    settings = Settings.model_validate(
+        {name: value for name, value in overrides.items() if value is not None}
+    )
     try:
         run_with_runtime(lambda runtime: _serve(settings, wait_s, runtime))
     except InsecureSecretKey as exc:
