@@ -1,8 +1,9 @@
 """The worker process: polls Temporal's task queue and runs flows and steps.
 
 It registers ``FlowRun`` and the step activities, limits concurrent steps, removes sandbox
-leftovers at start (and every minute), and on SIGTERM/SIGINT stops polling, gives running steps a
-grace period to finish, then cancels them (which kills their containers).
+leftovers at start and every minute (logging and outliving engine outages), and on SIGTERM/SIGINT
+stops polling, gives running steps a grace period to finish, then cancels them (which kills their
+containers).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import timedelta
 
 import docker
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.bundles import BundleCache, LocalBundleStore
@@ -22,7 +24,9 @@ from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
 from sandbox.janitor import collect_containers
 from sandbox.launcher import Sandbox
+from stepwell.background import run_periodically
 from stepwell.settings import Settings
+from stepwell.temporal_runtime import connect
 from ui_api.crypto import secret_box
 from ui_api.db import create_engine
 from ui_api.secret_store import DatabaseSecrets
@@ -64,12 +68,20 @@ def build_activities(
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
 
 
-async def _janitor(docker_client: docker.DockerClient) -> None:
-    while True:
+async def janitor(docker_client: docker.DockerClient, *, every_s: float = JANITOR_EVERY_S) -> None:
+    """Remove leftover step containers now and every ``every_s`` s, until cancelled.
+
+    A pass that fails (the engine is unreachable, say) is logged and retried: the task never
+    ends on its own.
+    """
+
+    async def one_pass() -> None:
         removed = await asyncio.to_thread(collect_containers, docker_client)
         if removed:
-            log.warning("removed %d leftover step containers", len(removed))
-        await asyncio.sleep(JANITOR_EVERY_S)
+            ids = ", ".join(container_id[:12] for container_id in removed)
+            log.warning("removed %d leftover step containers: %s", len(removed), ids)
+
+    await run_periodically("janitor", one_pass, every_s=every_s, log=log)
 
 
 async def run_worker(
@@ -77,11 +89,13 @@ async def run_worker(
     secrets: SecretProvider | None = None,
     *,
     stop: asyncio.Event | None = None,
+    runtime: Runtime | None = None,
 ) -> None:
     """Connect, clean up, and run until SIGTERM or SIGINT (or until ``stop`` is set, when the
     caller handles signals itself, as ``stepwell up`` does).
 
-    Steps get their declared secrets from the API's database (``settings.database``, opened
+    The Temporal client runs on ``runtime`` (the SDK's default when ``None``). Steps get their
+    declared secrets from the API's database (``settings.database``, opened
     with ``settings.secret_key``) unless ``secrets`` says otherwise.
     """
     engine = None
@@ -91,10 +105,10 @@ async def run_worker(
         secrets = DatabaseSecrets(engine, box)
     docker_client = docker.from_env(timeout=120)
     docker_client.ping()
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     activities = build_activities(settings, docker_client, secrets)
     worker = build_worker(client, settings, activities)
-    janitor = asyncio.create_task(_janitor(docker_client))
+    cleanup = asyncio.create_task(janitor(docker_client))
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -104,9 +118,9 @@ async def run_worker(
     async with worker:
         await stop.wait()
         log.info("shutting down: running steps get %ss to finish", settings.worker_shutdown_grace_s)
-    janitor.cancel()
+    cleanup.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await janitor
+        await cleanup
     activities.close()
     if engine is not None:
         engine.dispose()

@@ -15,6 +15,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
 from activities.bundles import LocalBundleStore
@@ -22,6 +23,7 @@ from stepwell.cli.output import fail, out, parse_json_option, print_json, user_e
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
 from stepwell.settings import Settings
+from stepwell.temporal_runtime import connect, run_with_runtime
 from stepwell.worker import run_worker
 from ui_api.crypto import InsecureSecretKey
 from workflows.definition import FlowDefinition
@@ -41,16 +43,15 @@ def worker() -> None:
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        asyncio.run(run_worker(Settings()))
+        settings = Settings()
+        run_with_runtime(lambda runtime: run_worker(settings, runtime=runtime))
     except InsecureSecretKey as exc:
         fail(str(exc), code=1)
 
 
-async def _connect(settings: Settings) -> Client:
+async def _connect(settings: Settings, runtime: Runtime) -> Client:
     try:
-        return await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace
-        )
+        return await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     except RuntimeError as exc:
         fail(f"cannot reach Temporal at {settings.temporal_address}: {exc}", code=1)
 
@@ -83,14 +84,14 @@ def run_flow(
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
     )
     timeout = timedelta(seconds=definition.run_timeout_s(settings.run_timeout_max_s))
-    code = asyncio.run(_start(settings, request, timeout, follow))
+    code = run_with_runtime(lambda runtime: _start(settings, request, timeout, follow, runtime))
     raise typer.Exit(code)
 
 
 async def _start(
-    settings: Settings, request: FlowRunInput, timeout: timedelta, follow: bool
+    settings: Settings, request: FlowRunInput, timeout: timedelta, follow: bool, runtime: Runtime
 ) -> int:
-    client = await _connect(settings)
+    client = await _connect(settings, runtime)
     run_id = f"run-{uuid.uuid4().hex[:16]}"
     handle = await client.start_workflow(
         FLOW_RUN,
@@ -146,7 +147,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """Print a run's timeline (each step, attempts, duration, outcome) read from Temporal."""
-    view = asyncio.run(_read(Settings(), run_id))
+    settings = Settings()
+    view = run_with_runtime(lambda runtime: _read(settings, run_id, runtime))
     if as_json:
         print_json(_as_document(view))
         return
@@ -164,8 +166,8 @@ def show(
         out.print(json.dumps(view.output, indent=2))
 
 
-async def _read(settings: Settings, run_id: str) -> RunView:
-    client = await _connect(settings)
+async def _read(settings: Settings, run_id: str, runtime: Runtime) -> RunView:
+    client = await _connect(settings, runtime)
     try:
         return await read_run(client, run_id)
     except RPCError as exc:

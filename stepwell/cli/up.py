@@ -1,29 +1,37 @@
 """``stepwell up``: the whole platform on one machine, stopped cleanly with Ctrl-C.
 
 One process runs the API and a worker; the Temporal dev server (with its web UI) runs beside it
-as a child process with its data in ``<home>/temporal.db``.
+as a child process with its data in ``<home>/temporal.db``. The child dies with this process,
+even after ``kill -9``; a port that is already taken (say, by a Temporal server this command
+did not start) is refused with a message on the console.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import logging
 import shlex
 import signal
-import socket
 import subprocess
 
 import httpx
+from temporalio.runtime import Runtime
 
 from sandbox.errors import ImageBuildError
 from sandbox.images import ImageBuilder
 from stepwell.bootstrap import EXAMPLE_INPUT, Seeded, development_key, seed_examples
 from stepwell.cli.docker_client import connect
 from stepwell.cli.output import err, fail, out
-from stepwell.platform import start_temporal_dev_server, wait_for_temporal
+from stepwell.platform import (
+    DevServerError,
+    dev_server_port_problem,
+    start_temporal_dev_server,
+    wait_for_dev_server,
+)
+from stepwell.processes import port_problem
 from stepwell.settings import Settings
+from stepwell.temporal_runtime import run_with_runtime
 from stepwell.worker import run_worker
 from ui_api.crypto import InsecureSecretKey
 from ui_api.server import prepare, uvicorn_server
@@ -33,17 +41,29 @@ def up() -> None:
     """Start Temporal (dev server, web UI), the API and a worker; print where everything is."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     settings = Settings()
-    _check_port(settings.api_host, settings.api_port)
+    problem = port_problem(settings.api_host, settings.api_port)
+    if problem:
+        fail(
+            f"the API's address {settings.api_host}:{settings.api_port} {problem} "
+            "(set STEPWELL_API_PORT)",
+            code=1,
+        )
+    problem = dev_server_port_problem(settings)
+    if problem:
+        fail(problem, code=1)
     builder = ImageBuilder(connect(), settings.sandbox_config(), log=lambda m: err.print(m))
     try:
         with err.status("checking the base image"):
             builder.ensure(source=settings.base_image_source)
     except ImageBuildError as exc:
         fail(str(exc), code=1)
-    server = start_temporal_dev_server(settings)
     try:
-        asyncio.run(_serve(settings))
-    except InsecureSecretKey as exc:
+        server = start_temporal_dev_server(settings)
+    except DevServerError as exc:
+        fail(str(exc), code=1)
+    try:
+        run_with_runtime(lambda runtime: _serve(settings, server, runtime))
+    except (InsecureSecretKey, DevServerError) as exc:
         fail(str(exc), code=1)
     except KeyboardInterrupt:
         pass
@@ -56,19 +76,9 @@ def up() -> None:
         out.print("stopped")
 
 
-def _check_port(host: str, port: int) -> None:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"fails: {exc.strerror}"
-            fail(f"the API's address {host}:{port} {reason} (set STEPWELL_API_PORT)", code=1)
-
-
-async def _serve(settings: Settings) -> None:
-    with err.status("waiting for Temporal"):
-        temporal = await wait_for_temporal(settings)
+async def _serve(settings: Settings, server: subprocess.Popen[bytes], runtime: Runtime) -> None:
+    with err.status(f"waiting for Temporal at {settings.temporal_address}"):
+        temporal = await wait_for_dev_server(server, settings, runtime=runtime)
     services = await prepare(settings, temporal)
     api = uvicorn_server(services, install_signal_handlers=False)
     stop = asyncio.Event()
@@ -76,7 +86,7 @@ async def _serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     api_task = asyncio.create_task(api.serve())
-    worker_task = asyncio.create_task(run_worker(settings, stop=stop))
+    worker_task = asyncio.create_task(run_worker(settings, stop=stop, runtime=runtime))
     while not api.started:
         if api_task.done():
             fail("the API did not start; see the messages above", code=1)
