@@ -11,6 +11,7 @@ RUN python -m venv /opt/stepwell
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY stepwell ./stepwell
+COPY stepwell_settings ./stepwell_settings
 COPY sandbox ./sandbox
 COPY step_sdk ./step_sdk
 COPY workflows ./workflows

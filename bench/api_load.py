@@ -54,12 +54,13 @@ from temporalio.testing import WorkflowEnvironment
 from activities.bundles import LocalBundleStore
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
-from stepwell.settings import Settings
-from ui_api import search_attributes
+from stepwell_settings import Settings
+from ui_api.auth.service import create_key, create_workspace
 from ui_api.db import create_engine, migrate, session_scope
-from ui_api.keys import create_key, create_workspace
-from ui_api.launcher import flow_run_input
-from ui_api.models import Flow, FlowVersion, StepVersion
+from ui_api.flows.models import Flow, FlowVersion
+from ui_api.runs import search_attributes
+from ui_api.runs.launcher import flow_run_input
+from ui_api.steps.models import StepVersion
 from workflows.types import FLOW_RUN, FlowRunInput
 
 NOOP_BUNDLE = build_bundle(

@@ -56,8 +56,8 @@ with workflow.unsafe.imports_passed_through():
     from step_sdk.bundle import build_bundle
     from step_sdk.manifest import Manifest
     from stepwell.local_steps import LocalSteps
-    from stepwell.settings import Settings
     from stepwell.worker import build_worker
+    from stepwell_settings import Settings
     from workflows.definition import FlowDefinition
     from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 
 from step_sdk.project import ProjectError, build_directory
-from stepwell.settings import Settings
+from stepwell_settings import Settings
+from ui_api.auth.service import create_key, create_workspace, find_workspace, lookup_key
 from ui_api.db import session_scope
-from ui_api.keys import create_key, create_workspace, find_workspace, lookup_key
 from ui_api.services import Services
 
 DEFAULT_WORKSPACE = "default"

@@ -15,9 +15,9 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from stepwell.processes import die_with_parent, die_with_parent_supported, port_problem
-from stepwell.settings import Settings
 from stepwell.temporal_runtime import connect
-from ui_api import search_attributes
+from stepwell_settings import Settings
+from ui_api.runs import search_attributes
 
 
 def temporal_binary() -> str | None:

@@ -25,11 +25,11 @@ from activities.step_activities import StepActivities
 from sandbox.janitor import collect_containers
 from sandbox.launcher import Sandbox
 from stepwell.background import run_periodically
-from stepwell.settings import Settings
 from stepwell.temporal_runtime import connect
-from ui_api.crypto import secret_box
+from stepwell_settings import Settings
 from ui_api.db import create_engine
-from ui_api.secret_store import DatabaseSecrets
+from ui_api.secrets.crypto import secret_box
+from ui_api.secrets.service import DatabaseSecrets
 from workflows.flow_run import FlowRun
 
 log = logging.getLogger("stepwell.worker")

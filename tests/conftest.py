@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from sandbox.config import SandboxConfig
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
-from ui_api import search_attributes
+from ui_api.runs import search_attributes
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,9 +6,16 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
+from ui_api.auth import router as keys
 from ui_api.errors import ErrorResponse, install_error_handlers
-from ui_api.routes import flows, health, keys, runs, schedules, secrets, steps, webhooks
+from ui_api.flows import router as flows
+from ui_api.health import router as health
+from ui_api.runs import router as runs
+from ui_api.schedules import router as schedules
+from ui_api.secrets import router as secrets
 from ui_api.services import Services
+from ui_api.steps import router as steps
+from ui_api.webhooks import router as webhooks
 
 DESCRIPTION = """\
 The HTTP API of Stepwell: push steps, save flows, start and watch runs, and trigger them by

@@ -10,9 +10,9 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from ui_api.auth.service import lookup_key
 from ui_api.db import session_scope
 from ui_api.errors import ApiError
-from ui_api.keys import lookup_key
 from ui_api.services import Services
 
 

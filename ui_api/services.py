@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from temporalio.client import Client
 
 from activities.bundles import BundleStore, LocalBundleStore
-from stepwell.settings import Settings
-from ui_api.crypto import SecretBox, secret_box
+from stepwell_settings import Settings
+from ui_api.auth.ratelimit import RateLimiter
 from ui_api.db import create_engine, migrate
 from ui_api.metrics import Metrics
-from ui_api.ratelimit import RateLimiter
+from ui_api.secrets.crypto import SecretBox, secret_box
 
 
 @dataclass

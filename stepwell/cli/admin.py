@@ -8,9 +8,9 @@ import sqlalchemy as sa
 import typer
 
 from stepwell.cli.output import fail, out, print_json
-from stepwell.settings import Settings
+from stepwell_settings import Settings
+from ui_api.auth.service import AdminError, create_key, create_workspace, find_workspace
 from ui_api.db import create_engine, migrate, session_scope
-from ui_api.keys import AdminError, create_key, create_workspace, find_workspace
 
 app = typer.Typer(help="Bootstrap workspaces and API keys (runs against the database).")
 

@@ -7,12 +7,12 @@ import logging
 import typer
 from temporalio.runtime import Runtime
 
+from stepwell.api_server import prepare, uvicorn_server
 from stepwell.cli.output import err, fail
 from stepwell.platform import wait_for_temporal
-from stepwell.settings import Settings
 from stepwell.temporal_runtime import run_with_runtime
-from ui_api.crypto import InsecureSecretKey
-from ui_api.server import prepare, uvicorn_server
+from stepwell_settings import Settings
+from ui_api.secrets.crypto import InsecureSecretKey
 
 log = logging.getLogger("stepwell.api")
 

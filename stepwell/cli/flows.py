@@ -22,10 +22,10 @@ from activities.bundles import LocalBundleStore
 from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
-from stepwell.settings import Settings
 from stepwell.temporal_runtime import connect, run_with_runtime
 from stepwell.worker import run_worker
-from ui_api.crypto import InsecureSecretKey
+from stepwell_settings import Settings
+from ui_api.secrets.crypto import InsecureSecretKey
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
 from workflows.validation import validate_flow

@@ -10,7 +10,7 @@ from sandbox import labels
 from sandbox.errors import ImageBuildError
 from sandbox.images import ImageBuilder
 from stepwell.cli.docker_client import connect, err
-from stepwell.settings import Settings
+from stepwell_settings import Settings
 
 app = typer.Typer(help="Build and list Stepwell's container images.", no_args_is_help=True)
 out = Console()

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from sandbox.janitor import collect
 from stepwell.cli.docker_client import connect
-from stepwell.settings import Settings
+from stepwell_settings import Settings
 
 app = typer.Typer(help="Housekeeping of step containers and layers.", no_args_is_help=True)
 out = Console()

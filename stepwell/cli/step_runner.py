@@ -18,7 +18,7 @@ from sandbox.result import StepResult
 from step_sdk.bundle import Bundle
 from stepwell.cli.docker_client import connect
 from stepwell.cli.output import err, fail, out
-from stepwell.settings import Settings
+from stepwell_settings import Settings
 
 
 class LocalRunner:

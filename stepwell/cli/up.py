@@ -20,6 +20,7 @@ from temporalio.runtime import Runtime
 
 from sandbox.errors import ImageBuildError
 from sandbox.images import ImageBuilder
+from stepwell.api_server import prepare, uvicorn_server
 from stepwell.bootstrap import EXAMPLE_INPUT, Seeded, development_key, seed_examples
 from stepwell.cli.docker_client import connect
 from stepwell.cli.output import err, fail, out
@@ -30,11 +31,10 @@ from stepwell.platform import (
     wait_for_dev_server,
 )
 from stepwell.processes import port_problem
-from stepwell.settings import Settings
 from stepwell.temporal_runtime import run_with_runtime
 from stepwell.worker import run_worker
-from ui_api.crypto import InsecureSecretKey
-from ui_api.server import prepare, uvicorn_server
+from stepwell_settings import Settings
+from ui_api.secrets.crypto import InsecureSecretKey
 
 
 def up() -> None:

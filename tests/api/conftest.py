@@ -32,14 +32,15 @@ from sandbox.config import SandboxConfig
 from sandbox.launcher import Sandbox
 from step_sdk.bundle import Bundle
 from stepwell.local_steps import load_local_steps
-from stepwell.settings import Settings
 from stepwell.worker import build_worker
+from stepwell_settings import Settings
 from ui_api.app import create_app
+from ui_api.auth.service import create_key, create_workspace
 from ui_api.db import create_engine, session_scope
-from ui_api.keys import create_key, create_workspace
-from ui_api.models import Flow, FlowVersion, StepVersion
-from ui_api.secret_store import DatabaseSecrets
+from ui_api.flows.models import Flow, FlowVersion
+from ui_api.secrets.service import DatabaseSecrets
 from ui_api.services import Services, build_services
+from ui_api.steps.models import StepVersion
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:54329/postgres"

@@ -12,7 +12,7 @@ from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
 from tests.api.conftest import WorkspaceKey, assert_error
 from tests.api.step_bundles import manifest_doc, push, regular, tgz
-from ui_api.bundle_source import MAX_SOURCE_FILE_BYTES, source_problems
+from ui_api.steps.bundle_source import MAX_SOURCE_FILE_BYTES, source_problems
 
 GOOD = b"def echo(text: str) -> dict:\n    return {'text': text}\n"
 

@@ -12,9 +12,11 @@ from sqlmodel import select
 from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error, insert_step
 from ui_api.db import session_scope
-from ui_api.models import Flow, FlowVersion, Schedule, Webhook
-from ui_api.schedule_sync import create_schedule
+from ui_api.flows.models import Flow, FlowVersion
+from ui_api.schedules.models import Schedule
+from ui_api.schedules.service import create_schedule
 from ui_api.services import Services
+from ui_api.webhooks.models import Webhook
 
 SLUG_FLOW: dict[str, Any] = {
     "name": "slug",

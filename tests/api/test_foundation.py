@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from stepwell.settings import Settings
+from stepwell_settings import Settings
 from tests.api.conftest import WorkspaceKey, assert_error
 from ui_api.app import create_app
-from ui_api.crypto import InsecureSecretKey, secret_box
+from ui_api.secrets.crypto import InsecureSecretKey, secret_box
 from ui_api.services import Services
 
 

@@ -10,8 +10,8 @@ from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, insert_flow, insert_step
 from ui_api.db import session_scope
 from ui_api.errors import ApiError
-from ui_api.launcher import flow_run_input, start_run
-from ui_api.models import Flow, FlowVersion
+from ui_api.flows.models import Flow, FlowVersion
+from ui_api.runs.launcher import flow_run_input, start_run
 from ui_api.services import Services
 from workflows.types import FlowRunInput
 

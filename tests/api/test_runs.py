@@ -20,11 +20,11 @@ from fastapi import FastAPI
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
 from tests.api.conftest import WorkspaceKey, assert_error, finished, insert_flow, insert_step
-from ui_api.run_events import new_text
-from ui_api.run_history import ExecutionFacts, HistoryFacts
-from ui_api.run_listing import quoted, visibility_query
-from ui_api.run_reader import step_states
-from ui_api.run_schemas import RunStatus
+from ui_api.runs.events import new_text
+from ui_api.runs.history import ExecutionFacts, HistoryFacts
+from ui_api.runs.listing import quoted, visibility_query
+from ui_api.runs.reader import step_states
+from ui_api.runs.schemas import RunStatus
 from ui_api.services import Services
 
 SLUG_FLOW: dict[str, Any] = {

@@ -27,9 +27,9 @@ from temporalio.client import (
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
-from ui_api.models import Flow
-from ui_api.models import Schedule as ScheduleRow
-from ui_api.schedule_sync import schedule_spec
+from ui_api.flows.models import Flow
+from ui_api.schedules.models import Schedule as ScheduleRow
+from ui_api.schedules.service import schedule_spec
 from ui_api.services import Services
 
 pytestmark = pytest.mark.temporal

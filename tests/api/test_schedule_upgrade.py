@@ -13,8 +13,8 @@ from alembic.config import Config
 
 from tests.api.conftest import _postgres_database
 from ui_api.db import MIGRATIONS, create_engine, migrate, session_scope
-from ui_api.models import Schedule
-from ui_api.schedule_sync import overlap_policy, schedule_spec
+from ui_api.schedules.models import Schedule
+from ui_api.schedules.service import overlap_policy, schedule_spec
 
 ROWS = [
     "INSERT INTO workspace (id, name, created_at) VALUES ('ws_old', 'old', :at)",

@@ -30,9 +30,10 @@ from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_s
 from ui_api.app import create_app
 from ui_api.db import session_scope
 from ui_api.errors import ApiError
-from ui_api.models import Flow, FlowVersion, Schedule
-from ui_api.schedule_rules import cron_problem, interval_problem, timezone_problem
-from ui_api.schedule_sync import (
+from ui_api.flows.models import Flow, FlowVersion
+from ui_api.schedules.models import Schedule
+from ui_api.schedules.rules import cron_problem, interval_problem, timezone_problem
+from ui_api.schedules.service import (
     create_schedule,
     delete_flow_schedules,
     sync_flow_schedules,

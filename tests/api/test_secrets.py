@@ -19,12 +19,13 @@ from sqlmodel import SQLModel, select
 
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
 from tests.flows.conftest import inline_step, step_outputs
-from ui_api.crypto import DecryptionError
 from ui_api.db import create_engine, session_scope
-from ui_api.launcher import flow_run_input, start_run
-from ui_api.models import Flow, FlowVersion, Secret
-from ui_api.routes.secrets import MAX_VALUE_BYTES
-from ui_api.secret_store import DatabaseSecrets, SecretStoreError
+from ui_api.flows.models import Flow, FlowVersion
+from ui_api.runs.launcher import flow_run_input, start_run
+from ui_api.secrets.crypto import DecryptionError
+from ui_api.secrets.models import Secret
+from ui_api.secrets.schemas import MAX_VALUE_BYTES
+from ui_api.secrets.service import DatabaseSecrets, SecretStoreError
 from ui_api.services import Services
 
 MARKER = "swtest-"  # every secret value here starts with it; the rest is random

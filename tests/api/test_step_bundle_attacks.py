@@ -32,8 +32,8 @@ from tests.api.step_bundles import (
     zeros_gzip,
 )
 from ui_api.app import create_app
-from ui_api.bundle_check import MAX_MANIFEST_BYTES, MAX_TAR_BYTES
 from ui_api.services import Services
+from ui_api.steps.bundle_check import MAX_MANIFEST_BYTES, MAX_TAR_BYTES
 
 Builder = Callable[[], bytes]
 

@@ -22,9 +22,9 @@ from activities.bundles import LocalBundleStore
 from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step, new_workspace
 from tests.conftest import temporal_binary
-from ui_api import search_attributes
 from ui_api.app import create_app
 from ui_api.db import create_engine
+from ui_api.runs import search_attributes
 from ui_api.services import Services, build_services
 
 SLUG_FLOW = {

@@ -27,13 +27,14 @@ from temporalio.client import Client
 
 from step_sdk.bundle import Bundle
 from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
-from ui_api import signatures
 from ui_api.app import create_app
+from ui_api.auth.ratelimit import RateLimiter
 from ui_api.db import normalize_url, session_scope
+from ui_api.flows.models import Flow
 from ui_api.metrics import Metrics
-from ui_api.models import Flow, Webhook
-from ui_api.ratelimit import RateLimiter
 from ui_api.services import Services
+from ui_api.webhooks import signatures
+from ui_api.webhooks.models import Webhook
 
 SLUG_FLOW = {
     "name": "hook",

@@ -24,9 +24,9 @@ from sandbox.launcher import Sandbox
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
 from stepwell.local_steps import LocalSteps, load_local_steps
-from stepwell.settings import Settings
 from stepwell.worker import build_worker
-from ui_api.run_history import read_history
+from stepwell_settings import Settings
+from ui_api.runs.history import read_history
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
 

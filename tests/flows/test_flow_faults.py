@@ -13,9 +13,9 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from stepwell.settings import Settings
+from stepwell_settings import Settings
 from tests.flows.conftest import StartFlow, inline_step
-from ui_api.run_reader import VisibleRun, read_run
+from ui_api.runs.reader import VisibleRun, read_run
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput, ResolvedStep
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]

@@ -27,11 +27,11 @@ from sandbox import labels
 from sandbox.config import SandboxConfig
 from sandbox.launcher import Sandbox
 from stepwell.local_steps import LocalSteps
-from stepwell.settings import Settings
 from stepwell.worker import build_worker
+from stepwell_settings import Settings
 from tests.flows.conftest import inline_step
 from tests.flows.test_worker_process import start_worker, stop, worker_env
-from ui_api.run_reader import VisibleRun, history_facts, step_states
+from ui_api.runs.reader import VisibleRun, history_facts, step_states
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError
 
-from stepwell.settings import Settings
+from stepwell_settings import Settings
 from tests.flows.conftest import StartFlow, inline_step
-from ui_api.run_reader import VisibleRun, history_facts, read_run, step_states
+from ui_api.runs.reader import VisibleRun, history_facts, read_run, step_states
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]
 

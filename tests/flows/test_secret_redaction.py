@@ -12,7 +12,7 @@ import pytest
 from temporalio.converter import DataConverter
 
 from tests.flows.conftest import SECRETS, StartFlow, inline_step
-from ui_api.run_history import read_history
+from ui_api.runs.history import read_history
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]
 

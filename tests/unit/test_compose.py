@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from stepwell.settings import Settings
-from ui_api import search_attributes
+from stepwell_settings import Settings
+from ui_api.runs import search_attributes
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "docker-compose.yml"

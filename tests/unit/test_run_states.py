@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ui_api.run_history import ExecutionFacts, HistoryFacts
-from ui_api.run_reader import step_states
+from ui_api.runs.history import ExecutionFacts, HistoryFacts
+from ui_api.runs.reader import step_states
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ui_api.schedule_rules import classic_cron, interval_offset_s
+from ui_api.schedules.rules import classic_cron, interval_offset_s
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,20 @@
+"""Every table of the API, imported once so that ``SQLModel.metadata`` knows them all
+(Alembic's environment and the tests read it)."""
+
+from ui_api.auth.models import ApiKey, Workspace
+from ui_api.flows.models import Flow, FlowVersion
+from ui_api.schedules.models import Schedule
+from ui_api.secrets.models import Secret
+from ui_api.steps.models import StepVersion
+from ui_api.webhooks.models import Webhook
+
+__all__ = [
+    "ApiKey",
+    "Flow",
+    "FlowVersion",
+    "Schedule",
+    "Secret",
+    "StepVersion",
+    "Webhook",
+    "Workspace",
+]
