@@ -1,12 +1,18 @@
-"""The database: an engine per URL, Alembic migrations to head, sessions."""
+"""The database: an engine per URL, Alembic migrations to head, sessions.
+
+The driver is synchronous, so a session is only ever used off the event loop: in a plain ``def``
+route (FastAPI runs those in its thread pool) or through :func:`in_transaction` from an
+``async def`` one. A connection is never held across an await of Temporal.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -67,3 +73,32 @@ def session_scope(engine: sa.Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+T = TypeVar("T")
+
+
+async def in_transaction(engine: sa.Engine, work: Callable[[Session], T]) -> T:
+    """Run ``work(session)`` in one transaction on a worker thread and return its result.
+
+    Commits when ``work`` returns and rolls back when it raises (the exception propagates). The
+    event loop never waits on the database (on SQLite a writer may wait for the lock, up to the
+    busy timeout, in its thread), and the connection is back in the pool before this returns.
+    """
+
+    def call() -> T:
+        with session_scope(engine) as session:
+            return work(session)
+
+    return await anyio.to_thread.run_sync(call)
+
+
+async def in_session(engine: sa.Engine, work: Callable[[Session], T]) -> T:
+    """Run ``work(session)`` on a worker thread; ``work`` commits what it wants kept, and
+    whatever it leaves uncommitted is rolled back when the session closes."""
+
+    def call() -> T:
+        with Session(engine, expire_on_commit=False) as session:
+            return work(session)
+
+    return await anyio.to_thread.run_sync(call)

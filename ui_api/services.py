@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
+from sqlmodel import Session
 from temporalio.client import Client
 
 from activities.bundles import BundleStore, LocalBundleStore
 from stepwell_settings import Settings
 from ui_api.auth.ratelimit import RateLimiter
-from ui_api.db import create_engine, migrate
+from ui_api.db import create_engine, in_transaction, migrate
 from ui_api.metrics import Metrics
 from ui_api.secrets.crypto import SecretBox, secret_box
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -25,6 +30,11 @@ class Services:
     key_limiter: RateLimiter
     webhook_limiter: RateLimiter
     metrics: Metrics = field(default_factory=Metrics)
+
+    async def transaction(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in one committed transaction, off the event loop
+        (:func:`ui_api.db.in_transaction`)."""
+        return await in_transaction(self.engine, work)
 
 
 def build_services(

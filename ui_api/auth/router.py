@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from sqlmodel import col, select
 
+from ui_api.auth.dependencies import CallerDep
 from ui_api.auth.models import ApiKey, Workspace
 from ui_api.auth.schemas import CreatedKey, KeyOut, NewKey, WorkspaceOut
 from ui_api.auth.service import create_key, revoke_key
-from ui_api.deps import CallerDep, SessionDep
+from ui_api.deps import SessionDep
 from ui_api.errors import ApiError, not_found
 from ui_api.json_body import StrictJsonRoute
 

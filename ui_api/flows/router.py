@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
+from sqlmodel import Session
 
+from ui_api.auth.dependencies import CallerDep
 from ui_api.cursors import decode_position, encode_position
-from ui_api.deps import CallerDep, ServicesDep, SessionDep
+from ui_api.deps import ServicesDep, SessionDep
 from ui_api.errors import ErrorResponse
 from ui_api.flows import service as flow_store
 from ui_api.flows.models import Flow, FlowVersion
@@ -24,7 +26,7 @@ from ui_api.flows.schemas import (
     VersionSummary,
 )
 from ui_api.json_body import StrictJsonRoute
-from ui_api.schedules.service import delete_flow_schedules, sync_flow_schedules
+from ui_api.schedules.service import change_flow, delete_all, flow_schedules
 
 router = APIRouter(prefix="/v1", tags=["flows"], route_class=StrictJsonRoute)
 
@@ -148,7 +150,7 @@ def get_flow(flow_id: str, caller: CallerDep, session: SessionDep) -> FlowOut:
     responses={**_NOT_FOUND, **_CONFLICT, **_INVALID},
 )
 async def update_flow(
-    flow_id: str, body: UpdateBody, caller: CallerDep, session: SessionDep, services: ServicesDep
+    flow_id: str, body: UpdateBody, caller: CallerDep, services: ServicesDep
 ) -> FlowOut:
     """Save a new version of a flow (the previous versions stay readable, unchanged).
 
@@ -156,29 +158,40 @@ async def update_flow(
     (409). The flow's schedules start the new version from now on; runs already started keep
     the version they started with.
     """
-    flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
-    version = flow_store.add_version(
-        session,
-        flow,
-        body.definition,
-        body.base_version,
-        max_run_timeout_s=services.settings.run_timeout_max_s,
-    )
-    await sync_flow_schedules(services, session, flow)
-    return _flow_out(flow, version)
+
+    def save(session: Session, flow: Flow) -> FlowOut:
+        version = flow_store.add_version(
+            session,
+            flow,
+            body.definition,
+            body.base_version,
+            max_run_timeout_s=services.settings.run_timeout_max_s,
+        )
+        return _flow_out(flow, version)
+
+    return await change_flow(services, caller.workspace_id, flow_id, save)
 
 
 @router.delete("/flows/{flow_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_flow(
-    flow_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
-) -> None:
+async def delete_flow(flow_id: str, caller: CallerDep, services: ServicesDep) -> None:
     """Delete a flow with all its versions, its webhook and its schedules.
 
     Runs already started go on to the end and stay readable under `/v1/runs`.
     """
-    flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
-    await delete_flow_schedules(services, session, flow)
-    flow_store.delete_flow_rows(session, flow)
+
+    def schedule_ids(session: Session) -> list[str]:
+        flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
+        return [row.id for row in flow_schedules(session, flow)]
+
+    # Temporal first: if it cannot delete the schedules, nothing is deleted.
+    await delete_all(services, await services.transaction(schedule_ids))
+
+    def delete(session: Session) -> None:
+        flow_store.delete_flow_rows(
+            session, flow_store.get_flow(session, caller.workspace_id, flow_id)
+        )
+
+    await services.transaction(delete)
 
 
 @router.get("/flows/{flow_id}/versions", response_model=VersionPage, responses=_NOT_FOUND)
@@ -221,27 +234,24 @@ def get_version(
 
 
 async def _set_enabled(
-    flow_id: str, enabled: bool, caller: CallerDep, session: SessionDep, services: ServicesDep
+    flow_id: str, enabled: bool, caller: CallerDep, services: ServicesDep
 ) -> FlowOut:
-    flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
-    flow_store.set_enabled(session, flow, enabled)
-    await sync_flow_schedules(services, session, flow)
-    return _flow_out(flow, flow_store.latest_version(session, flow))
+    def switch(session: Session, flow: Flow) -> FlowOut:
+        flow_store.set_enabled(session, flow, enabled)
+        return _flow_out(flow, flow_store.latest_version(session, flow))
+
+    return await change_flow(services, caller.workspace_id, flow_id, switch)
 
 
 @router.post("/flows/{flow_id}/enable", response_model=FlowOut, responses=_NOT_FOUND)
-async def enable_flow(
-    flow_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
-) -> FlowOut:
+async def enable_flow(flow_id: str, caller: CallerDep, services: ServicesDep) -> FlowOut:
     """Let the flow start runs again (manual, webhook, schedule); resumes its schedules unless
     they were paused on their own."""
-    return await _set_enabled(flow_id, True, caller, session, services)
+    return await _set_enabled(flow_id, True, caller, services)
 
 
 @router.post("/flows/{flow_id}/disable", response_model=FlowOut, responses=_NOT_FOUND)
-async def disable_flow(
-    flow_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
-) -> FlowOut:
+async def disable_flow(flow_id: str, caller: CallerDep, services: ServicesDep) -> FlowOut:
     """Refuse new runs of the flow from every trigger (409) and pause its schedules; runs
     already started go on."""
-    return await _set_enabled(flow_id, False, caller, session, services)
+    return await _set_enabled(flow_id, False, caller, services)

@@ -9,7 +9,8 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from temporalio.service import RPCError
 
-from ui_api.deps import CallerDep, ServicesDep, SessionDep
+from ui_api.auth.dependencies import CallerDep
+from ui_api.deps import ServicesDep
 from ui_api.errors import ApiError, ErrorResponse
 from ui_api.flows import service as flow_store
 from ui_api.flows.models import Flow, FlowVersion
@@ -19,7 +20,8 @@ from ui_api.runs.history import HistoryFacts
 from ui_api.runs.listing import list_runs as list_workspace_runs
 from ui_api.runs.reader import history_facts, read_run, run_links, visible_run
 from ui_api.runs.schemas import CancelRequested, RunDetail, RunPage, RunStarted, RunStatus, StartRun
-from ui_api.runs.service import StartedRun, idempotent_run_id, start_flow_run
+from ui_api.runs.service import StartedRun, idempotent_run_id, prepare_run, start_flow_run
+from workflows.types import FlowRunInput
 
 router = APIRouter(prefix="/v1", tags=["runs"], route_class=StrictJsonRoute)
 
@@ -66,7 +68,6 @@ def _started(services: ServicesDep, response: Response, started: StartedRun) -> 
 async def start_run(
     body: StartRun,
     caller: CallerDep,
-    session: SessionDep,
     services: ServicesDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -76,14 +77,17 @@ async def start_run(
     The run uses the latest version unless `version` names another. It runs asynchronously:
     follow it with `links.events` (Server-Sent Events) or poll `links.self`.
     """
-    flow = flow_store.get_flow(session, caller.workspace_id, body.flow_id)
-    version = flow_store.get_version(session, flow, body.version or flow.latest_version)
+
+    def prepare(session: Session) -> FlowRunInput:
+        flow = flow_store.get_flow(session, caller.workspace_id, body.flow_id)
+        version = flow_store.get_version(session, flow, body.version or flow.latest_version)
+        return prepare_run(session, services, flow, version, body.input)
+
+    run_input = await services.transaction(prepare)
     run_id = None if idempotency_key is None else idempotent_run_id(
         caller.workspace_id, "runs", idempotency_key
     )  # fmt: skip
-    started = await start_flow_run(
-        services, session, flow, version, body.input, trigger_kind="manual", run_id=run_id
-    )
+    started = await start_flow_run(services, run_input, trigger_kind="manual", run_id=run_id)
     return _started(services, response, started)
 
 
@@ -193,7 +197,6 @@ async def cancel_run(run_id: str, caller: CallerDep, services: ServicesDep) -> C
 async def rerun(
     run_id: str,
     caller: CallerDep,
-    session: SessionDep,
     services: ServicesDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -202,13 +205,16 @@ async def rerun(
     `rerun`). Refused (409) if the flow was deleted or is disabled."""
     run = await visible_run(services.temporal, caller.workspace_id, run_id)
     facts = await history_facts(run)
-    flow, version = _flow_of(session, caller.workspace_id, run_id, facts)
+
+    def prepare(session: Session) -> FlowRunInput:
+        flow, version = _flow_of(session, caller.workspace_id, run_id, facts)
+        return prepare_run(session, services, flow, version, facts.trigger)
+
+    run_input = await services.transaction(prepare)
     new_id = None if idempotency_key is None else idempotent_run_id(
         caller.workspace_id, f"rerun/{run_id}", idempotency_key
     )  # fmt: skip
-    started = await start_flow_run(
-        services, session, flow, version, facts.trigger, trigger_kind="rerun", run_id=new_id
-    )
+    started = await start_flow_run(services, run_input, trigger_kind="rerun", run_id=new_id)
     return _started(services, response, started)
 
 

@@ -18,6 +18,7 @@ from ui_api.runs import search_attributes
 from ui_api.runs.launcher import flow_run_input, start_run
 from ui_api.runs.reader import VisibleRun, visible_run
 from ui_api.services import Services
+from workflows.types import FlowRunInput
 
 MAX_INPUT_BYTES = 512 * 1024  # Temporal refuses payloads of a few MB; keep well below
 
@@ -47,31 +48,39 @@ class StartedRun:
     created: bool  # False: the idempotency key was used before, and this is that run
 
 
+def prepare_run(
+    session: Session, services: Services, flow: Flow, version: FlowVersion, trigger: Any
+) -> FlowRunInput:
+    """The frozen input of a run of this flow version (database reads only).
+
+    Raises:
+        ApiError: 409 while the flow is disabled or a step it uses is missing; 422/413 for a
+            trigger Temporal cannot carry.
+    """
+    flow_store.ensure_runnable(flow)
+    check_input(trigger)
+    return flow_run_input(session, services.settings, flow, version, trigger)
+
+
 async def start_flow_run(
     services: Services,
-    session: Session,
-    flow: Flow,
-    version: FlowVersion,
-    trigger: Any,
+    run_input: FlowRunInput,
     *,
     trigger_kind: str,
     run_id: str | None,
 ) -> StartedRun:
-    """Start a run of this flow version (refused while the flow is disabled).
+    """Start a run from its prepared input (:func:`prepare_run`); no database connection is
+    held meanwhile.
 
     With a ``run_id`` that already names a run, nothing starts and that run is returned; if it
     is a run of another flow, the key was reused for something else: 409.
     """
-    flow_store.ensure_runnable(flow)
-    check_input(trigger)
-    run_input = flow_run_input(session, services.settings, flow, version, trigger)
-    session.commit()  # hand the connection back before awaiting Temporal (see ui_api.deps)
     started = await start_run(
         services.temporal, services.settings, run_input, trigger_kind=trigger_kind, run_id=run_id
     )
-    run = await visible_run(services.temporal, flow.workspace_id, started.run_id)
+    run = await visible_run(services.temporal, run_input.workspace_id, started.run_id)
     if started.created:
         services.metrics.runs_started.labels(trigger_kind).inc()
-    elif run.attribute(search_attributes.FLOW) != flow.id:
+    elif run.attribute(search_attributes.FLOW) != run_input.flow_id:
         raise ApiError(409, "this Idempotency-Key was already used to start a run of another flow")
     return StartedRun(run, started.created)

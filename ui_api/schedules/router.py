@@ -1,11 +1,15 @@
 """/v1 schedules: cron or interval triggers of a flow, run by Temporal Schedules.
 
-Each schedule row has a Temporal Schedule with the same id (``ui_api.schedule_sync``). A change
-is written to the row and pushed to Temporal in one request; if Temporal refuses or cannot be
-reached, the request fails and the row change is rolled back.
+Each schedule row has a Temporal Schedule with the same id (``ui_api.schedules.service``). A
+change goes to Temporal first and is committed to the row after, with no database connection held
+while Temporal answers; if Temporal refuses or cannot be reached, the request fails and the row is
+left as it was.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
 
 from fastapi import APIRouter, status
 from sqlmodel import Session
@@ -13,7 +17,10 @@ from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleOver
 from temporalio.service import RPCError, RPCStatusCode
 
 from step_sdk.errors import Problem
-from ui_api.deps import Caller, CallerDep, ServicesDep, SessionDep
+from ui_api.auth.dependencies import Caller, CallerDep
+from ui_api.columns import new_id, utcnow
+from ui_api.db import in_session
+from ui_api.deps import ServicesDep, SessionDep
 from ui_api.errors import ApiError, invalid, not_found
 from ui_api.flows.models import Flow
 from ui_api.json_body import StrictJsonRoute
@@ -57,15 +64,6 @@ def _flow(session: Session, caller: Caller, flow_id: str) -> Flow:
     return flow
 
 
-def _schedule(session: Session, caller: Caller, schedule_id: str) -> tuple[Schedule, Flow]:
-    row = session.get(Schedule, schedule_id)
-    if row is None or row.workspace_id != caller.workspace_id:
-        raise not_found("schedule", schedule_id)
-    flow = session.get(Flow, row.flow_id)
-    assert flow is not None  # foreign key
-    return row, flow
-
-
 def _check(row: Schedule) -> None:
     problems = schedule_rules.spec_problems(row.cron, row.interval_s, row.timezone)
     if row.payload is not None and (reason := schedule_rules.payload_problem(row.payload)):
@@ -84,28 +82,40 @@ def _check(row: Schedule) -> None:
     responses={409: {"description": "the flow uses a step that is not pushed"}},
 )
 async def create_schedule(
-    flow_id: str,
-    body: ScheduleCreate,
-    caller: CallerDep,
-    session: SessionDep,
-    services: ServicesDep,
+    flow_id: str, body: ScheduleCreate, caller: CallerDep, services: ServicesDep
 ) -> ScheduleOut:
     """Schedule runs of the flow's latest version; each run gets `payload` as its trigger.
 
     A disabled flow's schedules are created paused in Temporal and fire once it is enabled.
     """
-    flow = _flow(session, caller, flow_id)
-    row = Schedule(
-        workspace_id=caller.workspace_id,
-        flow_id=flow.id,
-        **body.model_dump(),
-    )
-    _check(row)
-    session.add(row)
-    session.flush()  # database refusals come before Temporal has anything to undo
+    # Fixed here, so the planned schedule and the stored row agree (intervals count from
+    # created_at).
+    schedule_id, created_at = new_id("sch"), utcnow()
+
+    def add(session: Session) -> tuple[ScheduleOut, schedule_sync.SchedulePlan]:
+        flow = _flow(session, caller, flow_id)
+        row = Schedule(
+            id=schedule_id,
+            workspace_id=caller.workspace_id,
+            flow_id=flow.id,
+            created_at=created_at,
+            **body.model_dump(),
+        )
+        _check(row)
+        session.add(row)
+        session.flush()  # database refusals come before Temporal has anything to undo
+        return _out(row, flow), schedule_sync.plan_schedule(services, session, flow, row)
+
+    _, plan = await in_session(services.engine, add)  # rolled back: Temporal goes first
     with schedule_sync.temporal_errors():
-        await schedule_sync.create_schedule(services, session, flow, row)
-    return _out(row, flow)
+        await schedule_sync.create_schedule(services, plan)
+    try:
+        out, _ = await services.transaction(add)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await schedule_sync.delete_temporal_schedule(services, schedule_id)
+        raise
+    return out
 
 
 @router.get("/flows/{flow_id}/schedules", response_model=list[ScheduleOut])
@@ -117,18 +127,27 @@ def list_schedules(flow_id: str, caller: CallerDep, session: SessionDep) -> list
 
 @router.get("/schedules/{schedule_id}", response_model=ScheduleDetail)
 async def get_schedule(
-    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
+    schedule_id: str, caller: CallerDep, services: ServicesDep
 ) -> ScheduleDetail:
     """One schedule with its next fire times and recent runs, as Temporal reports them."""
-    row, flow = _schedule(session, caller, schedule_id)
+
+    def read(session: Session) -> ScheduleOut:
+        return _out(*schedule_sync.load_row(session, caller.workspace_id, schedule_id))
+
+    out = await services.transaction(read)
     try:
-        described = await services.temporal.get_schedule_handle(row.id).describe()
+        described = await services.temporal.get_schedule_handle(schedule_id).describe()
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise ApiError(503, f"Temporal is unavailable: {exc.message}") from None
+        plan = await services.transaction(
+            lambda session: schedule_sync.plan_row(
+                services, session, caller.workspace_id, schedule_id
+            )
+        )
         with schedule_sync.temporal_errors():  # Temporal lost it (a wiped dev server): put it back
-            await schedule_sync.push_schedule(services, session, flow, row)
-            described = await services.temporal.get_schedule_handle(row.id).describe()
+            await schedule_sync.push_schedule(services, plan)
+            described = await services.temporal.get_schedule_handle(schedule_id).describe()
     info = described.info
     runs = [
         ScheduledRun(
@@ -140,7 +159,7 @@ async def get_schedule(
         if isinstance(action.action, ScheduleActionExecutionStartWorkflow)
     ]
     return ScheduleDetail(
-        **_out(row, flow).model_dump(),
+        **out.model_dump(),
         next_fire_times=[]
         if described.schedule.state.paused
         else info.next_action_times[:NEXT_FIRES],
@@ -158,63 +177,73 @@ async def get_schedule(
 
 @router.patch("/schedules/{schedule_id}", response_model=ScheduleOut)
 async def change_schedule(
-    schedule_id: str,
-    body: ScheduleChange,
-    caller: CallerDep,
-    session: SessionDep,
-    services: ServicesDep,
+    schedule_id: str, body: ScheduleChange, caller: CallerDep, services: ServicesDep
 ) -> ScheduleOut:
     """Change timing, time zone, payload, note or overlap policy; the schedule also moves to
     the flow's latest version."""
-    row, flow = _schedule(session, caller, schedule_id)
     given = body.model_fields_set
     if "cron" in given and "interval_s" in given and body.cron is not None and body.interval_s:
         raise invalid(
             "give exactly one of 'cron' and 'interval_s'",
             [Problem("/cron", "give exactly one of 'cron' and 'interval_s'")],
         )
-    if body.cron is not None:
-        row.cron, row.interval_s = body.cron, None
-    elif body.interval_s is not None:
-        row.cron, row.interval_s = None, body.interval_s
-    if body.timezone is not None:
-        row.timezone = body.timezone
-    if "payload" in given:
-        row.payload = body.payload
-    if body.note is not None:
-        row.note = body.note
-    if body.overlap is not None:
-        row.overlap = body.overlap
-    _check(row)
-    session.add(row)
-    session.flush()
-    with schedule_sync.temporal_errors():
-        await schedule_sync.push_schedule(services, session, flow, row)
-    return _out(row, flow)
+
+    def change(session: Session, row: Schedule, flow: Flow) -> ScheduleOut:
+        if body.cron is not None:
+            row.cron, row.interval_s = body.cron, None
+        elif body.interval_s is not None:
+            row.cron, row.interval_s = None, body.interval_s
+        if body.timezone is not None:
+            row.timezone = body.timezone
+        if "payload" in given:
+            row.payload = body.payload
+        if body.note is not None:
+            row.note = body.note
+        if body.overlap is not None:
+            row.overlap = body.overlap
+        _check(row)
+        session.add(row)
+        return _out(row, flow)
+
+    return await schedule_sync.change_row(
+        services, caller.workspace_id, schedule_id, change, schedule_sync.push_schedule
+    )
 
 
 @router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_schedule(
-    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
-) -> None:
+async def delete_schedule(schedule_id: str, caller: CallerDep, services: ServicesDep) -> None:
     """Delete the schedule; runs it started are not affected."""
-    row, _ = _schedule(session, caller, schedule_id)
+    await services.transaction(
+        lambda session: schedule_sync.load_row(session, caller.workspace_id, schedule_id)
+    )
     with schedule_sync.temporal_errors():
-        await schedule_sync.delete_temporal_schedule(services, row.id)
-    session.delete(row)
+        await schedule_sync.delete_temporal_schedule(services, schedule_id)
+
+    def delete(session: Session) -> None:
+        row = session.get(Schedule, schedule_id)
+        if row is not None:
+            session.delete(row)
+
+    await services.transaction(delete)
+
+
+def _set_paused(paused: bool) -> Callable[[Session, Schedule, Flow], ScheduleOut]:
+    def change(session: Session, row: Schedule, flow: Flow) -> ScheduleOut:
+        if not paused and not flow.enabled:
+            raise ApiError(409, f"flow {flow.id!r} is disabled; enable it first, then resume")
+        row.paused = paused
+        session.add(row)
+        return _out(row, flow)
+
+    return change
 
 
 @router.post("/schedules/{schedule_id}/pause", response_model=ScheduleOut)
-async def pause_schedule(
-    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
-) -> ScheduleOut:
+async def pause_schedule(schedule_id: str, caller: CallerDep, services: ServicesDep) -> ScheduleOut:
     """Stop firing until resumed (pausing a paused schedule is fine)."""
-    row, flow = _schedule(session, caller, schedule_id)
-    row.paused = True
-    session.add(row)
-    with schedule_sync.temporal_errors():
-        await schedule_sync.apply_pause(services, session, flow, row)
-    return _out(row, flow)
+    return await schedule_sync.change_row(
+        services, caller.workspace_id, schedule_id, _set_paused(True), schedule_sync.apply_pause
+    )
 
 
 @router.post(
@@ -223,17 +252,12 @@ async def pause_schedule(
     responses={409: {"description": "the flow is disabled"}},
 )
 async def resume_schedule(
-    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
+    schedule_id: str, caller: CallerDep, services: ServicesDep
 ) -> ScheduleOut:
     """Fire again from the next due time (missed times are not made up)."""
-    row, flow = _schedule(session, caller, schedule_id)
-    if not flow.enabled:
-        raise ApiError(409, f"flow {flow.id!r} is disabled; enable it first, then resume")
-    row.paused = False
-    session.add(row)
-    with schedule_sync.temporal_errors():
-        await schedule_sync.apply_pause(services, session, flow, row)
-    return _out(row, flow)
+    return await schedule_sync.change_row(
+        services, caller.workspace_id, schedule_id, _set_paused(False), schedule_sync.apply_pause
+    )
 
 
 @router.post(
@@ -242,15 +266,18 @@ async def resume_schedule(
     status_code=status.HTTP_202_ACCEPTED,
     responses={409: {"description": "the flow is disabled"}},
 )
-async def trigger_schedule(
-    schedule_id: str, caller: CallerDep, session: SessionDep, services: ServicesDep
-) -> Triggered:
+async def trigger_schedule(schedule_id: str, caller: CallerDep, services: ServicesDep) -> Triggered:
     """Start a run now with the schedule's payload, even while it is paused (not while the
     flow is disabled). The run appears in `recent_runs` and the flow's runs."""
-    row, flow = _schedule(session, caller, schedule_id)
-    if not flow.enabled:
-        raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to run it")
-    handle = services.temporal.get_schedule_handle(row.id)
+
+    def plan(session: Session) -> schedule_sync.SchedulePlan:
+        row, flow = schedule_sync.load_row(session, caller.workspace_id, schedule_id)
+        if not flow.enabled:
+            raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to run it")
+        return schedule_sync.plan_schedule(services, session, flow, row)
+
+    current = await services.transaction(plan)
+    handle = services.temporal.get_schedule_handle(schedule_id)
     with schedule_sync.temporal_errors():
         try:
             # Run now means now, even when an earlier run of this schedule is still going.
@@ -258,6 +285,8 @@ async def trigger_schedule(
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-            await schedule_sync.push_schedule(services, session, flow, row)  # Temporal lost it
+            await schedule_sync.push_schedule(services, current)  # Temporal lost it
             await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
-    return Triggered(schedule_id=row.id, run_id_prefix=schedule_sync.run_id_prefix(row.id))
+    return Triggered(
+        schedule_id=schedule_id, run_id_prefix=schedule_sync.run_id_prefix(schedule_id)
+    )

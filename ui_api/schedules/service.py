@@ -10,9 +10,12 @@ A schedule is paused in Temporal iff its row is paused or its flow is disabled.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar, cast
 
 from sqlmodel import Session, select
 from temporalio.client import (
@@ -31,7 +34,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from step_sdk.errors import Problem
-from ui_api.errors import ApiError, invalid
+from ui_api.db import in_session
+from ui_api.errors import ApiError, invalid, not_found
+from ui_api.flows import service as flow_store
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.runs import search_attributes
 from ui_api.runs.launcher import flow_run_input, run_timeout
@@ -39,6 +44,8 @@ from ui_api.schedules import rules as schedule_rules
 from ui_api.schedules.models import Schedule as ScheduleRow
 from ui_api.services import Services
 from workflows.types import FLOW_RUN
+
+T = TypeVar("T")
 
 # Fires missed while Temporal was down for longer than this are dropped, not replayed in a burst.
 CATCHUP_WINDOW = timedelta(minutes=5)
@@ -153,50 +160,36 @@ def schedule_attributes(flow: Flow) -> TypedSearchAttributes:
     )
 
 
-async def create_schedule(
+@dataclass(frozen=True)
+class SchedulePlan:
+    """One Temporal Schedule as the database says it must be: built in a transaction, pushed
+    to Temporal after it (no connection is held while Temporal answers)."""
+
+    schedule_id: str
+    schedule: Schedule
+    attributes: TypedSearchAttributes
+
+    @property
+    def paused(self) -> bool:
+        return self.schedule.state.paused
+
+    @property
+    def note(self) -> str:
+        return self.schedule.state.note or ""
+
+
+def plan_schedule(
     services: Services, session: Session, flow: Flow, row: ScheduleRow
-) -> ScheduleHandle:
-    """Create the row's Temporal Schedule (RPCError from Temporal propagates)."""
-    return await services.temporal.create_schedule(
-        row.id,
-        build_schedule(services, session, flow, row),
-        search_attributes=schedule_attributes(flow),
+) -> SchedulePlan:
+    """The plan for one row (its flow's latest version frozen into the action)."""
+    return SchedulePlan(
+        row.id, build_schedule(services, session, flow, row), schedule_attributes(flow)
     )
 
 
-async def push_schedule(services: Services, session: Session, flow: Flow, row: ScheduleRow) -> None:
-    """Make the Temporal Schedule match the row and flow; recreate it if Temporal lost it."""
-    schedule = build_schedule(services, session, flow, row)
-
-    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-        return ScheduleUpdate(schedule=schedule)
-
-    handle = services.temporal.get_schedule_handle(row.id)
-    try:
-        await handle.update(replace)
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-        await services.temporal.create_schedule(
-            row.id, schedule, search_attributes=schedule_attributes(flow)
-        )
-        return
-    await apply_pause(services, session, flow, row)
-
-
-async def apply_pause(services: Services, session: Session, flow: Flow, row: ScheduleRow) -> None:
-    """Pause or unpause the Temporal Schedule as the row and flow say (Temporal's pause and
-    unpause are idempotent); recreate it if Temporal lost it."""
-    handle = services.temporal.get_schedule_handle(row.id)
-    try:
-        if is_paused(row, flow):
-            await handle.pause(note=pause_reason(row, flow))
-        else:
-            await handle.unpause(note=pause_reason(row, flow))
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
-        await push_schedule(services, session, flow, row)
+def plan_flow_schedules(services: Services, session: Session, flow: Flow) -> list[SchedulePlan]:
+    """Plans for every schedule of the flow, oldest first."""
+    return [plan_schedule(services, session, flow, row) for row in flow_schedules(session, flow)]
 
 
 def flow_schedules(session: Session, flow: Flow) -> list[ScheduleRow]:
@@ -209,16 +202,50 @@ def flow_schedules(session: Session, flow: Flow) -> list[ScheduleRow]:
     )
 
 
-async def sync_flow_schedules(services: Services, session: Session, flow: Flow) -> None:
-    """Re-point every schedule of the flow at its latest version; pause iff row paused or
-    flow disabled. Call after saving a version and after enable/disable.
+async def create_schedule(services: Services, plan: SchedulePlan) -> ScheduleHandle:
+    """Create the Temporal Schedule of a plan (RPCError from Temporal propagates)."""
+    return await services.temporal.create_schedule(
+        plan.schedule_id, plan.schedule, search_attributes=plan.attributes
+    )
 
-    Raises ApiError (503) when Temporal cannot take the change, so the caller's request fails
-    and its database changes roll back.
-    """
+
+async def push_schedule(services: Services, plan: SchedulePlan) -> None:
+    """Make the Temporal Schedule match the plan; recreate it if Temporal lost it."""
+
+    def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        return ScheduleUpdate(schedule=plan.schedule)
+
+    handle = services.temporal.get_schedule_handle(plan.schedule_id)
+    try:
+        await handle.update(replace)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await create_schedule(services, plan)
+        return
+    await apply_pause(services, plan)
+
+
+async def apply_pause(services: Services, plan: SchedulePlan) -> None:
+    """Pause or unpause the Temporal Schedule as the plan says (Temporal's pause and unpause
+    are idempotent); recreate it if Temporal lost it."""
+    handle = services.temporal.get_schedule_handle(plan.schedule_id)
+    try:
+        if plan.paused:
+            await handle.pause(note=plan.note)
+        else:
+            await handle.unpause(note=plan.note)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await push_schedule(services, plan)
+
+
+async def push_all(services: Services, plans: list[SchedulePlan]) -> None:
+    """Push every plan. Raises ApiError (503) when Temporal cannot take a change."""
     with temporal_errors():
-        for row in flow_schedules(session, flow):
-            await push_schedule(services, session, flow, row)
+        for plan in plans:
+            await push_schedule(services, plan)
 
 
 async def delete_temporal_schedule(services: Services, schedule_id: str) -> None:
@@ -230,11 +257,101 @@ async def delete_temporal_schedule(services: Services, schedule_id: str) -> None
             raise
 
 
-async def delete_flow_schedules(services: Services, session: Session, flow: Flow) -> None:
-    """Delete the flow's Temporal Schedules and their rows (flushed, so the flow row can go
-    next in the same transaction). Raises ApiError (503) when Temporal cannot be reached."""
+async def delete_all(services: Services, schedule_ids: list[str]) -> None:
+    """Delete these Temporal Schedules. Raises ApiError (503) when Temporal cannot be reached."""
     with temporal_errors():
-        for row in flow_schedules(session, flow):
-            await delete_temporal_schedule(services, row.id)
-            session.delete(row)
-    session.flush()
+        for schedule_id in schedule_ids:
+            await delete_temporal_schedule(services, schedule_id)
+
+
+async def change_flow(
+    services: Services, workspace_id: str, flow_id: str, change: Callable[[Session, Flow], T]
+) -> T:
+    """Apply ``change`` to a flow and move its Temporal Schedules along, Temporal first.
+
+    ``change(session, flow)`` makes the database change and returns the answer (it runs on a
+    worker thread, possibly twice, so it must not have other side effects). Without schedules it
+    runs once and commits. With schedules it first runs in a transaction that is rolled back,
+    to plan the schedules as they must become; the plans go to Temporal with no connection
+    held; then ``change`` runs again and commits. Temporal refusing or unreachable (ApiError
+    4xx/503) thus leaves the database untouched; the database refusing afterwards (a concurrent
+    change) puts the schedules back as the database says, best effort, and re-raises.
+    """
+
+    def first(session: Session) -> tuple[T | None, list[SchedulePlan]]:
+        flow = flow_store.get_flow(session, workspace_id, flow_id)
+        answer = change(session, flow)
+        session.flush()
+        plans = plan_flow_schedules(services, session, flow)
+        if plans:
+            return None, plans  # rolled back when the session closes
+        session.commit()
+        return answer, []
+
+    answer, plans = await in_session(services.engine, first)
+    if not plans:
+        return cast(T, answer)
+    await push_all(services, plans)
+    try:
+        return await services.transaction(
+            lambda session: change(session, flow_store.get_flow(session, workspace_id, flow_id))
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            current = await services.transaction(
+                lambda session: plan_flow_schedules(
+                    services, session, flow_store.get_flow(session, workspace_id, flow_id)
+                )
+            )
+            await push_all(services, current)
+        raise
+
+
+def load_row(session: Session, workspace_id: str, schedule_id: str) -> tuple[ScheduleRow, Flow]:
+    """A schedule row of this workspace and its flow (404 for any other)."""
+    row = session.get(ScheduleRow, schedule_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise not_found("schedule", schedule_id)
+    flow = session.get(Flow, row.flow_id)
+    assert flow is not None  # foreign key
+    return row, flow
+
+
+def plan_row(
+    services: Services, session: Session, workspace_id: str, schedule_id: str
+) -> SchedulePlan:
+    """The plan of one schedule of this workspace (404 for any other)."""
+    row, flow = load_row(session, workspace_id, schedule_id)
+    return plan_schedule(services, session, flow, row)
+
+
+async def change_row(
+    services: Services,
+    workspace_id: str,
+    schedule_id: str,
+    change: Callable[[Session, ScheduleRow, Flow], T],
+    push: Callable[[Services, SchedulePlan], Awaitable[None]],
+) -> T:
+    """Apply ``change`` to a schedule row and ``push`` the result to Temporal, Temporal first
+    (as :func:`change_flow` does: planned in a rolled-back transaction, pushed with no
+    connection held, then committed; a database refusal afterwards puts Temporal back)."""
+
+    def plan(session: Session) -> SchedulePlan:
+        row, flow = load_row(session, workspace_id, schedule_id)
+        change(session, row, flow)
+        session.flush()
+        return plan_schedule(services, session, flow, row)  # rolled back when the session closes
+
+    with temporal_errors():
+        await push(services, await in_session(services.engine, plan))
+    try:
+        return await services.transaction(
+            lambda session: change(session, *load_row(session, workspace_id, schedule_id))
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            current = await services.transaction(
+                lambda session: plan_row(services, session, workspace_id, schedule_id)
+            )
+            await push_schedule(services, current)
+        raise

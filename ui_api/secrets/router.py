@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from step_sdk.errors import Problem
 from step_sdk.manifest import MIN_SECRET_CHARS, SECRET_NAME_RULE, is_secret_name
-from ui_api.deps import CallerDep, ServicesDep, SessionDep
+from ui_api.auth.dependencies import CallerDep
+from ui_api.deps import ServicesDep, SessionDep
 from ui_api.errors import ApiError, invalid, not_found
 from ui_api.json_body import StrictJsonRoute
 from ui_api.secrets.models import Secret

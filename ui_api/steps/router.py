@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from activities.bundles import BundleNotFound
 from step_sdk.manifest import Manifest
+from ui_api.auth.dependencies import CallerDep
 from ui_api.cursors import decode_position, encode_position
-from ui_api.deps import CallerDep, ServicesDep, SessionDep
+from ui_api.deps import ServicesDep, SessionDep
 from ui_api.encodable import encodable
 from ui_api.errors import ApiError, ErrorResponse
 from ui_api.json_body import StrictJsonRoute

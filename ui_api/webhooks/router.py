@@ -10,6 +10,7 @@ idempotency key (422), flow enabled (409); then the run starts on the flow's lat
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response, status
@@ -17,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.service import RPCError
 
+from ui_api.auth.dependencies import CallerDep
 from ui_api.auth.ratelimit import Decision
 from ui_api.columns import utcnow
-from ui_api.deps import CallerDep, ServicesDep, SessionDep
+from ui_api.deps import ServicesDep, SessionDep
 from ui_api.errors import ApiError, ErrorResponse, not_found, temporal_unavailable
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.json_body import StrictJsonRoute
@@ -37,6 +39,7 @@ from ui_api.webhooks.delivery import (
 from ui_api.webhooks.models import Webhook
 from ui_api.webhooks.schemas import Delivery, IssuedWebhook, WebhookOut, WebhookSettings
 from ui_api.webhooks.tokens import find_webhook, new_token_secret, webhook_url
+from workflows.types import FlowRunInput
 
 log = logging.getLogger("stepwell.api")
 
@@ -179,7 +182,6 @@ async def deliver(
     request: Request,
     response: Response,
     services: ServicesDep,
-    session: SessionDep,
     idempotency: Annotated[
         str | None, Header(alias="Idempotency-Key", description=_KEY_HELP)
     ] = None,
@@ -202,12 +204,10 @@ async def deliver(
     outcomes = services.metrics.webhook_deliveries
     decision: Decision | None = None
     try:
-        webhook = find_webhook(session, token)
-        if webhook is None:
+        target = await services.transaction(lambda session: _target(session, services, token))
+        if target is None:
             raise ApiError(404, "no webhook at this URL (unknown or revoked token)")
-        # Never hold a pooled connection across an await: under load, requests blocked on an
-        # empty pool would stop the event loop that the holders need to give theirs back.
-        session.commit()
+        webhook = target.webhook
         body = await read_capped_body(request, services.settings.webhook_max_body_kb)
         if webhook.signing_secret is not None:
             _check_signature(services, webhook, body, timestamp, signature)
@@ -219,7 +219,7 @@ async def deliver(
                 f"rate limit of {services.webhook_limiter.rate:g} deliveries/s for this webhook "
                 f"exceeded; retry in {decision.retry_after_s} s",
             )
-        delivery = await _start(services, session, webhook, request, body)
+        delivery = await _start(services, target, request, body)
     except ApiError as exc:
         outcome = "rate_limited" if exc.status == 429 else "rejected"
         outcomes.labels(outcome).inc()
@@ -229,6 +229,40 @@ async def deliver(
     response.headers.update(decision.headers())
     outcomes.labels("duplicate" if delivery.duplicate else "accepted").inc()
     return delivery
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What a delivery to a live webhook would start: the run input without its trigger, or
+    why its flow refuses runs (answered after the body checks, in the documented order)."""
+
+    webhook: Webhook
+    run_input: FlowRunInput | None
+    refusal: ApiError | None = None
+
+
+def _target(session: Session, services: Services, token: str) -> _Target | None:
+    """Everything a delivery needs from the database, in one short transaction."""
+    webhook = find_webhook(session, token)
+    if webhook is None:
+        return None
+    try:
+        flow = session.get(Flow, webhook.flow_id)
+        if flow is None:  # deleted behind the webhook's back: the URL is dead with it
+            raise ApiError(404, "no webhook at this URL (unknown or revoked token)")
+        if not flow.enabled:
+            raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to accept deliveries")
+        version = session.exec(
+            select(FlowVersion).where(
+                FlowVersion.flow_id == flow.id, FlowVersion.version == flow.latest_version
+            )
+        ).first()
+        if version is None:
+            raise ApiError(409, f"flow {flow.id!r} has no version {flow.latest_version}")
+        run_input = flow_run_input(session, services.settings, flow, version, None)
+    except ApiError as refusal:
+        return _Target(webhook, None, refusal)
+    return _Target(webhook, run_input)
 
 
 def _check_signature(
@@ -261,25 +295,14 @@ def _check_signature(
         raise ApiError(401, str(exc)) from None
 
 
-async def _start(
-    services: Services, session: Session, webhook: Webhook, request: Request, body: bytes
-) -> Delivery:
+async def _start(services: Services, target: _Target, request: Request, body: bytes) -> Delivery:
     trigger = parse_trigger(body, request.headers.get("content-type"))
     key = idempotency_key(request.headers)
-    flow = session.get(Flow, webhook.flow_id)
-    if flow is None:  # deleted behind the webhook's back: the URL is dead with it
-        raise ApiError(404, "no webhook at this URL (unknown or revoked token)")
-    if not flow.enabled:
-        raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to accept deliveries")
-    version = session.exec(
-        select(FlowVersion).where(
-            FlowVersion.flow_id == flow.id, FlowVersion.version == flow.latest_version
-        )
-    ).first()
-    if version is None:
-        raise ApiError(409, f"flow {flow.id!r} has no version {flow.latest_version}")
-    run_input = flow_run_input(session, services.settings, flow, version, trigger)
-    session.commit()  # hand the connection back before waiting on Temporal (see deliver)
+    if target.refusal is not None:
+        raise target.refusal
+    assert target.run_input is not None
+    run_input = replace(target.run_input, trigger=trigger)
+    webhook = target.webhook
     run_id = None if key is None else delivery_run_id(webhook.id, key[1])
     try:
         started = await start_run(
