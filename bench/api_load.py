@@ -75,6 +75,12 @@ FLOW = {
 SERVER = "from stepwell.cli.main import app; app()"
 
 
+# What a webhook delivery may cost over a bare start_workflow (issue 10): accepted/s at least
+# this share of the baseline's, p99 latency at most this multiple of its p99.
+TARGET_THROUGHPUT = 0.9
+TARGET_P99 = 1.5
+
+
 @dataclass
 class Phase:
     """What one round of requests got back."""
@@ -337,6 +343,12 @@ async def run(args: argparse.Namespace, home: Path, log: IO[str]) -> int:
         f"\nratio webhook/temporal     throughput {throughput:.2f}x, "
         f"p50 {hook.percentile(202, 50) / floor.percentile(202, 50):.2f}x, "
         f"p99 {hook.percentile(202, 99) / floor.percentile(202, 99):.2f}x"
+    )
+    p99_ratio = hook.percentile(202, 99) / floor.percentile(202, 99)
+    print(
+        f"targets                    throughput >= {TARGET_THROUGHPUT:.2f}x: "
+        f"{'met' if throughput >= TARGET_THROUGHPUT else 'MISSED'}, p99 <= {TARGET_P99:.2f}x: "
+        f"{'met' if p99_ratio <= TARGET_P99 else 'MISSED'}"
     )
     beyond_burst = max(0, limited.accepted - args.limit_burst) / limited.seconds
     print(
