@@ -8,15 +8,11 @@ point ``STEPWELL_TEST_POSTGRES_URL`` at a server whose user may create databases
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import docker
 import httpx
@@ -34,13 +30,11 @@ from step_sdk.bundle import Bundle
 from stepwell.local_steps import load_local_steps
 from stepwell.worker import build_worker
 from stepwell_settings import Settings
+from tests.api.helpers import WorkspaceKey, new_workspace
 from ui_api.app import create_app
-from ui_api.auth.service import create_key, create_workspace
-from ui_api.db import create_engine, session_scope
-from ui_api.flows.models import Flow, FlowVersion
+from ui_api.db import create_engine
 from ui_api.secrets.service import DatabaseSecrets
 from ui_api.services import Services, build_services
-from ui_api.steps.models import StepVersion
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:54329/postgres"
@@ -120,23 +114,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@dataclass(frozen=True)
-class WorkspaceKey:
-    workspace_id: str
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-
-def new_workspace(services: Services) -> WorkspaceKey:
-    with session_scope(services.engine) as session:
-        workspace = create_workspace(session, f"test-{secrets.token_hex(6)}")
-        _, key = create_key(session, workspace.id)
-    return WorkspaceKey(workspace.id, key)
-
-
 @pytest.fixture
 def workspace(api_services: Services) -> WorkspaceKey:
     return new_workspace(api_services)
@@ -145,53 +122,6 @@ def workspace(api_services: Services) -> WorkspaceKey:
 @pytest.fixture
 def other_workspace(api_services: Services) -> WorkspaceKey:
     return new_workspace(api_services)
-
-
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    """The response is the one error shape with this status (and code); returns ``error``."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error: dict[str, Any] = body["error"]
-    assert isinstance(error["message"], str) and error["message"], body
-    assert isinstance(error["details"], list), body
-    if code is not None:
-        assert error["code"] == code, body
-    return error
-
-
-# --- data set-up without going through the routes under test ------------------------------------
-
-
-def insert_step(services: Services, workspace_id: str, bundle: Bundle) -> StepVersion:
-    """Store a bundle and register its step version in a workspace (as a push would)."""
-    digest = services.bundles.put(bundle.data)
-    with session_scope(services.engine) as session:
-        row = StepVersion(
-            workspace_id=workspace_id,
-            name=bundle.manifest.name,
-            version=bundle.manifest.version,
-            digest=digest,
-            size=len(bundle.data),
-            manifest=bundle.manifest.model_dump(mode="json"),
-        )
-        session.add(row)
-    return row
-
-
-def insert_flow(
-    services: Services, workspace_id: str, definition: dict[str, Any], *, enabled: bool = True
-) -> Flow:
-    """A flow with one version holding ``definition`` (not validated: set-up only)."""
-    with session_scope(services.engine) as session:
-        flow = Flow(
-            workspace_id=workspace_id,
-            name=f"{definition.get('name', 'flow')}-{secrets.token_hex(3)}",
-            enabled=enabled,
-        )
-        session.add(flow)
-        session.add(FlowVersion(flow_id=flow.id, version=1, definition=definition))
-    return flow
 
 
 @pytest.fixture(scope="session")
@@ -222,18 +152,3 @@ async def api_worker(
     async with build_worker(temporal.client, settings, activities):
         yield settings.task_queue
     activities.close()
-
-
-async def finished(
-    client: httpx.AsyncClient, workspace: WorkspaceKey, run_id: str, timeout_s: float = 90
-) -> dict[str, Any]:
-    """Poll ``GET /v1/runs/{id}`` until the run is no longer running; return it."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        answer = await client.get(f"/v1/runs/{run_id}", headers=workspace.headers)
-        assert answer.status_code == 200, answer.text
-        run: dict[str, Any] = answer.json()
-        if run["status"] != "running":
-            return run
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not finish in {timeout_s} s")

@@ -13,7 +13,7 @@ import httpx
 
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
-from tests.api.conftest import WorkspaceKey
+from tests.api.helpers import WorkspaceKey
 
 STEP_SOURCE = b"def echo(text: str) -> dict:\n    return {'text': text}\n"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey, finished
+from tests.api.helpers import WorkspaceKey, finished
 
 REPO = Path(__file__).resolve().parents[2]
 LEAD_INPUT = {"company": "ACME Corp", "values": [40, 70, 90]}

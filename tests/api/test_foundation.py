@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from stepwell_settings import Settings
-from tests.api.conftest import WorkspaceKey, assert_error
+from tests.api.helpers import WorkspaceKey, assert_error
 from ui_api.app import create_app
 from ui_api.secrets.crypto import InsecureSecretKey, secret_box
 from ui_api.services import Services

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
+from tests.api.helpers import WorkspaceKey, assert_error, insert_flow, insert_step
 from ui_api.errors import ApiError
 from ui_api.json_body import parse_json_body
 from ui_api.services import Services

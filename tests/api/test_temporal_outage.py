@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.bundles import LocalBundleStore
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step, new_workspace
+from tests.api.helpers import WorkspaceKey, assert_error, insert_flow, insert_step, new_workspace
 from tests.conftest import temporal_binary
 from ui_api.app import create_app
 from ui_api.db import create_engine

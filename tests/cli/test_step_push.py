@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from step_sdk.bundle import read_bundle
 from stepwell.api_client import API_KEY_ENV, API_URL_ENV, describe_error
 from stepwell_settings import Settings
-from tests.api.conftest import new_workspace
+from tests.api.helpers import new_workspace
 from tests.cli.conftest import Invoke, WriteStep
 from ui_api.app import create_app
 from ui_api.services import Services, build_services

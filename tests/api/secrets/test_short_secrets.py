@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from step_sdk.manifest import MIN_SECRET_CHARS
-from tests.api.conftest import WorkspaceKey, assert_error
+from tests.api.helpers import WorkspaceKey, assert_error
 
 
 @pytest.mark.parametrize("value", ["Q", "1234", "pa55w0r", "  xyzzy  ", "\tq7z9k1\r\n"])

@@ -17,7 +17,7 @@ from temporalio.client import Client, ScheduleActionStartWorkflow
 from sandbox import labels
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
-from tests.api.conftest import WorkspaceKey, assert_error, finished, insert_flow, insert_step
+from tests.api.helpers import WorkspaceKey, assert_error, finished, insert_flow, insert_step
 from ui_api.flows.models import Flow
 from ui_api.services import Services
 from workflows.definition import DEFAULT_RUN_TIMEOUT_S

@@ -7,7 +7,7 @@ from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
 
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey, insert_flow, insert_step
+from tests.api.helpers import WorkspaceKey, insert_flow, insert_step
 from ui_api.db import session_scope
 from ui_api.errors import ApiError
 from ui_api.flows.models import Flow, FlowVersion

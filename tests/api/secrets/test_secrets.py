@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel, select
 
-from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
+from tests.api.helpers import WorkspaceKey, assert_error, insert_flow, insert_step
 from tests.flows.conftest import inline_step, step_outputs
 from ui_api.db import create_engine, session_scope
 from ui_api.flows.models import Flow, FlowVersion

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey, assert_error, insert_step
+from tests.api.helpers import WorkspaceKey, assert_error, insert_step
 from ui_api.db import session_scope
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.schedules.models import Schedule

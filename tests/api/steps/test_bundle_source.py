@@ -10,7 +10,7 @@ import pytest
 
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
-from tests.api.conftest import WorkspaceKey, assert_error
+from tests.api.helpers import WorkspaceKey, assert_error
 from tests.api.step_bundles import manifest_doc, push, regular, tgz
 from ui_api.steps.bundle_source import MAX_SOURCE_FILE_BYTES, source_problems
 

@@ -26,7 +26,7 @@ from temporalio.client import (
 
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
-from tests.api.conftest import WorkspaceKey, assert_error, insert_flow, insert_step
+from tests.api.helpers import WorkspaceKey, assert_error, insert_flow, insert_step
 from ui_api.flows.models import Flow
 from ui_api.schedules.models import Schedule as ScheduleRow
 from ui_api.schedules.service import schedule_spec

@@ -13,15 +13,13 @@ from typing import Any
 import httpx
 
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey, assert_error, finished, insert_flow, insert_step
-from tests.api.test_runs import inline_step, live_url, parse_events, start
+from tests.api.helpers import WorkspaceKey, assert_error, finished, insert_flow, insert_step
+from tests.api.runs.helpers import inline_step, parse_events, start
 from ui_api.db import session_scope
 from ui_api.runs.launcher import start_run
 from ui_api.services import Services
 from ui_api.steps.models import StepVersion
 from workflows.types import FlowRunInput
-
-__all__ = ["live_url"]  # the fixture, imported for these tests
 
 SLOW_FAILURE = inline_step(
     "test.slowfail",

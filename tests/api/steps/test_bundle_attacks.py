@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from step_sdk.bundle import MAX_ENTRIES, MAX_UNPACKED_BYTES
-from tests.api.conftest import WorkspaceKey, assert_error
+from tests.api.helpers import WorkspaceKey, assert_error
 from tests.api.step_bundles import (
     STEP_SOURCE,
     bundle_bytes,

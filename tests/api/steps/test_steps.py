@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from step_sdk.bundle import Bundle
-from tests.api.conftest import WorkspaceKey, assert_error
+from tests.api.helpers import WorkspaceKey, assert_error
 from tests.api.step_bundles import bundle_bytes, push
 from ui_api.services import Services
 
