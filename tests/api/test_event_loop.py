@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from tests.api.conftest import WorkspaceKey, assert_error, new_workspace
+from tests.api.helpers import WorkspaceKey, assert_error, new_workspace
 from tests.api.step_bundles import bundle_bytes, push
 from ui_api.services import Services
 

@@ -23,14 +23,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.bundles import BundleCache, LocalBundleStore
 from activities.step_activities import StepActivities
-from sandbox import labels
 from sandbox.config import SandboxConfig
 from sandbox.launcher import Sandbox
 from stepwell.local_steps import LocalSteps
 from stepwell.worker import build_worker
 from stepwell_settings import Settings
 from tests.flows.conftest import inline_step
-from tests.flows.test_worker_process import start_worker, stop, worker_env
+from tests.flows.test_worker_process import nap_run_losing_its_worker, start_worker, stop
 from ui_api.runs.reader import VisibleRun, history_facts, step_states
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
@@ -202,35 +201,11 @@ async def test_a_worker_that_dies_on_the_last_attempt_does_not_fail_the_step(
     base_image: str,
     docker_client: docker.DockerClient,
 ) -> None:
-    queue, home = f"lost-{uuid.uuid4().hex[:8]}", tmp_path / "home"
-    env = worker_env(temporal, home, queue)
-    nap = inline_step(
-        "test.nap1",
-        "import time\n\ndef main():\n    time.sleep(4)\n    return 'rested'\n",
-        limits={"timeout_s": 60},
+    # the step's only attempt is lost with the worker
+    env, handle, _ = await nap_run_losing_its_worker(
+        temporal, docker_client, tmp_path / "home", f"lost-{uuid.uuid4().hex[:8]}",
         retry={"max_attempts": 1},
-    )
-    parsed = FlowDefinition.model_validate(
-        {"name": "nap", "steps": [{"id": "nap", "uses": "test.nap1@1.0.0"}]}
-    )
-    request = FlowRunInput(
-        definition=parsed.document(),
-        steps=LocalSteps([nap], LocalBundleStore(home / "bundles")).resolve(parsed),
-        heartbeat_timeout_s=3,
-    )
-    first = await start_worker(env)
-    handle = await temporal.client.start_workflow(
-        FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=queue,
-        result_type=FlowRunOutput,
     )  # fmt: skip
-    by_run = {"label": f"{labels.RUN_ID}={handle.id}"}
-    for _ in range(150):
-        if docker_client.api.containers(filters=by_run):
-            break
-        await asyncio.sleep(0.2)
-    assert docker_client.api.containers(filters=by_run), "the step never started"
-    first.kill()  # SIGKILL: the only attempt the step has is lost with the worker
-    await first.wait()
     second = await start_worker(env)
     try:
         result = await asyncio.wait_for(handle.result(), 90)

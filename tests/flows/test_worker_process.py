@@ -10,9 +10,11 @@ import signal
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.bundles import LocalBundleStore
@@ -50,21 +52,26 @@ async def stop(process: asyncio.subprocess.Process) -> int:
     return await asyncio.wait_for(process.wait(), 30)
 
 
-async def test_killing_the_worker_mid_step_and_starting_another_finishes_the_run(
+async def nap_run_losing_its_worker(
     temporal: WorkflowEnvironment,
-    tmp_path: Path,
-    base_image: str,
     docker_client: docker.DockerClient,
-) -> None:
-    queue, home = f"kill-{uuid.uuid4().hex[:8]}", tmp_path / "home"
+    home: Path,
+    queue: str,
+    retry: dict[str, Any] | None = None,
+) -> tuple[dict[str, str], WorkflowHandle[Any, FlowRunOutput], dict[str, str]]:
+    """Start a run of a 4 s step on a worker process and SIGKILL that worker as soon as the
+    step's container runs. Returns the worker environment (to start another), the run's handle
+    and the label filter of its containers."""
     env = worker_env(temporal, home, queue)
+    name = f"test.nap{uuid.uuid4().hex[:6]}"
     nap = inline_step(
-        "test.nap",
+        name,
         "import time\n\ndef main():\n    time.sleep(4)\n    return 'rested'\n",
         limits={"timeout_s": 60},
+        retry=retry or {},
     )
     definition = FlowDefinition.model_validate(
-        {"name": "nap", "steps": [{"id": "nap", "uses": "test.nap@1.0.0"}]}
+        {"name": "nap", "steps": [{"id": "nap", "uses": f"{name}@1.0.0"}]}
     )
     request = FlowRunInput(
         definition=definition.document(),
@@ -84,6 +91,18 @@ async def test_killing_the_worker_mid_step_and_starting_another_finishes_the_run
     assert docker_client.api.containers(filters=by_run), "the step never started"
     first.kill()  # SIGKILL: no chance to clean up
     await first.wait()
+    return env, handle, by_run
+
+
+async def test_killing_the_worker_mid_step_and_starting_another_finishes_the_run(
+    temporal: WorkflowEnvironment,
+    tmp_path: Path,
+    base_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    env, handle, by_run = await nap_run_losing_its_worker(
+        temporal, docker_client, tmp_path / "home", f"kill-{uuid.uuid4().hex[:8]}"
+    )
     second = await start_worker(env)
     try:
         result = await asyncio.wait_for(handle.result(), 90)

@@ -14,7 +14,7 @@ from tests.api.helpers import WorkspaceKey, assert_error, insert_step
 from ui_api.db import session_scope
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.schedules.models import Schedule
-from ui_api.schedules.service import create_schedule
+from ui_api.schedules.service import create_schedule, plan_schedule
 from ui_api.services import Services
 from ui_api.webhooks.models import Webhook
 
@@ -293,7 +293,7 @@ async def test_delete_removes_versions_webhook_and_schedules(
         session.flush()
         flow = session.get(Flow, flow_id)
         assert flow is not None
-        await create_schedule(api_services, session, flow, schedule)
+        await create_schedule(api_services, plan_schedule(api_services, session, flow, schedule))
 
     deleted = await client.delete(f"/v1/flows/{flow_id}", headers=workspace.headers)
     assert deleted.status_code == 204 and deleted.content == b""
@@ -318,7 +318,9 @@ async def test_disabling_pauses_schedules_and_updates_repoint_them(
         session.flush()
         flow = session.get(Flow, flow_id)
         assert flow is not None
-        handle = await create_schedule(api_services, session, flow, schedule)
+        handle = await create_schedule(
+            api_services, plan_schedule(api_services, session, flow, schedule)
+        )
     try:
         await client.post(f"/v1/flows/{flow_id}/disable", headers=workspace.headers)
         assert (await handle.describe()).schedule.state.paused is True

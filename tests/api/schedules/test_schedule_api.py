@@ -26,7 +26,7 @@ from tests.api.schedules.helpers import (
 )
 from ui_api.db import session_scope
 from ui_api.flows.models import Flow
-from ui_api.schedules.service import sync_flow_schedules
+from ui_api.schedules.service import plan_flow_schedules, push_all
 from ui_api.services import Services
 
 pytestmark = pytest.mark.temporal
@@ -237,10 +237,10 @@ async def test_pause_resume_and_a_disabled_flow(
     assert resumed.status_code == 200 and resumed.json()["active"]
     assert not (await describe_schedule(api_services, schedule)).schedule.state.paused
 
-    # disabling the flow pauses it (the flows API calls sync_flow_schedules)
+    # disabling the flow pauses it (as the flows API does)
     flow = set_flow(api_services, slug_flow, enabled=False)
     with session_scope(api_services.engine) as session:
-        await sync_flow_schedules(api_services, session, flow)
+        await push_all(api_services, plan_flow_schedules(api_services, session, flow))
     assert (await describe_schedule(api_services, schedule)).schedule.state.paused
     shown = (await client.get(path, headers=workspace.headers)).json()
     assert not shown["paused"] and not shown["active"] and shown["next_fire_times"] == []

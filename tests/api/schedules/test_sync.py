@@ -1,4 +1,5 @@
-"""sync_flow_schedules and delete_flow_schedules, as the flows API calls them."""
+"""Planning a flow's schedules from the database and pushing the plans to Temporal, as the
+flows API does (``plan_flow_schedules`` + ``push_all``, ``delete_all``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,13 @@ from tests.api.schedules.helpers import (
 from ui_api.db import session_scope
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.schedules.models import Schedule
-from ui_api.schedules.service import create_schedule, delete_flow_schedules, sync_flow_schedules
+from ui_api.schedules.service import (
+    create_schedule,
+    delete_all,
+    plan_flow_schedules,
+    plan_schedule,
+    push_all,
+)
 from ui_api.services import Services
 
 pytestmark = pytest.mark.temporal
@@ -31,7 +38,7 @@ async def test_sync_follows_the_flow_version_and_pauses_with_the_flow(
         row = Schedule(workspace_id=workspace.workspace_id, flow_id=slug_flow.id, interval_s=3600)
         session.add(row)
         session.flush()
-        await create_schedule(api_services, session, slug_flow, row)
+        await create_schedule(api_services, plan_schedule(api_services, session, slug_flow, row))
     described = await describe_schedule(api_services, row.id)
     assert not described.schedule.state.paused
     assert (await action_input(api_services, described)).flow_version == 1
@@ -43,7 +50,7 @@ async def test_sync_follows_the_flow_version_and_pauses_with_the_flow(
         session.add(FlowVersion(flow_id=slug_flow.id, version=2, definition=renamed))
     flow = set_flow(api_services, slug_flow, latest_version=2, enabled=False)
     with session_scope(api_services.engine) as session:
-        await sync_flow_schedules(api_services, session, flow)
+        await push_all(api_services, plan_flow_schedules(api_services, session, flow))
     described = await describe_schedule(api_services, row.id)
     assert described.schedule.state.paused
     run_input = await action_input(api_services, described)
@@ -52,7 +59,7 @@ async def test_sync_follows_the_flow_version_and_pauses_with_the_flow(
 
     flow = set_flow(api_services, flow, enabled=True)
     with session_scope(api_services.engine) as session:
-        await sync_flow_schedules(api_services, session, flow)
+        await push_all(api_services, plan_flow_schedules(api_services, session, flow))
     assert not (await describe_schedule(api_services, row.id)).schedule.state.paused
 
     # a paused row stays paused when its flow is enabled
@@ -61,12 +68,12 @@ async def test_sync_follows_the_flow_version_and_pauses_with_the_flow(
         assert stored is not None
         stored.paused = True
         session.add(stored)
-        await sync_flow_schedules(api_services, session, flow)
+        await push_all(api_services, plan_flow_schedules(api_services, session, flow))
     assert (await describe_schedule(api_services, row.id)).schedule.state.paused
 
     with session_scope(api_services.engine) as session:
-        await delete_flow_schedules(api_services, session, flow)
-        # the flow can go in the same transaction (as the flows API deletes it)
+        await delete_all(api_services, [row.id])
+        session.delete(session.get(Schedule, row.id))
         for version in session.exec(select(FlowVersion).where(FlowVersion.flow_id == flow.id)):
             session.delete(version)
         session.flush()
@@ -84,9 +91,9 @@ async def test_sync_recreates_a_schedule_that_temporal_lost(
         row = Schedule(workspace_id=workspace.workspace_id, flow_id=slug_flow.id, cron="0 * * * *")
         session.add(row)
         session.flush()
-        await create_schedule(api_services, session, slug_flow, row)
+        await create_schedule(api_services, plan_schedule(api_services, session, slug_flow, row))
     await api_services.temporal.get_schedule_handle(row.id).delete()
     with session_scope(api_services.engine) as session:
-        await sync_flow_schedules(api_services, session, slug_flow)
+        await push_all(api_services, plan_flow_schedules(api_services, session, slug_flow))
     spec = (await describe_schedule(api_services, row.id)).schedule.spec
     assert spec.calendars or spec.cron_expressions  # the server may turn cron into calendars
