@@ -32,7 +32,13 @@ def fresh_layer(docker_client: docker.DockerClient, base_image: str) -> Iterator
     def drop() -> None:
         # Step layers stand on dependency layers: they go first (they are only caches).
         for image in docker_client.images.list(filters={"label": "stepwell.role=bundle"}):
-            docker_client.images.remove(str(image.id), force=True)
+            try:
+                docker_client.images.remove(str(image.id), force=True)
+            except docker.errors.APIError as exc:
+                # In use by a container of another process on this engine (a `stepwell up`, a
+                # second test run): not one of ours, and not built on this layer.
+                if exc.status_code != 409:
+                    raise
         for image in docker_client.images.list(name=DEPS_REPOSITORY):
             if any(tag.endswith(key[:40]) for tag in image.tags):
                 docker_client.images.remove(str(image.id), force=True)
