@@ -37,7 +37,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV with $PYTHON"
   "$PYTHON" -m venv "$VENV" || die "'$PYTHON -m venv' failed (Debian: apt-get install python3-venv)"
 fi
-stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# An editable install maps the top-level packages it saw: a new package needs a new install too.
+stamp="$VENV/.installed-$( (cat pyproject.toml; ls -d -- */__init__.py) | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "installing stepwell and its development tools into $VENV"
   "$VENV/bin/pip" install -q --upgrade pip
