@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,16 +43,14 @@ def classify(seen: Observation) -> tuple[Any, StepFailure | None]:
         )
     if seen.oom_killed:
         return None, StepFailure(
-            ErrorType.MEMORY, f"the step exceeded its memory limit of {seen.memory_mb} MB"
+            ErrorType.MEMORY, f"the step exceeded its memory limit of {seen.memory_mb} MiB"
         )
     if seen.result_over_cap:
-        return None, StepFailure(
-            ErrorType.OUTPUT_LIMIT, f"the result exceeds the output limit of {seen.output_kb} KB"
-        )
+        return None, _over_limit(seen.output_kb)
     if seen.log_flooded:
         return None, StepFailure(
             ErrorType.OUTPUT_LIMIT,
-            f"the step kept logging far past its log limit of {seen.log_kb} KB and was killed",
+            f"the step kept logging far past its log limit of {seen.log_kb} KiB and was killed",
         )
     try:
         frame = parse_frame(seen.result, max_depth=seen.max_depth)
@@ -62,7 +61,20 @@ def classify(seen: Observation) -> tuple[Any, StepFailure | None]:
             message = f"the step exited with code {seen.exit_code}{reason} without a result"
         return None, StepFailure(exc.error_type, message)
     if frame.ok:
+        # The stream's cap leaves room for the frame's own framing and an error's traceback;
+        # the output itself gets exactly its limit (JSON as the runner wrote it, compact).
+        encoded = json.dumps(frame.output, separators=(",", ":"), ensure_ascii=False)
+        if len(encoded.encode("utf-8", "surrogatepass")) > seen.output_kb * 1024:
+            return None, _over_limit(seen.output_kb)
         return frame.output, None
     return None, StepFailure(
         frame.error_type, frame.message, traceback=frame.traceback, exception=frame.exception
+    )
+
+
+def _over_limit(output_kb: int) -> StepFailure:
+    return StepFailure(
+        ErrorType.OUTPUT_LIMIT,
+        f"the output exceeds the step's output limit of {output_kb} KiB ({output_kb * 1024} "
+        "bytes of JSON)",
     )

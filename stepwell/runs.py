@@ -88,6 +88,7 @@ async def read_run(client: Client, run_id: str) -> RunView:
     description = await handle.describe()
     status = _STATUS.get(description.status, "unknown") if description.status else "unknown"
     view = RunView(run_id, status, description.start_time, description.close_time)
+    failed_step: str | None = None
     by_scheduled: dict[int, Execution] = {}
     async for event in handle.fetch_history_events():
         kind = event.event_type
@@ -114,12 +115,38 @@ async def read_run(client: Client, run_id: str) -> RunView:
             result = _payload_json(event.workflow_execution_completed_event_attributes.result)
             view.output = (result or {}).get("output")
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-            view.error = event.workflow_execution_failed_event_attributes.failure.message
+            failure = event.workflow_execution_failed_event_attributes.failure
+            view.error = failure.message
+            details = _payload_json(failure.application_failure_info.details) or {}
+            failed_step = details.get("step_id") if isinstance(details, dict) else None
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
             view.error = "the run exceeded its time limit (the flow's timeout_s)"
+    if status != "running":
+        _close(view, failed_step if status == "failed" else None)
     if status == "running":
         try:
             view.progress = await handle.query(PROGRESS_QUERY)
         except Exception:  # no worker answering queries right now: history still stands
             view.progress = None
     return view
+
+
+def _close(view: RunView, failed_step: str | None) -> None:
+    """An ended run has no running execution: one still open when the run ended (a run timeout,
+    a termination) ended with it, after at least the attempt it had scheduled (Temporal records
+    an attempt's start only when it ends). The step that failed the run is listed even when it
+    never reached an activity (e.g. its input was too large to schedule)."""
+    for execution in view.executions:
+        if execution.outcome == "running":
+            execution.outcome = "cancelled"
+            execution.finished_at = execution.finished_at or view.closed_at
+            execution.attempts = max(execution.attempts, 1)
+    if failed_step and not any(e.step_id == failed_step for e in view.executions):
+        view.executions.append(
+            Execution(
+                step_id=failed_step,
+                finished_at=view.closed_at,
+                outcome="failed",
+                error=view.error,
+            )
+        )

@@ -29,6 +29,7 @@ from workflows.execution import error_of, execute_step
 from workflows.foreach import ItemFailed, run_items, step_error
 
 with workflow.unsafe.imports_passed_through():
+    from step_sdk.json_values import json_value_problems
     from step_sdk.validation import pointer
     from workflows.definition import FlowDefinition, FlowStep
     from workflows.expressions import (
@@ -96,6 +97,9 @@ class FlowRun:
         try:
             await self._run_all(request, definition, scope)
             output = self._flow_output(definition, scope)
+            if found := json_value_problems(output):  # e.g. sum() overflowing to infinity
+                where, what = found[0]
+                raise ExpressionError(f"gives a value JSON cannot carry: {what}", _parts(where))
         except StepFailed as failure:
             self._status = "failed"
             raise ApplicationError(
@@ -291,3 +295,9 @@ class FlowRun:
         if definition.output is not None:
             return render(definition.output, scope, ("output",))
         return {step_id: entry["output"] for step_id, entry in scope["steps"].items()}
+
+
+def _parts(where: str) -> tuple[str | int, ...]:
+    """The path of a JSON pointer into the run's output, from ``/output`` (RFC 6901 escapes)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in where.split("/")[1:]]
+    return ("output", *parts)

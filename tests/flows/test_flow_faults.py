@@ -130,6 +130,21 @@ async def test_an_output_mapping_that_fails_fails_the_run_naming_the_pointer(
     assert "steps.a.output.nothing is missing" in failure["message"]
 
 
+async def test_an_output_mapping_that_overflows_to_infinity_fails_the_run_naming_the_pointer(
+    start_flow: StartFlow,
+) -> None:
+    # JMESPath's sum() of two huge finite numbers is infinity: JSON cannot carry it, and a run
+    # must never show `null` where its output held something else.
+    definition = {
+        "name": "overflow",
+        "steps": [{"id": "a", "uses": "text.slugify@1.0.0", "with": {"text": "x"}}],
+        "output": {"total": "{{ sum(trigger.v) }}", "fine": "{{ trigger.v[0] }}"},
+    }
+    failure = await failure_of(await start_flow(definition, {"v": [1e308, 1e308]}))
+    assert failure["details"]["pointer"] == "/output/total"
+    assert "inf is not a JSON number" in failure["message"]
+
+
 async def start_raw(temporal: WorkflowEnvironment, task_queue: str, request: FlowRunInput) -> Any:
     return await temporal.client.start_workflow(
         FLOW_RUN,

@@ -9,11 +9,14 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 
 from activities.types import MAX_PAYLOAD_BYTES
 from step_sdk.bundle import Bundle
 from step_sdk.manifest import MAX_OUTPUT_KB
+from stepwell.runs import read_run
 from tests.flows.conftest import StartFlow, inline_step, step_outputs
+from ui_api.runs.reader import VisibleRun, history_facts, step_states
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]
 
@@ -44,7 +47,9 @@ async def attempts_of(handle: WorkflowHandle[Any, Any]) -> int:
 async def test_an_output_over_a_mib_ends_the_run_and_is_carried_once(
     start_flow: StartFlow,
 ) -> None:
-    step = big("test.big", 1_100_000, output_kb=1024)  # the default limit, as in the report
+    # as in the report (which had the default 1024 KiB limit, then enforced with 64 KiB of slack;
+    # the limit is exact now, so the step asks for what it returns)
+    step = big("test.big", 1_100_000, output_kb=1100)
     handle = await start_flow(
         {"name": "big", "steps": [{"id": "big", "uses": "test.big@1.0.0"}]}, extra=[step]
     )
@@ -69,7 +74,7 @@ async def test_an_output_over_the_cap_fails_once_even_if_a_stored_manifest_allow
     failure = await failure_of(handle)
     details = failure.details[0]
     assert details["step_id"] == "huge" and details["type"] == "OutputLimitExceeded"
-    assert f"{MAX_OUTPUT_KB} KB" in details["message"]
+    assert f"{MAX_OUTPUT_KB} KiB" in details["message"]
     assert await attempts_of(handle) == 1  # never retried for its size
 
 
@@ -106,7 +111,7 @@ async def test_a_run_result_over_the_limit_fails_the_run_instead_of_hanging(
 
 
 async def test_an_input_over_the_limit_fails_that_step_by_name_before_it_is_scheduled(
-    start_flow: StartFlow,
+    start_flow: StartFlow, temporal: WorkflowEnvironment
 ) -> None:
     take = inline_step("test.take", "def main(**kw):\n    return 1\n")
     steps = [big("test.half", 1_200_000), take]
@@ -126,6 +131,14 @@ async def test_an_input_over_the_limit_fails_that_step_by_name_before_it_is_sche
     assert details["step_id"] == "both" and details["type"] == "InputValidationError"
     assert "the input of 'both' is" in details["message"]
     assert await attempts_of(handle) == 2  # a and b ran; `both` was never scheduled
+    # what a reader shows (API and CLI): `both` failed, with its error, though no activity ran
+    run = VisibleRun(handle.id, "default", handle, await handle.describe())
+    shown = step_states(await history_facts(run), None)["both"]
+    assert shown["status"] == "failed" and shown["error"]["type"] == "InputValidationError"
+    view = await read_run(temporal.client, handle.id)
+    assert [(e.step_id, e.outcome) for e in view.executions if e.step_id == "both"] == [
+        ("both", "failed")
+    ]
 
 
 async def test_the_csv_example_parses_a_161_kb_file_and_the_run_ends(

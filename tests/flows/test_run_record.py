@@ -5,14 +5,22 @@ the API's own reader (``ui_api.run_reader``)."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowFailureError
+from temporalio.testing import WorkflowEnvironment
 
+from activities.bundles import LocalBundleStore
+from stepwell.local_steps import LocalSteps
+from stepwell.runs import read_run as read_cli_run
 from stepwell_settings import Settings
 from tests.flows.conftest import StartFlow, inline_step
 from ui_api.runs.reader import VisibleRun, history_facts, read_run, step_states
+from workflows.definition import FlowDefinition
+from workflows.types import FLOW_RUN, FlowRunInput
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]
 
@@ -71,5 +79,38 @@ async def test_a_closed_failed_run_shows_attempts_and_no_running_step(
     }
     corrected = step_states(facts, {"status": "failed", "steps": stale})
     assert corrected["flaky"] == {"status": "failed", "attempts": 2}
-    assert corrected["each"] == {"status": "cancelled", "attempts": 1}
+    assert corrected["each"] == {
+        "status": "cancelled", "attempts": 1, "finished_at": facts.closed_at
+    }  # fmt: skip
     assert corrected["later"] == {"status": "not_started"}
+
+
+async def test_a_run_that_times_out_mid_step_shows_the_step_ended_with_it(
+    temporal: WorkflowEnvironment, task_queue: str, bundle_store: LocalBundleStore
+) -> None:
+    nap = inline_step("test.longnap", "import time\n\ndef main():\n    time.sleep(60)\n")
+    parsed = FlowDefinition.model_validate(
+        {"name": "nap", "steps": [{"id": "nap", "uses": "test.longnap@1.0.0"}]}
+    )
+    request = FlowRunInput(
+        definition=parsed.document(),
+        steps=LocalSteps([nap], bundle_store).resolve(parsed),
+        heartbeat_timeout_s=5,
+    )
+    handle = await temporal.client.start_workflow(
+        FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=task_queue,
+        execution_timeout=timedelta(seconds=4),
+    )  # fmt: skip
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(handle.result(), 60)
+    # the API's reader
+    run = VisibleRun(handle.id, "default", handle, await handle.describe())
+    state = step_states(await history_facts(run), None)["nap"]
+    assert state["status"] == "cancelled" and state["attempts"] == 1, state
+    assert state["finished_at"] is not None
+    # the CLI's timeline
+    view = await read_cli_run(temporal.client, handle.id)
+    assert view.status == "timed_out"
+    assert [(e.step_id, e.outcome, e.attempts) for e in view.executions] == [
+        ("nap", "cancelled", 1)
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.errors import ErrorType
 from tests.sandbox.conftest import RunStep
 
@@ -194,6 +196,19 @@ def test_invalid_utf8_nul_and_terminal_escapes_are_escaped_in_logs(run_step: Run
     assert "nul:\\x00" in result.logs
     assert "esc:\\x1b[31m" in result.logs
     assert "bad:\ufffd" in result.logs
+
+
+@pytest.mark.parametrize(("extra_bytes", "fits"), [(-2, True), (-1, False), (8 * 1024, False)])
+def test_the_output_limit_is_exact(run_step: RunStep, extra_bytes: int, fits: bool) -> None:
+    # A string of n characters is n + 2 bytes of JSON (its quotes): 1 KiB is 1022 of them.
+    # The stream's cap leaves room for framing; the output itself gets its limit, not more.
+    size = 16 * 1024 + extra_bytes
+    result = run_step(f'def main():\n    return "x" * {size}\n', output_kb=16)
+    if fits:
+        assert result.error is None and len(result.output) == size
+    else:
+        assert result.error is not None and result.error.type is ErrorType.OUTPUT_LIMIT
+        assert "16 KiB" in result.error.message
 
 
 def test_oversized_result_is_output_limit_exceeded(run_step: RunStep) -> None:

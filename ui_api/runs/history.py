@@ -48,6 +48,9 @@ class HistoryFacts:
     result: dict[str, Any] | None = None  # FlowRunOutput as JSON, when it succeeded
     error: dict[str, Any] | None = None  # how it failed, was cancelled, terminated, timed out
     timeout_s: float | None = None  # the run's time limit (Temporal's execution timeout)
+    closed_at: datetime | None = None  # when the run ended, whichever way
+    # the contract-3 error of the step that failed the run (FlowFailed's details)
+    step_error: dict[str, Any] | None = None
 
     @property
     def trigger(self) -> Any:
@@ -168,8 +171,19 @@ def _root_cause(failure: Failure) -> Failure:
     return failure
 
 
+_RUN_CLOSED = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+}
+
+
 def _run_outcome(facts: HistoryFacts, event: HistoryEvent, converter: PayloadConverter) -> None:
     kind = event.event_type
+    if kind in _RUN_CLOSED:
+        facts.closed_at = _time(event)
     if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
         result = _first(converter, event.workflow_execution_completed_event_attributes.result)
         facts.result = result if isinstance(result, dict) else None
@@ -180,6 +194,8 @@ def _run_outcome(facts: HistoryFacts, event: HistoryEvent, converter: PayloadCon
         details = _first(converter, info.details) if info.HasField("details") else None
         if isinstance(details, dict) and isinstance(details.get("step_id"), str):
             facts.error["step_id"] = details["step_id"]
+            kept = ("type", "message", "traceback", "pointer", "items", "item")
+            facts.step_error = {key: details[key] for key in kept if key in details}
     elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
         facts.error = {"type": "Cancelled", "message": "the run was cancelled"}
     elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:

@@ -254,10 +254,40 @@ def step_states(facts: HistoryFacts, progress: dict[str, Any] | None) -> dict[st
                 if source is facts.result and state.get("output") is None and executions:
                     # a result holds no step outputs: they are in the history
                     state["output"] = _history_output(executions)
-            return states
-    return {
+            return _with_run_outcome(states, by_step, facts)
+    states = {
         step_id: _history_step(by_step.get(step_id, []), closed) for step_id in facts.step_ids()
     }
+    return _with_run_outcome(states, by_step, facts)
+
+
+def _with_run_outcome(
+    states: dict[str, dict[str, Any]],
+    by_step: dict[str, list[ExecutionFacts]],
+    facts: HistoryFacts,
+) -> dict[str, dict[str, Any]]:
+    """What only the run's end tells about its steps: the step that failed the run (even one
+    that never reached an activity, e.g. an input too large to schedule) is failed with its
+    error, and a step cut short by the run's end (a run timeout, a termination) ended then,
+    after at least the attempt it had scheduled."""
+    failed = facts.error.get("step_id") if facts.error else None
+    if isinstance(failed, str) and failed in states and states[failed].get("status") != "failed":
+        state = states[failed]
+        state["status"] = "failed"
+        state["error"] = facts.step_error or {
+            "type": facts.error.get("type", "FlowFailed") if facts.error else "FlowFailed",
+            "message": facts.error.get("message", "") if facts.error else "",
+        }
+        state["finished_at"] = state.get("finished_at") or facts.closed_at
+    if facts.closed_at is not None:
+        for step_id, state in states.items():
+            if state.get("status") != "cancelled":
+                continue
+            state["finished_at"] = state.get("finished_at") or facts.closed_at
+            if by_step.get(step_id) and not state.get("attempts"):
+                state["attempts"] = 1  # scheduled when the run ended: Temporal records the
+                # start of an attempt only once it ends, so the history counts none
+    return states
 
 
 def _step_run(state: dict[str, Any], tails: list[LiveTail]) -> StepRun:

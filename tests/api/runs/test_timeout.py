@@ -94,6 +94,10 @@ async def test_a_run_longer_than_its_flow_timeout_ends_as_timed_out(
     assert run["error"]["message"] == (
         "the run exceeded its time limit of 4 s (the flow's timeout_s)"
     )
+    # the step the run cut short ended with it, after the attempt it was making
+    step = run["steps"]["nap"]
+    assert step["status"] == "cancelled" and step["attempts"] >= 1, step
+    assert step["finished_at"] is not None, step
     listed = await client.get("/v1/runs", params={"status": "timed_out"}, headers=workspace.headers)
     assert run_id in [item["run_id"] for item in listed.json()["items"]]
     # The step's container does not outlive its run: the activity's next heartbeat finds the
