@@ -108,6 +108,8 @@ def read_files(data: bytes) -> dict[str, bytes]:
             for count, info in enumerate(tar, start=1):
                 if count > MAX_ENTRIES:
                     raise BundleError(f"bundle has more than {MAX_ENTRIES} entries")
+                if info.isdir() and info.name in (".", "./"):
+                    continue  # the root itself, as `tar -C dir .` writes it ("./")
                 path = _check_path(info.name)
                 if info.isdir():
                     continue

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +74,17 @@ def test_missing_or_invalid_manifest_names_the_field() -> None:
 def test_garbage_is_not_a_bundle() -> None:
     with pytest.raises(BundleError, match="not a gzip'd tar"):
         read_bundle(b"this is not a tarball")
+
+
+def test_a_bundle_packed_by_hand_with_tar_dot_reads_like_a_built_one(tmp_path: Path) -> None:
+    # `tar czf b.tgz -C dir .` writes the root as "./" and every file under "./".
+    built = build_bundle(Manifest(name="text.hi", version="1.0.0", entrypoint="hi:main"), {
+        "hi.py": b"def main() -> str:\n    return 'hi'\n"
+    })  # fmt: skip
+    source = tmp_path / "step"
+    source.mkdir()
+    for name, content in built.files.items():
+        (source / name).write_bytes(content)
+    packed = tmp_path / "b.tgz"
+    subprocess.run(["tar", "czf", str(packed), "-C", str(source), "."], check=True)
+    assert read_bundle(packed.read_bytes()).files == built.files
