@@ -10,6 +10,7 @@ from temporalio.runtime import Runtime
 from stepwell.api_server import prepare, uvicorn_server
 from stepwell.cli.output import err, fail
 from stepwell.platform import wait_for_temporal
+from stepwell.processes import port_problem
 from stepwell.temporal_runtime import run_with_runtime
 from stepwell_settings import Settings
 from ui_api.secrets.crypto import InsecureSecretKey
@@ -48,6 +49,12 @@ def api(
 
 
 async def _serve(settings: Settings, wait_s: float, runtime: Runtime) -> None:
+    if problem := port_problem(settings.api_host, settings.api_port):
+        fail(
+            f"the API cannot listen on {settings.api_host}:{settings.api_port}: it {problem}; "
+            "stop that, or choose another --port",
+            code=1,
+        )
     address = f"{settings.temporal_address} (namespace {settings.temporal_namespace!r})"
     err.print(f"waiting for Temporal at {address}, up to {wait_s:g} s", soft_wrap=True)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -69,3 +70,20 @@ async def test_api_fails_clearly_when_temporal_never_answers(tmp_path: Path) -> 
     assert f"waiting for Temporal at {nobody}" in text
     assert f"Temporal at {nobody}" in text and "did not answer within 2 s" in text
     assert "Traceback" not in text
+
+
+async def test_api_refuses_a_taken_port_before_claiming_to_serve_on_it(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            STEPWELL, "api", "--port", str(port), "--wait-for-temporal", "2",
+            env=_env(tmp_path, f"127.0.0.1:{free_port()}"), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    text = stderr.decode()
+    assert process.returncode == 1, text
+    assert f"cannot listen on 127.0.0.1:{port}: it is in use" in text
+    assert "API on" not in text and "Traceback" not in text
