@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class Metrics:
@@ -55,20 +55,37 @@ class Metrics:
         return Response(_generate(self.registry), media_type=CONTENT_TYPE_LATEST)
 
     def install(self, app: FastAPI) -> None:
-        """Count and time every request under its route template (not its raw path)."""
+        """Count and time every request under its route template (not its raw path).
 
-        @app.middleware("http")
-        async def _measure(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            started = time.perf_counter()
-            status = 500
-            try:
-                response = await call_next(request)
-                status = response.status_code
-                return response
-            finally:
-                route = request.scope.get("route")
-                template = getattr(route, "path", "unmatched")
-                self.requests.labels(request.method, template, str(status)).inc()
-                self.latency.labels(request.method, template).observe(time.perf_counter() - started)
+        A plain ASGI middleware: it sees the response start go by and adds no task, queue or
+        body copy per request (Starlette's ``BaseHTTPMiddleware`` does all three)."""
+        app.add_middleware(_Measure, metrics=self)
+
+
+class _Measure:
+    """ASGI middleware behind :meth:`Metrics.install`."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._app(scope, receive, record_status)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            method = str(scope.get("method", ""))
+            self._metrics.requests.labels(method, template, str(status)).inc()
+            self._metrics.latency.labels(method, template).observe(time.perf_counter() - started)

@@ -14,7 +14,9 @@ from activities.bundles import BundleStore, LocalBundleStore
 from stepwell_settings import Settings
 from ui_api.auth.ratelimit import RateLimiter
 from ui_api.db import create_engine, in_transaction, migrate
+from ui_api.locks import KeyedLocks
 from ui_api.metrics import Metrics
+from ui_api.runs.launcher import FrozenSteps
 from ui_api.secrets.crypto import SecretBox, secret_box
 
 T = TypeVar("T")
@@ -30,6 +32,9 @@ class Services:
     key_limiter: RateLimiter
     webhook_limiter: RateLimiter
     metrics: Metrics = field(default_factory=Metrics)
+    frozen_steps: FrozenSteps = field(default_factory=FrozenSteps)
+    # held while a change moves a workspace's schedules (see ui_api.schedules.service)
+    schedule_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     async def transaction(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in one committed transaction, off the event loop

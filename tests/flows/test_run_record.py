@@ -1,6 +1,6 @@
 """What the API reads back about a closed run is true: attempts as Temporal counted them, and no
 step still ``pending`` or ``running`` once the run has ended. Real Temporal, worker and sandbox;
-the API's own reader (``ui_api.run_reader``)."""
+the API's own reader (``ui_api.runs.reader``)."""
 
 from __future__ import annotations
 

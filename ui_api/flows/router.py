@@ -183,15 +183,14 @@ async def delete_flow(flow_id: str, caller: CallerDep, services: ServicesDep) ->
         flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
         return [row.id for row in flow_schedules(session, flow)]
 
-    # Temporal first: if it cannot delete the schedules, nothing is deleted.
-    await delete_all(services, await services.transaction(schedule_ids))
-
     def delete(session: Session) -> None:
-        flow_store.delete_flow_rows(
-            session, flow_store.get_flow(session, caller.workspace_id, flow_id)
-        )
+        flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
+        flow_store.delete_flow_rows(session, flow)
 
-    await services.transaction(delete)
+    async with services.schedule_locks.hold(caller.workspace_id):  # see change_flow
+        # Temporal first: if it cannot delete the schedules, nothing is deleted.
+        await delete_all(services, await services.transaction(schedule_ids))
+        await services.transaction(delete)
 
 
 @router.get("/flows/{flow_id}/versions", response_model=VersionPage, responses=_NOT_FOUND)

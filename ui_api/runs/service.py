@@ -59,7 +59,7 @@ def prepare_run(
     """
     flow_store.ensure_runnable(flow)
     check_input(trigger)
-    return flow_run_input(session, services.settings, flow, version, trigger)
+    return flow_run_input(session, services.settings, flow, version, trigger, services.frozen_steps)
 
 
 async def start_flow_run(

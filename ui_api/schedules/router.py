@@ -106,15 +106,16 @@ async def create_schedule(
         session.flush()  # database refusals come before Temporal has anything to undo
         return _out(row, flow), schedule_sync.plan_schedule(services, session, flow, row)
 
-    _, plan = await in_session(services.engine, add)  # rolled back: Temporal goes first
-    with schedule_sync.temporal_errors():
-        await schedule_sync.create_schedule(services, plan)
-    try:
-        out, _ = await services.transaction(add)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            await schedule_sync.delete_temporal_schedule(services, schedule_id)
-        raise
+    async with services.schedule_locks.hold(caller.workspace_id):  # see change_flow
+        _, plan = await in_session(services.engine, add)  # rolled back: Temporal goes first
+        with schedule_sync.temporal_errors():
+            await schedule_sync.create_schedule(services, plan)
+        try:
+            out, _ = await services.transaction(add)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await schedule_sync.delete_temporal_schedule(services, schedule_id)
+            raise
     return out
 
 
@@ -136,7 +137,9 @@ async def get_schedule(
 
     out = await services.transaction(read)
     try:
-        described = await services.temporal.get_schedule_handle(schedule_id).describe()
+        described = await services.temporal.get_schedule_handle(schedule_id).describe(
+            rpc_timeout=schedule_sync.RPC_TIMEOUT
+        )
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise ApiError(503, f"Temporal is unavailable: {exc.message}") from None
@@ -147,7 +150,9 @@ async def get_schedule(
         )
         with schedule_sync.temporal_errors():  # Temporal lost it (a wiped dev server): put it back
             await schedule_sync.push_schedule(services, plan)
-            described = await services.temporal.get_schedule_handle(schedule_id).describe()
+            described = await services.temporal.get_schedule_handle(schedule_id).describe(
+                rpc_timeout=schedule_sync.RPC_TIMEOUT
+            )
     info = described.info
     runs = [
         ScheduledRun(
@@ -213,18 +218,19 @@ async def change_schedule(
 @router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_schedule(schedule_id: str, caller: CallerDep, services: ServicesDep) -> None:
     """Delete the schedule; runs it started are not affected."""
-    await services.transaction(
-        lambda session: schedule_sync.load_row(session, caller.workspace_id, schedule_id)
-    )
-    with schedule_sync.temporal_errors():
-        await schedule_sync.delete_temporal_schedule(services, schedule_id)
 
     def delete(session: Session) -> None:
         row = session.get(Schedule, schedule_id)
         if row is not None:
             session.delete(row)
 
-    await services.transaction(delete)
+    async with services.schedule_locks.hold(caller.workspace_id):  # see change_flow
+        await services.transaction(
+            lambda session: schedule_sync.load_row(session, caller.workspace_id, schedule_id)
+        )
+        with schedule_sync.temporal_errors():
+            await schedule_sync.delete_temporal_schedule(services, schedule_id)
+        await services.transaction(delete)
 
 
 def _set_paused(paused: bool) -> Callable[[Session, Schedule, Flow], ScheduleOut]:
@@ -281,12 +287,16 @@ async def trigger_schedule(schedule_id: str, caller: CallerDep, services: Servic
     with schedule_sync.temporal_errors():
         try:
             # Run now means now, even when an earlier run of this schedule is still going.
-            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+            await handle.trigger(
+                overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=schedule_sync.RPC_TIMEOUT
+            )
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
             await schedule_sync.push_schedule(services, current)  # Temporal lost it
-            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+            await handle.trigger(
+                overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=schedule_sync.RPC_TIMEOUT
+            )
     return Triggered(
         schedule_id=schedule_id, run_id_prefix=schedule_sync.run_id_prefix(schedule_id)
     )

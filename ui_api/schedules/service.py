@@ -47,6 +47,10 @@ from workflows.types import FLOW_RUN
 
 T = TypeVar("T")
 
+# How long one schedule call may wait for Temporal before the request answers 503: the client's
+# default retries an unreachable server for about 30 s, which a person at a form should not wait.
+RPC_TIMEOUT = timedelta(seconds=10)
+
 # Fires missed while Temporal was down for longer than this are dropped, not replayed in a burst.
 CATCHUP_WINDOW = timedelta(minutes=5)
 
@@ -125,7 +129,7 @@ def build_schedule(services: Services, session: Session, flow: Flow, row: Schedu
     """The whole Temporal Schedule for a row: spec, action on the latest version, state."""
     settings = services.settings
     version = latest_version(session, flow)
-    run_input = flow_run_input(session, settings, flow, version, row.payload)
+    run_input = flow_run_input(session, settings, flow, version, row.payload, services.frozen_steps)
     action = ScheduleActionStartWorkflow(
         FLOW_RUN,
         run_input,
@@ -205,7 +209,10 @@ def flow_schedules(session: Session, flow: Flow) -> list[ScheduleRow]:
 async def create_schedule(services: Services, plan: SchedulePlan) -> ScheduleHandle:
     """Create the Temporal Schedule of a plan (RPCError from Temporal propagates)."""
     return await services.temporal.create_schedule(
-        plan.schedule_id, plan.schedule, search_attributes=plan.attributes
+        plan.schedule_id,
+        plan.schedule,
+        search_attributes=plan.attributes,
+        rpc_timeout=RPC_TIMEOUT,
     )
 
 
@@ -217,7 +224,7 @@ async def push_schedule(services: Services, plan: SchedulePlan) -> None:
 
     handle = services.temporal.get_schedule_handle(plan.schedule_id)
     try:
-        await handle.update(replace)
+        await handle.update(replace, rpc_timeout=RPC_TIMEOUT)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -232,9 +239,9 @@ async def apply_pause(services: Services, plan: SchedulePlan) -> None:
     handle = services.temporal.get_schedule_handle(plan.schedule_id)
     try:
         if plan.paused:
-            await handle.pause(note=plan.note)
+            await handle.pause(note=plan.note, rpc_timeout=RPC_TIMEOUT)
         else:
-            await handle.unpause(note=plan.note)
+            await handle.unpause(note=plan.note, rpc_timeout=RPC_TIMEOUT)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -251,7 +258,7 @@ async def push_all(services: Services, plans: list[SchedulePlan]) -> None:
 async def delete_temporal_schedule(services: Services, schedule_id: str) -> None:
     """Delete one Temporal Schedule; one that is already gone is fine."""
     try:
-        await services.temporal.get_schedule_handle(schedule_id).delete()
+        await services.temporal.get_schedule_handle(schedule_id).delete(rpc_timeout=RPC_TIMEOUT)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -274,8 +281,9 @@ async def change_flow(
     runs once and commits. With schedules it first runs in a transaction that is rolled back,
     to plan the schedules as they must become; the plans go to Temporal with no connection
     held; then ``change`` runs again and commits. Temporal refusing or unreachable (ApiError
-    4xx/503) thus leaves the database untouched; the database refusing afterwards (a concurrent
-    change) puts the schedules back as the database says, best effort, and re-raises.
+    4xx/503) thus leaves the database untouched; the database refusing afterwards puts the
+    schedules back as the database says, best effort, and re-raises. The workspace's schedule
+    lock is held throughout, so changes made through this API process never interleave.
     """
 
     def first(session: Session) -> tuple[T | None, list[SchedulePlan]]:
@@ -288,6 +296,17 @@ async def change_flow(
         session.commit()
         return answer, []
 
+    async with services.schedule_locks.hold(workspace_id):
+        return await _apply_flow_change(services, workspace_id, flow_id, change, first)
+
+
+async def _apply_flow_change(
+    services: Services,
+    workspace_id: str,
+    flow_id: str,
+    change: Callable[[Session, Flow], T],
+    first: Callable[[Session], tuple[T | None, list[SchedulePlan]]],
+) -> T:
     answer, plans = await in_session(services.engine, first)
     if not plans:
         return cast(T, answer)
@@ -342,8 +361,18 @@ async def change_row(
         session.flush()
         return plan_schedule(services, session, flow, row)  # rolled back when the session closes
 
-    with temporal_errors():
-        await push(services, await in_session(services.engine, plan))
+    async with services.schedule_locks.hold(workspace_id):
+        with temporal_errors():
+            await push(services, await in_session(services.engine, plan))
+        return await _commit_row_change(services, workspace_id, schedule_id, change)
+
+
+async def _commit_row_change(
+    services: Services,
+    workspace_id: str,
+    schedule_id: str,
+    change: Callable[[Session, ScheduleRow, Flow], T],
+) -> T:
     try:
         return await services.transaction(
             lambda session: change(session, *load_row(session, workspace_id, schedule_id))

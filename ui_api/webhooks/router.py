@@ -2,7 +2,7 @@
 
 Managing a webhook needs an API key of the flow's workspace. Delivering to one needs only its
 URL: the token in it is the credential, checked without timing leaks (see
-:mod:`ui_api.webhook_tokens`). A delivery is checked in this order: token (404), size (413),
+:mod:`ui_api.webhooks.tokens`). A delivery is checked in this order: token (404), size (413),
 signature if the webhook is signed (401), the webhook's rate limit (429), JSON body (415/422),
 idempotency key (422), flow enabled (409); then the run starts on the flow's latest version.
 """
@@ -259,7 +259,9 @@ def _target(session: Session, services: Services, token: str) -> _Target | None:
         ).first()
         if version is None:
             raise ApiError(409, f"flow {flow.id!r} has no version {flow.latest_version}")
-        run_input = flow_run_input(session, services.settings, flow, version, None)
+        run_input = flow_run_input(
+            session, services.settings, flow, version, None, services.frozen_steps
+        )
     except ApiError as refusal:
         return _Target(webhook, None, refusal)
     return _Target(webhook, run_input)
