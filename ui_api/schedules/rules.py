@@ -1,8 +1,8 @@
 """What a schedule may say: a 5-field cron expression or an interval, and an IANA time zone.
 
 Checked here, before Temporal sees them, so each mistake gets a message naming the field.
-Temporal validates the spec again when the schedule is created; ``ui_api.schedules.service`` callers map
-what it still refuses to the same kind of error.
+Temporal validates the spec again when the schedule is created; the callers in
+``ui_api.schedules.service`` map what it still refuses to the same kind of error.
 """
 
 from __future__ import annotations
