@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -40,29 +40,38 @@ def new_run_id() -> str:
     return new_id("run")
 
 
+@dataclass(frozen=True)
+class FrozenVersion:
+    """A flow version as every run of it starts: its definition and its steps' digests and
+    manifests."""
+
+    definition: dict[str, Any]
+    steps: dict[str, ResolvedStep]
+
+
 class FrozenSteps:
-    """The step versions a flow version freezes to, remembered (least recently used first out).
+    """Flow versions frozen for runs, remembered (least recently used first out).
 
     A flow version and a pushed step version are both immutable, so a flow version always
-    freezes to the same digests and manifests: starting a run from memory spares it the
-    definition's validation and the catalogue's queries. Thread-safe (transactions run on
+    freezes to the same definition, digests and manifests: starting a run from memory spares it
+    the definition's validation and the catalogue's queries. Thread-safe (transactions run on
     worker threads)."""
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[str, str, int], dict[str, ResolvedStep]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, int], FrozenVersion] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, int]) -> dict[str, ResolvedStep] | None:
+    def get(self, key: tuple[str, str, int]) -> FrozenVersion | None:
         with self._lock:
-            steps = self._items.get(key)
-            if steps is not None:
+            found = self._items.get(key)
+            if found is not None:
                 self._items.move_to_end(key)
-            return steps
+            return found
 
-    def put(self, key: tuple[str, str, int], steps: dict[str, ResolvedStep]) -> None:
+    def put(self, key: tuple[str, str, int], frozen: FrozenVersion) -> None:
         with self._lock:
-            self._items[key] = steps
+            self._items[key] = frozen
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
@@ -72,31 +81,43 @@ def flow_run_input(
     session: Session,
     settings: Settings,
     flow: Flow,
-    version: FlowVersion,
+    version: FlowVersion | int,
     trigger: Any,
     frozen: FrozenSteps | None = None,
 ) -> FlowRunInput:
     """Everything the run needs, with each step's bundle digest and manifest frozen
-    (remembered in ``frozen`` when given).
+    (remembered in ``frozen`` when given). ``version`` is the row, or its number (read only when
+    ``frozen`` does not hold it).
 
     Raises:
-        ApiError: 409 when a step the flow uses is not pushed (any more) in its workspace.
+        ApiError: 409 when the version or a step it uses is missing in the flow's workspace.
     """
-    key = (flow.workspace_id, flow.id, version.version)
-    steps = frozen.get(key) if frozen is not None else None
-    if steps is None:
-        steps = _freeze(session, flow, version)
+    number = version if isinstance(version, int) else version.version
+    key = (flow.workspace_id, flow.id, number)
+    found = frozen.get(key) if frozen is not None else None
+    if found is None:
+        row = version if isinstance(version, FlowVersion) else _version_row(session, flow, number)
+        found = FrozenVersion(row.definition, _freeze(session, flow, row))
         if frozen is not None:
-            frozen.put(key, steps)
+            frozen.put(key, found)
     return FlowRunInput(
-        definition=version.definition,
-        steps=steps,
+        definition=found.definition,
+        steps=found.steps,
         trigger=trigger,
         workspace_id=flow.workspace_id,
         flow_id=flow.id,
-        flow_version=version.version,
+        flow_version=number,
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
     )
+
+
+def _version_row(session: Session, flow: Flow, number: int) -> FlowVersion:
+    row = session.exec(
+        select(FlowVersion).where(FlowVersion.flow_id == flow.id, FlowVersion.version == number)
+    ).first()
+    if row is None:
+        raise ApiError(409, f"flow {flow.id!r} has no version {number}")
+    return row
 
 
 def _freeze(session: Session, flow: Flow, version: FlowVersion) -> dict[str, ResolvedStep]:

@@ -23,7 +23,7 @@ from ui_api.auth.ratelimit import Decision
 from ui_api.columns import utcnow
 from ui_api.deps import ServicesDep, SessionDep
 from ui_api.errors import ApiError, ErrorResponse, not_found, temporal_unavailable
-from ui_api.flows.models import Flow, FlowVersion
+from ui_api.flows.models import Flow
 from ui_api.json_body import StrictJsonRoute
 from ui_api.runs.launcher import flow_run_input, start_run
 from ui_api.secrets.crypto import DecryptionError
@@ -38,7 +38,7 @@ from ui_api.webhooks.delivery import (
 )
 from ui_api.webhooks.models import Webhook
 from ui_api.webhooks.schemas import Delivery, IssuedWebhook, WebhookOut, WebhookSettings
-from ui_api.webhooks.tokens import find_webhook, new_token_secret, webhook_url
+from ui_api.webhooks.tokens import find_webhook_and_flow, new_token_secret, webhook_url
 from workflows.types import FlowRunInput
 
 log = logging.getLogger("stepwell.api")
@@ -242,25 +242,19 @@ class _Target:
 
 
 def _target(session: Session, services: Services, token: str) -> _Target | None:
-    """Everything a delivery needs from the database, in one short transaction."""
-    webhook = find_webhook(session, token)
-    if webhook is None:
+    """Everything a delivery needs from the database: one query for the webhook and its flow
+    (the flow version's steps are usually remembered, see ``FrozenSteps``)."""
+    found = find_webhook_and_flow(session, token)
+    if found is None:
         return None
+    webhook, flow = found
     try:
-        flow = session.get(Flow, webhook.flow_id)
         if flow is None:  # deleted behind the webhook's back: the URL is dead with it
             raise ApiError(404, "no webhook at this URL (unknown or revoked token)")
         if not flow.enabled:
             raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to accept deliveries")
-        version = session.exec(
-            select(FlowVersion).where(
-                FlowVersion.flow_id == flow.id, FlowVersion.version == flow.latest_version
-            )
-        ).first()
-        if version is None:
-            raise ApiError(409, f"flow {flow.id!r} has no version {flow.latest_version}")
         run_input = flow_run_input(
-            session, services.settings, flow, version, None, services.frozen_steps
+            session, services.settings, flow, flow.latest_version, None, services.frozen_steps
         )
     except ApiError as refusal:
         return _Target(webhook, None, refusal)

@@ -13,9 +13,10 @@ import hmac
 import re
 import secrets
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from stepwell_settings import Settings
+from ui_api.flows.models import Flow
 from ui_api.webhooks.models import Webhook
 
 _WEBHOOK_ID = re.compile(r"whk_[0-9a-f]{20}")
@@ -38,15 +39,20 @@ def webhook_url(settings: Settings, webhook: Webhook) -> str:
     return f"{settings.public_url.rstrip('/')}/v1/hooks/{url_token(webhook)}"
 
 
-def find_webhook(session: Session, token: str) -> Webhook | None:
-    """The webhook this URL token belongs to, or ``None`` for any token that is not live."""
+def find_webhook_and_flow(session: Session, token: str) -> tuple[Webhook, Flow | None] | None:
+    """The webhook this URL token belongs to, with its flow (in one query), or ``None`` for any
+    token that is not live."""
     webhook_id, _, secret = token.partition(".")
     presented = secret.encode("utf-8", "surrogateescape")
     if not _WEBHOOK_ID.fullmatch(webhook_id) or not 0 < len(presented) <= _MAX_SECRET:
         hmac.compare_digest(presented[:_MAX_SECRET], _DUMMY_SECRET)
         return None
-    webhook = session.get(Webhook, webhook_id)
-    expected = _DUMMY_SECRET if webhook is None else webhook.token.encode()
-    if not hmac.compare_digest(presented, expected) or webhook is None:
+    row = session.exec(
+        select(Webhook, Flow)
+        .join(Flow, Flow.id == Webhook.flow_id, isouter=True)  # type: ignore[arg-type]
+        .where(Webhook.id == webhook_id)
+    ).first()
+    expected = _DUMMY_SECRET if row is None else row[0].token.encode()
+    if not hmac.compare_digest(presented, expected) or row is None:
         return None
-    return webhook
+    return row[0], row[1]
