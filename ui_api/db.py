@@ -7,7 +7,9 @@ route (FastAPI runs those in its thread pool) or through :func:`in_transaction` 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,8 +80,17 @@ def session_scope(engine: sa.Engine) -> Iterator[Session]:
 T = TypeVar("T")
 
 
-async def in_transaction(engine: sa.Engine, work: Callable[[Session], T]) -> T:
-    """Run ``work(session)`` in one transaction on a worker thread and return its result.
+async def _off_the_loop(call: Callable[[], T], executor: Executor | None) -> T:
+    if executor is None:
+        return await anyio.to_thread.run_sync(call)
+    return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+
+async def in_transaction(
+    engine: sa.Engine, work: Callable[[Session], T], executor: Executor | None = None
+) -> T:
+    """Run ``work(session)`` in one transaction on a worker thread (of ``executor``, or
+    anyio's) and return its result.
 
     Commits when ``work`` returns and rolls back when it raises (the exception propagates). The
     event loop never waits on the database (on SQLite a writer may wait for the lock, up to the
@@ -90,10 +101,12 @@ async def in_transaction(engine: sa.Engine, work: Callable[[Session], T]) -> T:
         with session_scope(engine) as session:
             return work(session)
 
-    return await anyio.to_thread.run_sync(call)
+    return await _off_the_loop(call, executor)
 
 
-async def in_session(engine: sa.Engine, work: Callable[[Session], T]) -> T:
+async def in_session(
+    engine: sa.Engine, work: Callable[[Session], T], executor: Executor | None = None
+) -> T:
     """Run ``work(session)`` on a worker thread; ``work`` commits what it wants kept, and
     whatever it leaves uncommitted is rolled back when the session closes."""
 
@@ -101,4 +114,4 @@ async def in_session(engine: sa.Engine, work: Callable[[Session], T]) -> T:
         with Session(engine, expire_on_commit=False) as session:
             return work(session)
 
-    return await anyio.to_thread.run_sync(call)
+    return await _off_the_loop(call, executor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -13,7 +14,7 @@ from temporalio.client import Client
 from activities.bundles import BundleStore, LocalBundleStore
 from stepwell_settings import Settings
 from ui_api.auth.ratelimit import RateLimiter
-from ui_api.db import create_engine, in_transaction, migrate
+from ui_api.db import create_engine, in_session, in_transaction, migrate
 from ui_api.locks import KeyedLocks
 from ui_api.metrics import Metrics
 from ui_api.runs.launcher import FrozenSteps
@@ -36,10 +37,20 @@ class Services:
     # held while a change moves a workspace's schedules (see ui_api.schedules.service)
     schedule_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
+    # the threads async routes run their database work on (plain ``def`` routes use FastAPI's)
+    db_threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="stepwell-db")
+    )
+
     async def transaction(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in one committed transaction, off the event loop
         (:func:`ui_api.db.in_transaction`)."""
-        return await in_transaction(self.engine, work)
+        return await in_transaction(self.engine, work, self.db_threads)
+
+    async def session(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` off the event loop; what it does not commit is rolled back
+        (:func:`ui_api.db.in_session`)."""
+        return await in_session(self.engine, work, self.db_threads)
 
 
 def build_services(

@@ -19,7 +19,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from step_sdk.errors import Problem
 from ui_api.auth.dependencies import Caller, CallerDep
 from ui_api.columns import new_id, utcnow
-from ui_api.db import in_session
 from ui_api.deps import ServicesDep, SessionDep
 from ui_api.errors import ApiError, invalid, not_found
 from ui_api.flows.models import Flow
@@ -107,7 +106,7 @@ async def create_schedule(
         return _out(row, flow), schedule_sync.plan_schedule(services, session, flow, row)
 
     async with services.schedule_locks.hold(caller.workspace_id):  # see change_flow
-        _, plan = await in_session(services.engine, add)  # rolled back: Temporal goes first
+        _, plan = await services.session(add)  # rolled back: Temporal goes first
         with schedule_sync.temporal_errors():
             await schedule_sync.create_schedule(services, plan)
         try:

@@ -34,7 +34,6 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from step_sdk.errors import Problem
-from ui_api.db import in_session
 from ui_api.errors import ApiError, invalid, not_found
 from ui_api.flows import service as flow_store
 from ui_api.flows.models import Flow, FlowVersion
@@ -307,7 +306,7 @@ async def _apply_flow_change(
     change: Callable[[Session, Flow], T],
     first: Callable[[Session], tuple[T | None, list[SchedulePlan]]],
 ) -> T:
-    answer, plans = await in_session(services.engine, first)
+    answer, plans = await services.session(first)
     if not plans:
         return cast(T, answer)
     await push_all(services, plans)
@@ -363,7 +362,7 @@ async def change_row(
 
     async with services.schedule_locks.hold(workspace_id):
         with temporal_errors():
-            await push(services, await in_session(services.engine, plan))
+            await push(services, await services.session(plan))
         return await _commit_row_change(services, workspace_id, schedule_id, change)
 
 
