@@ -7,15 +7,17 @@ for it, because Temporal refuses a second workflow with the same id.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, select
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from stepwell_settings import Settings
@@ -43,10 +45,19 @@ def new_run_id() -> str:
 @dataclass(frozen=True)
 class FrozenVersion:
     """A flow version as every run of it starts: its definition and its steps' digests and
-    manifests."""
+    manifests, and both as the JSON members of Temporal's payload (encoded once)."""
 
     definition: dict[str, Any]
     steps: dict[str, ResolvedStep]
+    encoded: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        members = {
+            "definition": self.definition,
+            "steps": {k: asdict(v) for k, v in self.steps.items()},
+        }
+        text = json.dumps(members, separators=(",", ":"), sort_keys=True, allow_nan=False)
+        object.__setattr__(self, "encoded", text[1:-1].encode())
 
 
 class FrozenSteps:
@@ -159,13 +170,18 @@ async def start_run(
     *,
     trigger_kind: str,
     run_id: str | None = None,
+    frozen: FrozenSteps | None = None,
 ) -> Started:
-    """Start the run; with a ``run_id`` that was used before, return that run instead."""
+    """Start the run; with a ``run_id`` that was used before, return that run instead.
+
+    With ``frozen`` holding the run's flow version, the version's part of the input is not
+    encoded again (see :func:`input_payload`).
+    """
     run_id = run_id or new_run_id()
     try:
         await temporal.start_workflow(
             FLOW_RUN,
-            run_input,
+            input_payload(run_input, frozen),
             id=run_id,
             task_queue=settings.task_queue,
             execution_timeout=run_timeout(settings, run_input),
@@ -177,3 +193,24 @@ async def start_run(
     except WorkflowAlreadyStartedError:
         return Started(run_id, created=False)
     return Started(run_id, created=True)
+
+
+def input_payload(run_input: FlowRunInput, frozen: FrozenSteps | None) -> RawValue | FlowRunInput:
+    """The run input as Temporal's JSON payload, with the flow version's part (definition,
+    manifests, schemas: most of its bytes) taken as ``FrozenVersion`` encoded it once. Any other
+    input (not from ``frozen``, or a trigger JSON cannot carry) goes to Temporal's converter."""
+    key = (run_input.workspace_id, run_input.flow_id, run_input.flow_version)
+    found = frozen.get(key) if frozen is not None else None
+    if found is None or found.encoded is None or found.steps is not run_input.steps:
+        return run_input
+    rest = {
+        item.name: getattr(run_input, item.name)
+        for item in fields(run_input)
+        if item.name not in ("definition", "steps")
+    }
+    try:
+        text = json.dumps(rest, separators=(",", ":"), sort_keys=True, allow_nan=False)
+        data = b"{" + found.encoded + b"," + text[1:].encode()
+    except (ValueError, UnicodeEncodeError):
+        return run_input
+    return RawValue(Payload(metadata={"encoding": b"json/plain"}, data=data))

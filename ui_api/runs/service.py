@@ -76,7 +76,12 @@ async def start_flow_run(
     is a run of another flow, the key was reused for something else: 409.
     """
     started = await start_run(
-        services.temporal, services.settings, run_input, trigger_kind=trigger_kind, run_id=run_id
+        services.temporal,
+        services.settings,
+        run_input,
+        trigger_kind=trigger_kind,
+        run_id=run_id,
+        frozen=services.frozen_steps,
     )
     run = await visible_run(services.temporal, run_input.workspace_id, started.run_id)
     if started.created:

@@ -302,7 +302,12 @@ async def _start(services: Services, target: _Target, request: Request, body: by
     run_id = None if key is None else delivery_run_id(webhook.id, key[1])
     try:
         started = await start_run(
-            services.temporal, services.settings, run_input, trigger_kind="webhook", run_id=run_id
+            services.temporal,
+            services.settings,
+            run_input,
+            trigger_kind="webhook",
+            run_id=run_id,
+            frozen=services.frozen_steps,
         )
     except RPCError as exc:
         log.warning("webhook %s: could not start a run: %s", webhook.id, exc)
