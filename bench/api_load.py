@@ -7,7 +7,8 @@ flow's webhook is created through the API. No worker runs: started runs just que
 
 Measured, each with N requests from C concurrent senders over real HTTP (httpx):
 
-* temporal         - N bare ``client.start_workflow`` calls of the same run input straight to
+* temporal         - N bare ``client.start_workflow`` calls of the same run input, with the same
+  options as the API's (search attributes, id reuse policy, the run's time limit), straight to
   Temporal from this process: the floor a webhook builds on;
 * webhook          - N deliveries, each with its own ``Idempotency-Key``, the rate limit out of
   the way; then a tenth of them (at most 100) delivered again with the same keys, which must all
@@ -59,7 +60,7 @@ from ui_api.auth.service import create_key, create_workspace
 from ui_api.db import create_engine, migrate, session_scope
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.runs import search_attributes
-from ui_api.runs.launcher import flow_run_input
+from ui_api.runs.launcher import flow_run_input, run_timeout
 from ui_api.steps.models import StepVersion
 from workflows.types import FLOW_RUN, FlowRunInput
 
@@ -229,6 +230,7 @@ async def baseline(bench: Bench, run_input: FlowRunInput, count: int, concurrenc
     """``count`` bare starts of the same input, tagged as another flow (not counted as runs)."""
     prefix = f"bench-baseline-{secrets.token_hex(4)}"
     attributes = search_attributes.for_run(run_input.workspace_id, prefix, 1, "manual")
+    timeout = run_timeout(bench.settings, run_input)
 
     async def start(i: int) -> tuple[int, bool, str]:
         await bench.temporal.start_workflow(
@@ -238,6 +240,7 @@ async def baseline(bench: Bench, run_input: FlowRunInput, count: int, concurrenc
             task_queue=bench.settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=attributes,
+            execution_timeout=timeout,  # every run has one (issue 9), so the floor has it too
         )
         return 202, False, ""
 
