@@ -39,6 +39,7 @@ from ui_api.runs.reader import (
     step_states,
 )
 from ui_api.runs.schemas import RunStatus
+from ui_api.temporal_rpc import RPC_TIMEOUT
 
 log = logging.getLogger("stepwell.api")
 
@@ -125,7 +126,7 @@ class RunEvents:
     async def _refresh(self, facts: HistoryFacts) -> HistoryFacts:
         """Describe the run again; read its history again when that tells something new."""
         run = self._run
-        run.description = await run.handle.describe()
+        run.description = await run.handle.describe(rpc_timeout=RPC_TIMEOUT)
         _, unknown = live_tails(run, facts)
         if unknown or run.status != RunStatus.running:
             return await history_facts(run)

@@ -26,6 +26,7 @@ from ui_api.errors import ApiError
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.runs import search_attributes
 from ui_api.steps.catalog import WorkspaceCatalog
+from ui_api.temporal_rpc import RPC_TIMEOUT
 from workflows.definition import DEFAULT_RUN_TIMEOUT_S, LONGEST_RUN_TIMEOUT_S, FlowDefinition
 from workflows.types import FLOW_RUN, FlowRunInput, ResolvedStep
 
@@ -189,6 +190,7 @@ async def start_run(
             search_attributes=search_attributes.for_run(
                 run_input.workspace_id, run_input.flow_id, run_input.flow_version, trigger_kind
             ),
+            rpc_timeout=RPC_TIMEOUT,
         )
     except WorkflowAlreadyStartedError:
         return Started(run_id, created=False)

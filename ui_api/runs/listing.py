@@ -18,6 +18,7 @@ from ui_api.errors import invalid
 from ui_api.runs import search_attributes
 from ui_api.runs.reader import run_links, run_status
 from ui_api.runs.schemas import RunPage, RunStatus, RunSummary
+from ui_api.temporal_rpc import RPC_TIMEOUT
 from workflows.types import FLOW_RUN
 
 # Ids the API hands out (flw_..., ws_...) and nothing that could close a quoted string.
@@ -86,13 +87,17 @@ async def list_runs(
     query = visibility_query(workspace_id, flow_id, status)
     sealing = {"secret": settings.secret_key, "context": query}
     token = unseal(cursor, **sealing) if cursor is not None else None
-    listing = temporal.list_workflows(query, page_size=limit, next_page_token=token)
+    listing = temporal.list_workflows(
+        query, page_size=limit, next_page_token=token, rpc_timeout=RPC_TIMEOUT
+    )
     await listing.fetch_next_page()
     page, next_token = listing.current_page or [], listing.next_page_token
     if next_token and len(page) == limit:
         # Temporal hands out a token whenever a page is full; look ahead so the last page
         # says it is the last.
-        peek = temporal.list_workflows(query, page_size=1, next_page_token=next_token)
+        peek = temporal.list_workflows(
+            query, page_size=1, next_page_token=next_token, rpc_timeout=RPC_TIMEOUT
+        )
         await peek.fetch_next_page()
         if not peek.current_page:
             next_token = None

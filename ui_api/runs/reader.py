@@ -26,6 +26,7 @@ from ui_api.errors import not_found
 from ui_api.runs import search_attributes
 from ui_api.runs.history import ExecutionFacts, HistoryFacts, read_history
 from ui_api.runs.schemas import RunDetail, RunError, RunLinks, RunStatus, StepRun
+from ui_api.temporal_rpc import RPC_TIMEOUT
 from workflows.types import PROGRESS_QUERY
 
 RUN_ID_MAX = 255
@@ -80,7 +81,7 @@ async def visible_run(temporal: Client, workspace_id: str, run_id: str) -> Visib
         raise not_found("run", run_id[:RUN_ID_MAX])
     handle = temporal.get_workflow_handle(run_id)
     try:
-        description = await handle.describe()
+        description = await handle.describe(rpc_timeout=RPC_TIMEOUT)
     except RPCError as exc:
         # Only Temporal saying "no such workflow" means no such run; anything else (down,
         # unreachable, overloaded) propagates and answers 503 (ui_api.errors), never 404.
@@ -94,7 +95,7 @@ async def visible_run(temporal: Client, workspace_id: str, run_id: str) -> Visib
 
 
 async def history_facts(run: VisibleRun) -> HistoryFacts:
-    events = [event async for event in run.handle.fetch_history_events()]
+    events = [event async for event in run.handle.fetch_history_events(rpc_timeout=RPC_TIMEOUT)]
     return read_history(events, run.description.data_converter.payload_converter)
 
 

@@ -21,6 +21,7 @@ from ui_api.runs.listing import list_runs as list_workspace_runs
 from ui_api.runs.reader import history_facts, read_run, run_links, visible_run
 from ui_api.runs.schemas import CancelRequested, RunDetail, RunPage, RunStarted, RunStatus, StartRun
 from ui_api.runs.service import StartedRun, idempotent_run_id, prepare_run, start_flow_run
+from ui_api.temporal_rpc import RPC_TIMEOUT
 from workflows.types import FlowRunInput
 
 router = APIRouter(prefix="/v1", tags=["runs"], route_class=StrictJsonRoute)
@@ -178,7 +179,7 @@ async def cancel_run(run_id: str, caller: CallerDep, services: ServicesDep) -> C
     if run.status != RunStatus.running:
         raise ApiError(409, f"run {run_id!r} has already ended ({run.status.value})")
     try:
-        await run.handle.cancel()
+        await run.handle.cancel(rpc_timeout=RPC_TIMEOUT)
     except RPCError:
         raise ApiError(409, f"run {run_id!r} ended before it could be cancelled") from None
     return CancelRequested(

@@ -35,6 +35,7 @@ from ui_api.schedules.schemas import (
     ScheduleOut,
     Triggered,
 )
+from ui_api.temporal_rpc import RPC_TIMEOUT
 
 router = APIRouter(prefix="/v1", tags=["schedules"], route_class=StrictJsonRoute)
 
@@ -137,7 +138,7 @@ async def get_schedule(
     out = await services.transaction(read)
     try:
         described = await services.temporal.get_schedule_handle(schedule_id).describe(
-            rpc_timeout=schedule_sync.RPC_TIMEOUT
+            rpc_timeout=RPC_TIMEOUT
         )
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
@@ -150,7 +151,7 @@ async def get_schedule(
         with schedule_sync.temporal_errors():  # Temporal lost it (a wiped dev server): put it back
             await schedule_sync.push_schedule(services, plan)
             described = await services.temporal.get_schedule_handle(schedule_id).describe(
-                rpc_timeout=schedule_sync.RPC_TIMEOUT
+                rpc_timeout=RPC_TIMEOUT
             )
     info = described.info
     runs = [
@@ -286,16 +287,12 @@ async def trigger_schedule(schedule_id: str, caller: CallerDep, services: Servic
     with schedule_sync.temporal_errors():
         try:
             # Run now means now, even when an earlier run of this schedule is still going.
-            await handle.trigger(
-                overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=schedule_sync.RPC_TIMEOUT
-            )
+            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=RPC_TIMEOUT)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
             await schedule_sync.push_schedule(services, current)  # Temporal lost it
-            await handle.trigger(
-                overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=schedule_sync.RPC_TIMEOUT
-            )
+            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=RPC_TIMEOUT)
     return Triggered(
         schedule_id=schedule_id, run_id_prefix=schedule_sync.run_id_prefix(schedule_id)
     )

@@ -42,13 +42,10 @@ from ui_api.runs.launcher import flow_run_input, run_timeout
 from ui_api.schedules import rules as schedule_rules
 from ui_api.schedules.models import Schedule as ScheduleRow
 from ui_api.services import Services
+from ui_api.temporal_rpc import RPC_TIMEOUT
 from workflows.types import FLOW_RUN
 
 T = TypeVar("T")
-
-# How long one schedule call may wait for Temporal before the request answers 503: the client's
-# default retries an unreachable server for about 30 s, which a person at a form should not wait.
-RPC_TIMEOUT = timedelta(seconds=10)
 
 # Fires missed while Temporal was down for longer than this are dropped, not replayed in a burst.
 CATCHUP_WINDOW = timedelta(minutes=5)
