@@ -26,7 +26,7 @@ from ui_api.flows.schemas import (
     VersionSummary,
 )
 from ui_api.json_body import StrictJsonRoute
-from ui_api.schedules.service import change_flow, delete_all, flow_schedules
+from ui_api.schedules.service import change_flow, delete_all, flow_lock, flow_schedules
 
 router = APIRouter(prefix="/v1", tags=["flows"], route_class=StrictJsonRoute)
 
@@ -187,7 +187,7 @@ async def delete_flow(flow_id: str, caller: CallerDep, services: ServicesDep) ->
         flow = flow_store.get_flow(session, caller.workspace_id, flow_id)
         flow_store.delete_flow_rows(session, flow)
 
-    async with services.schedule_locks.hold(caller.workspace_id):  # see change_flow
+    async with flow_lock(services, flow_id):  # see change_flow
         # Temporal first: if it cannot delete the schedules, nothing is deleted.
         await delete_all(services, await services.transaction(schedule_ids))
         await services.transaction(delete)

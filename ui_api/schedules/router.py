@@ -106,7 +106,7 @@ async def create_schedule(
         session.flush()  # database refusals come before Temporal has anything to undo
         return _out(row, flow), schedule_sync.plan_schedule(services, session, flow, row)
 
-    async with services.schedule_locks.hold(caller.workspace_id):  # see change_flow
+    async with schedule_sync.flow_lock(services, flow_id):  # see change_flow
         _, plan = await services.session(add)  # rolled back: Temporal goes first
         with schedule_sync.temporal_errors():
             await schedule_sync.create_schedule(services, plan)
@@ -135,24 +135,23 @@ async def get_schedule(
     def read(session: Session) -> ScheduleOut:
         return _out(*schedule_sync.load_row(session, caller.workspace_id, schedule_id))
 
-    out = await services.transaction(read)
-    try:
-        described = await services.temporal.get_schedule_handle(schedule_id).describe(
-            rpc_timeout=RPC_TIMEOUT
-        )
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise ApiError(503, f"Temporal is unavailable: {exc.message}") from None
-        plan = await services.transaction(
-            lambda session: schedule_sync.plan_row(
-                services, session, caller.workspace_id, schedule_id
+    # Under the flow's lock: a schedule being changed or deleted is read after that, never in
+    # between (Temporal answers a describe of a schedule mid-deletion only by timing out).
+    flow_id = await schedule_sync.flow_of_schedule(services, caller.workspace_id, schedule_id)
+    async with schedule_sync.flow_lock(services, flow_id):
+        out = await services.transaction(read)
+        handle = services.temporal.get_schedule_handle(schedule_id)
+        try:
+            described = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise ApiError(503, f"Temporal is unavailable: {exc.message}") from None
+            # Temporal lost it (a wiped dev server): put it back
+            await schedule_sync.restore_schedule(
+                services, caller.workspace_id, schedule_id, locked=True
             )
-        )
-        with schedule_sync.temporal_errors():  # Temporal lost it (a wiped dev server): put it back
-            await schedule_sync.push_schedule(services, plan)
-            described = await services.temporal.get_schedule_handle(schedule_id).describe(
-                rpc_timeout=RPC_TIMEOUT
-            )
+            with schedule_sync.temporal_errors():
+                described = await handle.describe(rpc_timeout=RPC_TIMEOUT)
     info = described.info
     runs = [
         ScheduledRun(
@@ -224,10 +223,8 @@ async def delete_schedule(schedule_id: str, caller: CallerDep, services: Service
         if row is not None:
             session.delete(row)
 
-    async with services.schedule_locks.hold(caller.workspace_id):  # see change_flow
-        await services.transaction(
-            lambda session: schedule_sync.load_row(session, caller.workspace_id, schedule_id)
-        )
+    flow_id = await schedule_sync.flow_of_schedule(services, caller.workspace_id, schedule_id)
+    async with schedule_sync.flow_lock(services, flow_id):  # see change_flow
         with schedule_sync.temporal_errors():
             await schedule_sync.delete_temporal_schedule(services, schedule_id)
         await services.transaction(delete)
@@ -276,23 +273,24 @@ async def trigger_schedule(schedule_id: str, caller: CallerDep, services: Servic
     """Start a run now with the schedule's payload, even while it is paused (not while the
     flow is disabled). The run appears in `recent_runs` and the flow's runs."""
 
-    def plan(session: Session) -> schedule_sync.SchedulePlan:
-        row, flow = schedule_sync.load_row(session, caller.workspace_id, schedule_id)
+    def check(session: Session) -> None:
+        _, flow = schedule_sync.load_row(session, caller.workspace_id, schedule_id)
         if not flow.enabled:
             raise ApiError(409, f"flow {flow.id!r} is disabled; enable it to run it")
-        return schedule_sync.plan_schedule(services, session, flow, row)
 
-    current = await services.transaction(plan)
+    await services.transaction(check)
     handle = services.temporal.get_schedule_handle(schedule_id)
+    # Run now means now, even when an earlier run of this schedule is still going.
+    allow_all = ScheduleOverlapPolicy.ALLOW_ALL
     with schedule_sync.temporal_errors():
         try:
-            # Run now means now, even when an earlier run of this schedule is still going.
-            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=RPC_TIMEOUT)
+            await handle.trigger(overlap=allow_all, rpc_timeout=RPC_TIMEOUT)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-            await schedule_sync.push_schedule(services, current)  # Temporal lost it
-            await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL, rpc_timeout=RPC_TIMEOUT)
+            # Temporal lost it: put it back (unless it is being deleted), then fire
+            await schedule_sync.restore_schedule(services, caller.workspace_id, schedule_id)
+            await handle.trigger(overlap=allow_all, rpc_timeout=RPC_TIMEOUT)
     return Triggered(
         schedule_id=schedule_id, run_id_prefix=schedule_sync.run_id_prefix(schedule_id)
     )

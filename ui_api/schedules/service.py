@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar, cast
@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
     ScheduleHandle,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
@@ -224,8 +225,11 @@ async def push_schedule(services: Services, plan: SchedulePlan) -> None:
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
-        await create_schedule(services, plan)
-        return
+        try:
+            await create_schedule(services, plan)
+            return
+        except ScheduleAlreadyRunningError:  # made meanwhile (another API process): update it
+            await handle.update(replace, rpc_timeout=RPC_TIMEOUT)
     await apply_pause(services, plan)
 
 
@@ -278,8 +282,8 @@ async def change_flow(
     to plan the schedules as they must become; the plans go to Temporal with no connection
     held; then ``change`` runs again and commits. Temporal refusing or unreachable (ApiError
     4xx/503) thus leaves the database untouched; the database refusing afterwards puts the
-    schedules back as the database says, best effort, and re-raises. The workspace's schedule
-    lock is held throughout, so changes made through this API process never interleave.
+    schedules back as the database says, best effort, and re-raises. The flow's schedule lock
+    is held throughout, so changes made through this API process never interleave.
     """
 
     def first(session: Session) -> tuple[T | None, list[SchedulePlan]]:
@@ -292,7 +296,7 @@ async def change_flow(
         session.commit()
         return answer, []
 
-    async with services.schedule_locks.hold(workspace_id):
+    async with flow_lock(services, flow_id):
         return await _apply_flow_change(services, workspace_id, flow_id, change, first)
 
 
@@ -357,7 +361,7 @@ async def change_row(
         session.flush()
         return plan_schedule(services, session, flow, row)  # rolled back when the session closes
 
-    async with services.schedule_locks.hold(workspace_id):
+    async with flow_lock(services, await flow_of_schedule(services, workspace_id, schedule_id)):
         with temporal_errors():
             await push(services, await services.session(plan))
         return await _commit_row_change(services, workspace_id, schedule_id, change)
@@ -380,3 +384,37 @@ async def _commit_row_change(
             )
             await push_schedule(services, current)
         raise
+
+
+def flow_lock(services: Services, flow_id: str) -> AbstractAsyncContextManager[None]:
+    """The lock every change that moves this flow's Temporal Schedules holds, from planning to
+    commit (503 if it cannot be had in time, see ``KeyedLocks``)."""
+    return services.schedule_locks.hold(f"flow:{flow_id}")
+
+
+async def flow_of_schedule(services: Services, workspace_id: str, schedule_id: str) -> str:
+    """The id of the flow a schedule of this workspace belongs to (404 for any other)."""
+    return await services.transaction(
+        lambda session: load_row(session, workspace_id, schedule_id)[1].id
+    )
+
+
+async def restore_schedule(
+    services: Services, workspace_id: str, schedule_id: str, *, locked: bool = False
+) -> None:
+    """Put back a Temporal Schedule that Temporal lost (a wiped dev server), under its flow's
+    lock (``locked``: the caller holds it) and only if its row still exists then, so a schedule
+    being deleted is never revived."""
+
+    async def restore() -> None:
+        plan = await services.transaction(
+            lambda session: plan_row(services, session, workspace_id, schedule_id)
+        )
+        with temporal_errors():
+            await push_schedule(services, plan)
+
+    if locked:
+        await restore()
+        return
+    async with flow_lock(services, await flow_of_schedule(services, workspace_id, schedule_id)):
+        await restore()

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.service import RPCError, RPCStatusCode
 
 from tests.api.helpers import WorkspaceKey
 from tests.api.schedules.helpers import SLUG_FLOW, action_input, describe_schedule, post_schedule
@@ -54,3 +55,44 @@ async def test_concurrent_enables_disables_pauses_and_saves_agree_with_temporal(
         )
         assert all(a.status_code in (200, 201, 409) for a in answers), [a.text for a in answers]
         await _agree(client, workspace, api_services)
+
+
+async def test_reads_and_triggers_racing_a_delete_never_bring_a_schedule_back(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, api_services: Services, slug_flow: Flow
+) -> None:
+    headers = workspace.headers
+    for _ in range(3):
+        ids = [
+            (await post_schedule(client, workspace, slug_flow, {"interval_s": 3600}))["id"]
+            for _ in range(2)
+        ]
+        racing = [client.get(f"/v1/schedules/{i}", headers=headers) for i in ids * 3]
+        racing += [client.post(f"/v1/schedules/{i}/trigger", headers=headers) for i in ids]
+        answers = await asyncio.gather(
+            client.delete(f"/v1/schedules/{ids[0]}", headers=headers), *racing
+        )
+        assert all(a.status_code < 500 for a in answers), [a.text for a in answers]
+        with pytest.raises(RPCError) as gone:
+            await describe_schedule(api_services, ids[0])
+        assert gone.value.status == RPCStatusCode.NOT_FOUND
+        await client.delete(f"/v1/schedules/{ids[1]}", headers=headers)
+
+
+async def test_a_flow_deleted_while_its_schedules_are_read_leaves_none_in_temporal(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, api_services: Services, slug_flow: Flow
+) -> None:
+    headers = workspace.headers
+    ids = [
+        (await post_schedule(client, workspace, slug_flow, {"interval_s": 3600}))["id"]
+        for _ in range(3)
+    ]
+    racing = [client.get(f"/v1/schedules/{i}", headers=headers) for i in ids * 2]
+    racing += [client.post(f"/v1/schedules/{i}/trigger", headers=headers) for i in ids]
+    answers = await asyncio.gather(
+        client.delete(f"/v1/flows/{slug_flow.id}", headers=headers), *racing
+    )
+    assert all(a.status_code < 500 for a in answers), [a.text for a in answers]
+    for schedule_id in ids:
+        with pytest.raises(RPCError) as gone:
+            await describe_schedule(api_services, schedule_id)
+        assert gone.value.status == RPCStatusCode.NOT_FOUND
