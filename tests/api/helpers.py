@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from step_sdk.bundle import Bundle
+from step_sdk.bundle import Bundle, build_bundle
+from step_sdk.manifest import Manifest
 from ui_api.auth.service import create_key, create_workspace
 from ui_api.db import session_scope
 from ui_api.flows.models import Flow, FlowVersion
@@ -97,3 +99,29 @@ async def finished(
             return run
         await asyncio.sleep(0.2)
     raise AssertionError(f"run {run_id} did not finish in {timeout_s} s")
+
+
+# A step that sleeps ``seconds`` (for runs that must still be going, or time out).
+NAP = build_bundle(
+    Manifest.model_validate(
+        {
+            "name": "test.nap",
+            "version": "1.0.0",
+            "entrypoint": "step:main",
+            "limits": {"timeout_s": 120},
+        }
+    ),
+    {
+        "step.py": textwrap.dedent(
+            """
+            import time
+            from step_sdk import step
+
+            @step(name="test.nap", version="1.0.0")
+            def main(seconds: float) -> str:
+                time.sleep(seconds)
+                return "rested"
+            """
+        ).encode()
+    },
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import textwrap
 from datetime import timedelta
 from typing import Any
 
@@ -15,38 +14,13 @@ import pytest
 from temporalio.client import Client, ScheduleActionStartWorkflow
 
 from sandbox import labels
-from step_sdk.bundle import Bundle, build_bundle
-from step_sdk.manifest import Manifest
-from tests.api.helpers import WorkspaceKey, assert_error, finished, insert_flow, insert_step
+from step_sdk.bundle import Bundle
+from tests.api.helpers import NAP, WorkspaceKey, assert_error, finished, insert_flow, insert_step
 from ui_api.flows.models import Flow
 from ui_api.services import Services
 from workflows.definition import DEFAULT_RUN_TIMEOUT_S
 
 pytestmark = pytest.mark.temporal
-
-NAP = build_bundle(
-    Manifest.model_validate(
-        {
-            "name": "test.nap",
-            "version": "1.0.0",
-            "entrypoint": "step:main",
-            "limits": {"timeout_s": 120},
-        }
-    ),
-    {
-        "step.py": textwrap.dedent(
-            """
-            import time
-            from step_sdk import step
-
-            @step(name="test.nap", version="1.0.0")
-            def main(seconds: float) -> str:
-                time.sleep(seconds)
-                return "rested"
-            """
-        ).encode()
-    },
-)
 
 
 def nap_flow(seconds: float, **flow: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-import textwrap
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -24,9 +23,8 @@ from temporalio.client import (
     ScheduleState,
 )
 
-from step_sdk.bundle import build_bundle
-from step_sdk.manifest import Manifest
-from tests.api.helpers import WorkspaceKey, assert_error, insert_flow, insert_step
+from tests.api.helpers import NAP, WorkspaceKey, assert_error, insert_flow, insert_step
+from tests.api.schedules.helpers import post_schedule
 from ui_api.flows.models import Flow
 from ui_api.schedules.models import Schedule as ScheduleRow
 from ui_api.schedules.service import schedule_spec
@@ -35,29 +33,6 @@ from ui_api.services import Services
 pytestmark = pytest.mark.temporal
 
 BERLIN = ZoneInfo("Europe/Berlin")
-NAP = build_bundle(
-    Manifest.model_validate(
-        {
-            "name": "test.nap",
-            "version": "1.0.0",
-            "entrypoint": "step:main",
-            "limits": {"timeout_s": 120},
-        }
-    ),
-    {
-        "step.py": textwrap.dedent(
-            """
-            import time
-            from step_sdk import step
-
-            @step(name="test.nap", version="1.0.0")
-            def main(seconds: float) -> str:
-                time.sleep(seconds)
-                return "rested"
-            """
-        ).encode()
-    },
-)
 
 
 @pytest.fixture
@@ -69,17 +44,6 @@ def nap_flow(api_services: Services, workspace: WorkspaceKey) -> Flow:
         "steps": [{"id": "nap", "uses": "test.nap@1.0.0", "with": {"seconds": 100}}],
     }
     return insert_flow(api_services, workspace.workspace_id, definition)
-
-
-async def _create(
-    client: httpx.AsyncClient, workspace: WorkspaceKey, flow: Flow, body: dict[str, Any]
-) -> dict[str, Any]:
-    response = await client.post(
-        f"/v1/flows/{flow.id}/schedules", json=body, headers=workspace.headers
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 async def _detail(
@@ -113,7 +77,7 @@ async def test_cron_with_both_day_fields_fires_on_either_day_as_classic_cron_doe
     client: httpx.AsyncClient, workspace: WorkspaceKey, nap_flow: Flow
 ) -> None:
     asked_at = datetime.now(UTC)
-    created = await _create(
+    created = await post_schedule(
         client, workspace, nap_flow, {"cron": "0 9 1 * MON", "timezone": "Europe/Berlin"}
     )
     fires = _times(await _detail(client, workspace, created["id"]))
@@ -125,7 +89,7 @@ async def test_an_interval_counts_from_when_the_schedule_was_created(
 ) -> None:
     week = 7 * 24 * 3600
     for interval_s in (week, 3600 + 7):
-        created = await _create(client, workspace, nap_flow, {"interval_s": interval_s})
+        created = await post_schedule(client, workspace, nap_flow, {"interval_s": interval_s})
         start = datetime.fromisoformat(created["created_at"]).replace(microsecond=0)
         fires = _times(await _detail(client, workspace, created["id"]))
         step = timedelta(seconds=interval_s)
@@ -230,7 +194,7 @@ async def test_daylight_saving_days_as_temporal_computes_them(
 async def test_fires_skipped_while_a_run_is_still_going_are_shown(
     client: httpx.AsyncClient, api_services: Services, workspace: WorkspaceKey, nap_flow: Flow
 ) -> None:
-    created = await _create(client, workspace, nap_flow, {"interval_s": 3600, "paused": True})
+    created = await post_schedule(client, workspace, nap_flow, {"interval_s": 3600, "paused": True})
     assert created["overlap"] == "skip"
     handle = api_services.temporal.get_schedule_handle(created["id"])
     # A fire as the schedule's own would be, with its policy (POST .../trigger overlaps on
@@ -263,7 +227,7 @@ async def test_fires_skipped_while_a_run_is_still_going_are_shown(
 async def test_the_overlap_policy_is_chosen_changed_and_checked(
     client: httpx.AsyncClient, api_services: Services, workspace: WorkspaceKey, nap_flow: Flow
 ) -> None:
-    created = await _create(
+    created = await post_schedule(
         client, workspace, nap_flow, {"interval_s": 3600, "overlap": "buffer_one"}
     )
     assert created["overlap"] == "buffer_one"
