@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -80,17 +79,9 @@ def session_scope(engine: sa.Engine) -> Iterator[Session]:
 T = TypeVar("T")
 
 
-async def _off_the_loop(call: Callable[[], T], executor: Executor | None) -> T:
-    if executor is None:
-        return await anyio.to_thread.run_sync(call)
-    return await asyncio.get_running_loop().run_in_executor(executor, call)
-
-
-async def in_transaction(
-    engine: sa.Engine, work: Callable[[Session], T], executor: Executor | None = None
-) -> T:
-    """Run ``work(session)`` in one transaction on a worker thread (of ``executor``, or
-    anyio's) and return its result.
+async def in_transaction(engine: sa.Engine, work: Callable[[Session], T], executor: Executor) -> T:
+    """Run ``work(session)`` in one transaction on a thread of ``executor`` and return its
+    result.
 
     Commits when ``work`` returns and rolls back when it raises (the exception propagates). The
     event loop never waits on the database (on SQLite a writer may wait for the lock, up to the
@@ -101,17 +92,15 @@ async def in_transaction(
         with session_scope(engine) as session:
             return work(session)
 
-    return await _off_the_loop(call, executor)
+    return await asyncio.get_running_loop().run_in_executor(executor, call)
 
 
-async def in_session(
-    engine: sa.Engine, work: Callable[[Session], T], executor: Executor | None = None
-) -> T:
-    """Run ``work(session)`` on a worker thread; ``work`` commits what it wants kept, and
+async def in_session(engine: sa.Engine, work: Callable[[Session], T], executor: Executor) -> T:
+    """Run ``work(session)`` on a thread of ``executor``; ``work`` commits what it wants kept, and
     whatever it leaves uncommitted is rolled back when the session closes."""
 
     def call() -> T:
         with Session(engine, expire_on_commit=False) as session:
             return work(session)
 
-    return await _off_the_loop(call, executor)
+    return await asyncio.get_running_loop().run_in_executor(executor, call)
