@@ -86,11 +86,16 @@ class FlowDefinition(_Strict):
     )
 
     def run_timeout_s(self, maximum_s: float) -> float:
-        """Seconds a run of this flow may take: its ``timeout_s`` (default 1 h), capped at
-        ``maximum_s`` (the operator's maximum), so a flow saved under a higher maximum still
-        runs, with the current one."""
-        return min(self.timeout_s or DEFAULT_RUN_TIMEOUT_S, maximum_s)
+        """Seconds a run of this flow may take (see :func:`run_timeout_s`)."""
+        return run_timeout_s(self.timeout_s, maximum_s)
 
     def document(self) -> dict[str, Any]:
         """The definition as JSON-ready data, with the builder's field names (``with``, ``if``)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def run_timeout_s(timeout_s: float | None, maximum_s: float) -> float:
+    """Seconds a run may take: a flow's ``timeout_s`` (default 1 h), capped at ``maximum_s``
+    (the operator's maximum), so a flow saved under a higher maximum still runs, with the
+    current one."""
+    return min(timeout_s or DEFAULT_RUN_TIMEOUT_S, maximum_s)

@@ -27,7 +27,7 @@ from ui_api.flows.models import Flow, FlowVersion
 from ui_api.runs import search_attributes
 from ui_api.steps.catalog import WorkspaceCatalog
 from ui_api.temporal_rpc import RPC_TIMEOUT
-from workflows.definition import DEFAULT_RUN_TIMEOUT_S, LONGEST_RUN_TIMEOUT_S, FlowDefinition
+from workflows.definition import LONGEST_RUN_TIMEOUT_S, FlowDefinition, run_timeout_s
 from workflows.types import FLOW_RUN, FlowRunInput, ResolvedStep
 
 TRIGGERS = ("manual", "webhook", "schedule", "rerun")
@@ -156,12 +156,10 @@ def run_timeout(settings: Settings, run_input: FlowRunInput) -> timedelta:
     """
     definition = run_input.definition if isinstance(run_input.definition, dict) else {}
     value = definition.get("timeout_s")
-    seconds = DEFAULT_RUN_TIMEOUT_S
-    if isinstance(value, bool):  # JSON true is no number of seconds
-        value = None
-    if isinstance(value, int | float) and 0 < value <= LONGEST_RUN_TIMEOUT_S:
-        seconds = float(value)
-    return timedelta(seconds=min(seconds, settings.run_timeout_max_s))
+    stored: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):  # JSON true is no number
+        stored = float(value) if 0 < value <= LONGEST_RUN_TIMEOUT_S else None
+    return timedelta(seconds=run_timeout_s(stored, settings.run_timeout_max_s))
 
 
 async def start_run(
