@@ -45,3 +45,15 @@ class SandboxConfig:
     build_memory_mb: int = 1024
     build_timeout_s: float = 600.0
     pip_index_url: str | None = None
+    # Egress (docs/egress.md): which declared hosts are honoured, and the per-execution caps.
+    # "declared": listed hosts only ("*" is ignored); "any-public": "*" too; "off": no network.
+    egress_mode: str = "declared"
+    egress_max_connections: int = 32
+    egress_max_bytes: int = 128 * 1024 * 1024
+    egress_connect_timeout_s: float = 10.0
+    # DNS servers the egress proxy resolves with (empty: the engine's default).
+    egress_dns: tuple[str, ...] = ()
+    # Development and tests only: "ip:port" pairs the proxy treats as public (a local test server).
+    # Settings refuse them in production mode, and so does the proxy itself.
+    egress_test_public: tuple[str, ...] = ()
+    production: bool = False

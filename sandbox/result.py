@@ -42,6 +42,10 @@ class StepResult:
     image: str = ""
     container_id: str = ""
     stats: dict[str, int] = field(default_factory=dict)
+    # The execution's network connections as the egress proxy recorded them (docs/egress.md):
+    # {"host", "port", "address", "method", "allowed", "reason", "bytes_out", "bytes_in",
+    #  "started_at", "duration_ms"}; empty for a step without egress.
+    connections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -129,8 +129,7 @@ def parse_entry(entry: object) -> EgressRule:
         )
     if "/" in entry:
         raise EgressEntryError(
-            "a path or an address range is not a host: write one host name or address, "
-            "without '/'"
+            "a path or an address range is not a host: write one host name or address, without '/'"
         )
     if any(ch.isspace() for ch in entry) or "@" in entry or "?" in entry or "#" in entry:
         raise EgressEntryError("the entry must be a bare host or host:port")

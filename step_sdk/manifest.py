@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
+from step_sdk.egress import MAX_ENTRIES, EgressEntryError, parse_entry
 from step_sdk.requirements import RequirementError, parse_requirements
 
 MANIFEST_FILE = "stepwell.json"
@@ -47,6 +55,17 @@ _STORED_OUTPUT_KB = 16384
 # Without it (reading a stored manifest or bundle) an output_kb above the maximum is clamped,
 # so nothing stored before a limit was lowered can make a read fail.
 NEW_MANIFEST = {"new_manifest": True}
+
+
+def _egress_entry(value: str) -> str:
+    try:
+        return str(parse_entry(value))
+    except EgressEntryError as exc:
+        raise ValueError(str(exc)) from None
+
+
+# One entry of ``egress``, normalized (lower case, the default port dropped); see step_sdk.egress.
+EgressEntry = Annotated[str, AfterValidator(_egress_entry)]
 
 
 class _Strict(BaseModel):
@@ -115,6 +134,8 @@ class Manifest(_Strict):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     secrets: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
+    # Hosts the step may connect to (step_sdk.egress); empty: no network at all.
+    egress: tuple[EgressEntry, ...] = Field((), max_length=MAX_ENTRIES)
 
     @field_validator("name")
     @classmethod
@@ -166,6 +187,11 @@ class Manifest(_Strict):
         for name in value:
             if not is_secret_name(name):
                 raise ValueError(f"{name!r} is not a secret name ({SECRET_NAME_RULE})")
+        return tuple(sorted(set(value)))
+
+    @field_validator("egress")
+    @classmethod
+    def _egress(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(sorted(set(value)))
 
     @property

@@ -60,6 +60,31 @@ class Settings(BaseSettings):
     webhook_max_body_kb: int = Field(256, ge=1, le=10240)
     webhook_tolerance_s: int = Field(300, ge=1, description="signature timestamp tolerance")
     bundle_max_kb: int = Field(5120, ge=16, le=102400, description="largest step bundle accepted")
+    egress: Literal["declared", "any-public", "off"] = Field(
+        "declared",
+        description="which step egress is honoured: 'declared' (listed hosts only; '*' refused at "
+        "push), 'any-public' ('*' allowed), 'off' (no step gets network; egress refused at push)",
+    )
+    egress_max_connections: int = Field(32, ge=1, le=10000, description="per execution")
+    egress_max_mb: int = Field(128, ge=1, le=65536, description="bytes both ways, per execution")
+    egress_connect_timeout_s: float = Field(10, gt=0, le=300)
+    egress_dns: list[str] = Field(
+        default_factory=list, description="DNS servers the egress proxy uses (default: engine's)"
+    )
+    egress_test_public: list[str] = Field(
+        default_factory=list,
+        description="development and tests only: 'ip:port' the egress proxy treats as public; "
+        "refused in production mode",
+    )
+
+    @model_validator(mode="after")
+    def _egress_checks_stay_on(self) -> Settings:
+        if self.mode == "production" and self.egress_test_public:
+            raise ValueError(
+                "egress_test_public exempts addresses from the egress address checks and is for "
+                "tests only: it cannot be set in production mode"
+            )
+        return self
 
     @model_validator(mode="after")
     def _default_public_url(self) -> Settings:
@@ -85,4 +110,11 @@ class Settings(BaseSettings):
             log_kb=self.sandbox_log_kb,
             pids_limit=self.sandbox_pids_limit,
             pip_index_url=self.pip_index_url,
+            egress_mode=self.egress,
+            egress_max_connections=self.egress_max_connections,
+            egress_max_bytes=self.egress_max_mb * 1024 * 1024,
+            egress_connect_timeout_s=self.egress_connect_timeout_s,
+            egress_dns=tuple(self.egress_dns),
+            egress_test_public=tuple(self.egress_test_public),
+            production=self.mode == "production",
         )
