@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from step_sdk.manifest import MANIFEST_FILE, Manifest
+from step_sdk.validation import pointer
 
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
@@ -151,6 +152,7 @@ def parse_manifest(raw: bytes) -> Manifest:
         return Manifest.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
-            f"/{'/'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{pointer(err['loc'])}: {str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise BundleError(f"{MANIFEST_FILE} is invalid: {problems}") from None

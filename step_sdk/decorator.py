@@ -29,9 +29,25 @@ DEFAULT_VERSION = "0.1.0"
 
 def _problems(error: ValidationError, prefix: str = "") -> list[Problem]:
     return [
-        Problem(pointer([p for p in err["loc"] if p != "__root__"], prefix), err["msg"])
+        Problem(
+            pointer([p for p in err["loc"] if p != "__root__"], prefix),
+            str(err["msg"]).removeprefix("Value error, "),
+        )
         for err in error.errors()
     ]
+
+
+def _egress_option(value: Any) -> Any:
+    """``egress`` as the manifest takes it (the manifest validates each entry).
+
+    Raises:
+        ValueError: a lone string, which ``tuple()`` would split into its letters.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes):
+        raise ValueError(f"/egress: must be a list of hosts, e.g. [{value!r}], not one string")
+    return tuple(value) if isinstance(value, Sequence) else value
 
 
 def _entrypoint(function: Callable[..., Any]) -> str:
@@ -62,6 +78,10 @@ class Step(Generic[P, R]):
                     raise StepDefinitionError(f"{function.__qualname__}: {exc}") from None
         retry = options.get("retry") or {}
         try:
+            egress = _egress_option(options.get("egress"))
+        except ValueError as exc:
+            raise StepDefinitionError(f"{function.__qualname__}: {exc}") from None
+        try:
             self.manifest = Manifest.model_validate(
                 {
                     "name": name,
@@ -79,6 +99,7 @@ class Step(Generic[P, R]):
                     "retry": retry.model_dump() if isinstance(retry, RetryPolicy) else dict(retry),
                     "secrets": tuple(options.get("secrets") or ()),
                     "examples": tuple(options.get("examples") or ()),
+                    "egress": egress,
                 },
                 context=NEW_MANIFEST,
             )
@@ -168,6 +189,7 @@ def step(
     examples: Sequence[Mapping[str, Any]] = (),
     input_schema: dict[str, Any] | None = None,
     output_schema: dict[str, Any] | None = None,
+    egress: Sequence[str] = (),
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
@@ -190,11 +212,14 @@ def step(function: Callable[P, R] | None = None, /, **options: Any) -> Any:
     ``title``, ``description`` (default: the docstring), ``requirements`` (``name==version``
     pins), ``timeout_s``, ``memory_mb``, ``cpus``, ``output_kb``, ``retry`` (``max_attempts``,
     ``initial_interval_s``, ``backoff``, ``non_retryable``), ``secrets`` (names the step may
-    receive), ``examples`` (``{"input", "output"}`` pairs), and ``input_schema`` /
+    receive), ``examples`` (``{"input", "output"}`` pairs), ``egress`` (the hosts the step may
+    connect to, ``host`` or ``host:port``, e.g. ``["api.github.com", "hooks.example.com:8443"]``;
+    see :mod:`step_sdk.egress`; default: no network at all), and ``input_schema`` /
     ``output_schema`` to override the schemas derived from the type hints.
 
     Raises:
-        StepDefinitionError: at decoration time, naming the parameter or option at fault.
+        StepDefinitionError: at decoration time, naming the parameter or option at fault (a
+            malformed egress entry as ``/egress/<index>: <what is wrong>``).
     """
     unknown = set(options) - set(_OPTIONS)
     if unknown:
@@ -206,5 +231,5 @@ def step(function: Callable[P, R] | None = None, /, **options: Any) -> Any:
 
 _OPTIONS = (
     "name", "version", "title", "description", "requirements", "timeout_s", "memory_mb", "cpus",
-    "output_kb", "retry", "secrets", "examples", "input_schema", "output_schema",
+    "output_kb", "retry", "secrets", "examples", "input_schema", "output_schema", "egress",
 )  # fmt: skip

@@ -11,6 +11,9 @@ from step_sdk import StepContext, step
     name="{name}",
     version="0.1.0",
     timeout_s=10,
+    # Hosts the step may connect to ("host" or "host:port"; 443 unless given). Without egress
+    # the step has no network at all. Uncomment to let it call an API:
+    # egress=["api.example.com"],
     examples=[
         {{"input": {{"text": "Hello World"}}, "output": {{"text": "HELLO WORLD", "length": 11}}}},
     ],

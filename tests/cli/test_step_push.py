@@ -228,3 +228,18 @@ def test_an_unavailable_api_says_when_to_retry() -> None:
         request=request,
     )
     assert describe_error(answer) == "Temporal is down (HTTP 503); retry in 5 s"
+
+
+def test_any_host_under_the_declared_setting_names_the_pointer_and_the_setting(
+    cli: Invoke, write_step: WriteStep, running_api: RunningApi
+) -> None:
+    directory = write_step(
+        "from step_sdk import step\n\n"
+        "@step(name='cli.anyhost', version='1.0.0', egress=['*'])\n"
+        "def call(text: str) -> str:\n    return text\n"
+    )
+    result = cli("step", "push", str(directory), "--api", running_api.url, "--key", running_api.key)
+    assert result.exit_code == 1, result.output
+    line = " ".join(result.output.split())
+    assert "/manifest/egress/0" in line and "allows only explicit hosts" in line
+    assert "STEPWELL_EGRESS=any-public" in line

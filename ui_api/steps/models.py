@@ -24,4 +24,11 @@ class StepVersion(SQLModel, table=True):
     manifest: dict[str, Any] = Field(sa_type=sa.JSON)
     deprecated: bool = False
     deprecation_message: str = Field(default="", max_length=500)
+    # The manifest's egress entries that the previous version's (the highest version below this
+    # one when it was pushed) did not cover: what this version added (step_sdk.egress.widened).
+    egress_widened: list[str] = Field(
+        default_factory=list,
+        sa_type=sa.JSON,
+        sa_column_kwargs={"server_default": "[]", "nullable": False},
+    )
     created_at: datetime = created_column()

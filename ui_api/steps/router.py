@@ -16,6 +16,7 @@ from ui_api.encodable import encodable
 from ui_api.errors import ApiError, ErrorResponse
 from ui_api.json_body import StrictJsonRoute
 from ui_api.steps.bundle_check import check_bundle
+from ui_api.steps.egress import check_policy, stored_egress, stored_entries
 from ui_api.steps.models import StepVersion
 from ui_api.steps.schemas import (
     CatalogueItem,
@@ -52,12 +53,17 @@ def _out(row: StepVersion) -> StepVersionOut:
         created_at=row.created_at,
         deprecated=row.deprecated,
         deprecation_message=row.deprecation_message,
+        egress=stored_egress(row.manifest),
+        egress_widened=stored_entries(row.egress_widened),
     )
 
 
 def _detail(row: StepVersion) -> StepVersionDetail:
     # A manifest stored before pushes were strict can hold a lone surrogate: show it escaped.
-    manifest = Manifest.model_validate(encodable(row.manifest))
+    # Its egress is shown as stored (_out) and not validated again here, so an entry a later
+    # grammar would refuse cannot make the version unreadable.
+    stored = {k: v for k, v in encodable(row.manifest).items() if k != "egress"}
+    manifest = Manifest.model_validate(stored)
     return StepVersionDetail(
         **_out(row).model_dump(),
         entrypoint=manifest.entrypoint,
@@ -80,6 +86,11 @@ def _detail(row: StepVersion) -> StepVersionDetail:
     responses={
         200: {"model": StepVersionDetail, "description": "the identical bundle was pushed before"},
         409: {"model": ErrorResponse, "description": "this version exists with another digest"},
+        422: {
+            "model": ErrorResponse,
+            "description": "the bundle is invalid, or its egress is not allowed here "
+            "(code `egress_not_allowed`: see the `egress` setting)",
+        },
         413: {"model": ErrorResponse, "description": "the upload is over `bundle_max_kb`"},
         415: {"model": ErrorResponse, "description": "the body is not multipart/form-data"},
     },
@@ -100,10 +111,15 @@ async def push_step(
     only, the manifest and its schemas, exact requirement pins, the entrypoint's module. The
     answer is 201 with the new version, or 200 if these exact bytes were pushed before; the same
     `name@version` with different bytes is a 409, since pushed versions never change.
+
+    The manifest's `egress` must be allowed by the operator's `egress` setting (422 with code
+    `egress_not_allowed` otherwise): `declared` refuses `*` entries, `off` refuses any egress.
+    The new version's `egress_widened` lists what its egress adds over the previous version's.
     """
     max_bytes = services.settings.bundle_max_kb * 1024
     data = await read_file_field(request, "bundle", max_bytes)
     checked = await asyncio.to_thread(check_bundle, data)
+    check_policy(checked.manifest, services.settings.egress)
     registered = await asyncio.to_thread(
         register, session, services.bundles, caller.workspace_id, checked
     )

@@ -24,6 +24,15 @@ class StepVersionOut(EncodableModel):
     created_at: datetime = Field(description="when this version was pushed")
     deprecated: bool = Field(description="hidden from the catalogue; existing flows still run it")
     deprecation_message: str = Field(description="why it is deprecated, empty if it is not")
+    egress: list[str] = Field(
+        description="hosts the step may connect to (`host` or `host:port`; `*`: any public "
+        "host); empty: no network at all"
+    )
+    egress_widened: list[str] = Field(
+        description="entries of `egress` that the previous version's egress (the highest "
+        "version below this one when it was pushed) did not allow: network access this "
+        "version adds; for a first version, all of its egress"
+    )
 
 
 class StepVersionDetail(StepVersionOut):
@@ -54,6 +63,9 @@ class CatalogueItem(EncodableModel):
     )
     version_count: int = Field(description="how many versions are pushed, deprecated included")
     deprecated: bool = Field(description="every version of the step is deprecated")
+    egress: list[str] = Field(
+        description="the latest version's egress: the hosts it may connect to (empty: none)"
+    )
 
 
 class CataloguePage(EncodableModel):

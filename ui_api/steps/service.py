@@ -20,6 +20,7 @@ from activities.bundles import BundleStore
 from ui_api.errors import ApiError, not_found
 from ui_api.steps.bundle_check import CheckedBundle
 from ui_api.steps.catalog import get_step_version, version_key
+from ui_api.steps.egress import stored_egress, widened_entries
 from ui_api.steps.models import StepVersion
 
 
@@ -31,7 +32,8 @@ class Registered:
 
 @dataclass(frozen=True)
 class CatalogueEntry:
-    """One step name: its latest version's texts, the version count, whether all are deprecated."""
+    """One step name: its latest version's texts and egress, the version count, whether all are
+    deprecated."""
 
     name: str
     title: str
@@ -39,6 +41,7 @@ class CatalogueEntry:
     latest_version: str
     version_count: int
     deprecated: bool
+    egress: list[str]
 
 
 def register(
@@ -59,6 +62,9 @@ def register(
         digest=checked.digest,
         size=checked.size,
         manifest=manifest.model_dump(mode="json"),
+        egress_widened=widened_entries(
+            manifest.egress, stored_egress(_previous_manifest(session, workspace_id, checked))
+        ),
     )
     session.add(row)
     try:
@@ -71,6 +77,24 @@ def register(
             raise
         return _same_or_conflict(existing, checked)
     return Registered(row, created=True)
+
+
+def _previous_manifest(
+    session: Session, workspace_id: str, checked: CheckedBundle
+) -> dict[str, Any] | None:
+    """The manifest of the highest version below the pushed one (semantic order), if any."""
+    name, version = checked.manifest.name, checked.manifest.version
+    rows = session.exec(
+        select(StepVersion.version, StepVersion.manifest).where(
+            StepVersion.workspace_id == workspace_id, StepVersion.name == name
+        )
+    ).all()
+    key = version_key(version)
+    below = [(v, m) for v, m in rows if version_key(v) < key]
+    if not below:
+        return None
+    _, manifest = max(below, key=lambda row: version_key(row[0]))
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _same_or_conflict(existing: StepVersion, checked: CheckedBundle) -> Registered:
@@ -161,6 +185,7 @@ def catalogue_page(
                 latest_version=candidate.latest_version,
                 version_count=candidate.version_count,
                 deprecated=candidate.deprecated,
+                egress=stored_egress(manifest),
             )
             if needle and not _matches(entry, needle):
                 continue

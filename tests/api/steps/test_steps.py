@@ -276,6 +276,7 @@ async def test_catalogue_lists_one_entry_per_step_with_its_latest_version(
             "latest_version": "0.1.0",
             "version_count": 1,
             "deprecated": False,
+            "egress": [],
         },
         {
             "name": "text.upper",
@@ -284,6 +285,7 @@ async def test_catalogue_lists_one_entry_per_step_with_its_latest_version(
             "latest_version": "1.10.0",
             "version_count": 3,
             "deprecated": False,
+            "egress": [],
         },
     ]
 
