@@ -11,11 +11,13 @@ import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.bundles import BundleCache, BundleNotFound
+from activities.connections import annotated, capped, carried, summary
 from activities.secrets import NoSecrets, SecretProvider
 from activities.types import MAX_PAYLOAD_BYTES, RUN_STEP, RunStepInput, RunStepOutput
 from sandbox.envelope import Envelope, StepContext
@@ -31,6 +33,7 @@ from step_sdk.validation import schema_problems
 
 LOG_TAIL_CHARS = 2048
 MAX_LOG_CHARS = 64 * 1024
+CONNECTIONS_TAIL = 20  # records kept when a reply over the payload limit must shed them
 
 
 def _failure(
@@ -41,9 +44,11 @@ def _failure(
     traceback: str = "",
     logs: str = "",
     attempt: int = 1,
+    connections: list[dict[str, Any]] | None = None,
 ) -> ApplicationError:
     details = {"type": str(error_type), "message": message, "traceback": traceback,
-               "logs": logs[-MAX_LOG_CHARS:], "attempt": attempt}  # fmt: skip
+               "logs": logs[-MAX_LOG_CHARS:], "attempt": attempt,
+               "connections": connections or []}  # fmt: skip
     return ApplicationError(message, details, type=str(error_type), non_retryable=non_retryable)
 
 
@@ -87,7 +92,13 @@ class StepActivities:
         # The sandbox has redacted the secrets from everything the step sent back.
         result = await self._run_in_sandbox(request, secrets, attempt)
         logs = result.logs
+        # Temporal retries a failed attempt itself and keeps only the last attempt's outcome:
+        # every attempt passes its records (and those it was handed) on to the next.
+        earlier = carried(info.heartbeat_details)
+        connections = capped([*earlier, *annotated(result.connections, attempt=attempt)])
         if result.error is not None:
+            if connections:
+                activity.heartbeat({"log_tail": logs[-LOG_TAIL_CHARS:], "connections": connections})
             non_retryable = not result.error.retryable or (
                 result.error.exception in (manifest.get("retry") or {}).get("non_retryable", [])
             )
@@ -98,14 +109,16 @@ class StepActivities:
                 traceback=result.error.traceback,
                 logs=logs,
                 attempt=attempt,
+                connections=connections,
             )
         output = result.output
         problems = schema_problems(manifest.get("output_schema") or {}, output)
         if problems:
             message = "output does not match the step's schema: " + "; ".join(map(str, problems))
             raise _failure(
-                ErrorType.OUTPUT_VALIDATION, message, non_retryable=True, logs=logs, attempt=attempt
-            )
+                ErrorType.OUTPUT_VALIDATION, message, non_retryable=True, logs=logs,
+                attempt=attempt, connections=connections,
+            )  # fmt: skip
         reply = RunStepOutput(
             output=output,
             logs=logs[-MAX_LOG_CHARS:],
@@ -113,6 +126,7 @@ class StepActivities:
             duration_ms=result.duration_ms,
             image=result.image,
             attempt=attempt,
+            connections=connections,
         )
         # Temporal would refuse a result over its payload limit and retry the activity: the
         # step would run again, with its side effects, only to fail the same way.
@@ -120,14 +134,20 @@ class StepActivities:
         if size > MAX_PAYLOAD_BYTES and reply.logs:  # logs are what may give way: keep the end
             reply.logs, reply.logs_truncated = reply.logs[-LOG_TAIL_CHARS:], True
             size = encoded_size(reply)
+        if size > MAX_PAYLOAD_BYTES and len(reply.connections) > CONNECTIONS_TAIL:
+            # then the connection records: the first ones, and how many more there were
+            left_out = len(reply.connections) - CONNECTIONS_TAIL + 1
+            reply.connections = [*reply.connections[: CONNECTIONS_TAIL - 1], summary(left_out)]
+            size = encoded_size(reply)
         if size > MAX_PAYLOAD_BYTES:
             message = (
                 f"the step's result is {size} bytes encoded; the platform's limit is "
                 f"{MAX_PAYLOAD_BYTES} bytes (Temporal's payload limit, less framing)"
             )
             raise _failure(
-                ErrorType.OUTPUT_LIMIT, message, non_retryable=True, logs=logs, attempt=attempt
-            )
+                ErrorType.OUTPUT_LIMIT, message, non_retryable=True, logs=logs, attempt=attempt,
+                connections=reply.connections,
+            )  # fmt: skip
         return reply
 
     async def _run_in_sandbox(
@@ -171,13 +191,14 @@ class StepActivities:
             with contextlib.suppress(StepCancelled, StepwellError):
                 await future
             raise
-        except DependencyError as exc:
-            raise _failure(
-                exc.error_type, exc.message, non_retryable=True, attempt=attempt
-            ) from None
         except StepwellError as exc:
+            # no result, so no records of this attempt; earlier attempts' records go on
             raise _failure(
-                exc.error_type, exc.message, non_retryable=False, attempt=attempt
+                exc.error_type,
+                exc.message,
+                non_retryable=isinstance(exc, DependencyError),
+                attempt=attempt,
+                connections=carried(activity.info().heartbeat_details),
             ) from None
 
     def close(self) -> None:

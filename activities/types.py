@@ -56,3 +56,6 @@ class RunStepOutput:
     image: str = ""
     attempt: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    # The execution's network connections (activities.connections: clean, at most 201, each
+    # with its "attempt"); a failed execution carries them in its failure's details instead.
+    connections: list[dict[str, Any]] = field(default_factory=list)

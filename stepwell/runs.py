@@ -10,6 +10,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from activities.connections import annotated
 from workflows.types import PROGRESS_QUERY
 
 _STATUS = {
@@ -34,6 +35,9 @@ class Execution:
     finished_at: datetime | None = None
     outcome: str = "running"
     error: str = ""
+    # network connections, as the egress proxy recorded them (activities.connections: clean,
+    # each with its "attempt"; "item" for a foreach item)
+    connections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duration_ms(self) -> int | None:
@@ -107,10 +111,17 @@ async def read_run(client: Client, run_id: str) -> RunView:
             closing = getattr(event, attribute)
             execution = by_scheduled[closing.scheduled_event_id]
             execution.finished_at, execution.outcome = when, outcome
+            if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                result = _payload_json(closing.result)
+                carried = result.get("connections") if isinstance(result, dict) else None
+                execution.connections = _connections(execution, carried)
             if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
                 failure = closing.failure
                 error_type = failure.application_failure_info.type or "error"
                 execution.error = f"{error_type}: {failure.message}"
+                details = _payload_json(_root_cause(failure).application_failure_info.details)
+                carried = details.get("connections") if isinstance(details, dict) else None
+                execution.connections = _connections(execution, carried)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             result = _payload_json(event.workflow_execution_completed_event_attributes.result)
             view.output = (result or {}).get("output")
@@ -129,6 +140,20 @@ async def read_run(client: Client, run_id: str) -> RunView:
         except Exception:  # no worker answering queries right now: history still stands
             view.progress = None
     return view
+
+
+def _root_cause(failure: Any) -> Any:
+    """An activity failure wraps the application failure it reports."""
+    while not failure.HasField("application_failure_info") and failure.HasField("cause"):
+        failure = failure.cause
+    return failure
+
+
+def _connections(execution: Execution, records: Any) -> list[dict[str, Any]]:
+    """Clean records, with the foreach item of an execution ``step[index]``."""
+    index = execution.step_id.rsplit("[", 1)[-1].rstrip("]") if "[" in execution.step_id else ""
+    item = int(index) if index.isdigit() else None
+    return annotated(records, attempt=execution.attempts or None, item=item)
 
 
 def _close(view: RunView, failed_step: str | None) -> None:

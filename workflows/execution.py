@@ -31,6 +31,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from activities.connections import MAX_STEP_RECORDS, annotated, merged
     from activities.types import NON_RETRYABLE, RUN_STEP, RunStepInput, RunStepOutput
     from workflows.definition import FlowStep
     from workflows.payload_limits import check_step_input
@@ -72,6 +73,26 @@ def error_of(exc: ActivityError) -> dict[str, Any]:
     if isinstance(cause, TimeoutError):
         return {"type": "StepTimeout", "message": f"the step timed out ({cause.type})"}
     return {"type": SANDBOX_ERROR, "message": str(cause or exc)}
+
+
+def connections_of(exc: ActivityError) -> list[dict[str, Any]]:
+    """The connection records a failed activity carried in its failure's details."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.details:
+        details = cause.details[0]
+        if isinstance(details, dict):
+            return annotated(details.get("connections"))
+    return []
+
+
+def record_connections(state: StepState, records: list[dict[str, Any]], item: int | None) -> None:
+    """Add one activity's records to the step's state (with the foreach item), bounded."""
+    state.connections, state.connections_not_recorded = merged(
+        state.connections,
+        annotated(records, item=item),
+        state.connections_not_recorded,
+        MAX_STEP_RECORDS,
+    )
 
 
 def _worker_lost(exc: ActivityError) -> bool:
@@ -121,6 +142,7 @@ async def execute_step(
     payload: Any,
     execution_id: str,
     state: StepState,
+    item: int | None = None,
 ) -> RunStepOutput:
     """Run one execution (a step, or one foreach item) until it succeeds or fails for good.
 
@@ -161,6 +183,7 @@ async def execute_step(
             )
         except ActivityError as exc:
             error = error_of(exc)
+            record_connections(state, connections_of(exc), item)
             state.attempts = max(state.attempts, int(error.get("attempt") or 0))
             if error["type"] != SANDBOX_ERROR:
                 raise
@@ -183,6 +206,7 @@ async def execute_step(
             delay = min(delay * 2, INFRA_MAX_DELAY_S)
             continue
         state.attempts = max(state.attempts, result.attempt)
+        record_connections(state, result.connections, item)
         state.duration_ms += result.duration_ms
         if result.logs:
             state.logs = (state.logs + result.logs)[-65536:]

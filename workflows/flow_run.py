@@ -122,9 +122,13 @@ class FlowRun:
             raise
         finally:
             self._close_steps()
-        # Step outputs are in the history once already (their activities' results): the run's
-        # result keeps each step's state without them, so nothing is carried twice.
-        steps = {k: replace(v, output=None) for k, v in self._states.items()}
+        # Step outputs and connection records are in the history once already (their
+        # activities' results and failures): the run's result keeps each step's state without
+        # them, so nothing is carried twice and they never push the result over its limit.
+        steps = {
+            k: replace(v, output=None, connections=[], connections_not_recorded=0)
+            for k, v in self._states.items()
+        }
         result = FlowRunOutput(status="succeeded", output=output, steps=steps)
         if (problem := result_too_large(result)) is not None:
             self._status = "failed"
@@ -278,7 +282,9 @@ class FlowRun:
             execution_id = f"{step.id}[{index}]"
             try:
                 payload = render_input(step.with_, item_scope, schema)
-                result = await execute_step(request, step, resolved, payload, execution_id, state)
+                result = await execute_step(
+                    request, step, resolved, payload, execution_id, state, item=index
+                )
             except ExpressionError as exc:  # includes an input too large to cross Temporal
                 where = pointer(exc.path, here)
                 error = _evaluation_error(step, where, f"item {index}: {exc.reason}")

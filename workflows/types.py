@@ -50,15 +50,21 @@ class StepState:
     items: int | None = None  # foreach: how many items
     infra_retries: int = 0  # executions run again after an infrastructure failure
     infra_error: dict[str, Any] | None = None  # the last one: {"type", "message", "at"}
+    # Network connections of every execution (attempts, foreach items), as the egress proxy
+    # recorded them, each with its "attempt" (and "item"); at most MAX_STEP_RECORDS, the rest
+    # counted in connections_not_recorded (activities.connections).
+    connections: list[dict[str, Any]] = field(default_factory=list)
+    connections_not_recorded: int = 0
 
 
 @dataclass
 class FlowRunOutput:
     """The flow's output and the final state of each step.
 
-    ``steps`` hold no ``output``: each step output is in the run's history once, as its
-    activity's result (the API and ``stepwell run show`` read it there). The whole result is
-    kept under Temporal's payload limit or the run fails with ``OutputLimitExceeded``.
+    ``steps`` hold no ``output`` and no ``connections``: each step output and connection
+    record is in the run's history once, in its activity's result or failure (the API and
+    ``stepwell run show`` read them there). The whole result is kept under Temporal's payload
+    limit or the run fails with ``OutputLimitExceeded``.
     """
 
     status: str

@@ -19,6 +19,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
 from activities.bundles import LocalBundleStore
+from stepwell.cli import connections
 from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
@@ -160,6 +161,13 @@ def show(
         outcome = execution.outcome + (f" ({execution.error})" if execution.error else "")
         table.add_row(execution.step_id, str(execution.attempts), started, duration, outcome)
     out.print(table)
+    connections.show(
+        [
+            (execution.step_id.split("[", 1)[0], record)
+            for execution in view.executions
+            for record in execution.connections
+        ]
+    )
     if view.error:
         out.print(f"[red]{view.error}[/red]")
     elif view.status == "succeeded":
@@ -182,7 +190,7 @@ def _as_document(view: RunView) -> dict[str, Any]:
         "error": view.error or None,
         "steps": [
             {"step_id": e.step_id, "attempts": e.attempts, "duration_ms": e.duration_ms,
-             "outcome": e.outcome, "error": e.error or None}
+             "outcome": e.outcome, "error": e.error or None, "connections": e.connections}
             for e in view.executions
         ],
     }  # fmt: skip

@@ -10,12 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
+from activities.connections import annotated
 from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import StepwellError
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
 from sandbox.result import StepResult
 from step_sdk.bundle import Bundle
+from stepwell.cli import connections
 from stepwell.cli.docker_client import connect
 from stepwell.cli.output import err, fail, out
 from stepwell_settings import Settings
@@ -71,12 +73,15 @@ class LocalRunner:
             else {"type": str(error.type), "message": error.message, "traceback": error.traceback},
             "logs": result.logs,
             "duration_ms": result.duration_ms,
+            "connections": annotated(result.connections, attempt=1),
         }
 
     def show(self, result: StepResult) -> None:
-        """Human output: logs, then the output or the error, then the duration."""
+        """Human output: logs, the network connections, then the output or the error, then
+        the duration."""
         if result.logs:
             out.print(Panel(escape(result.logs.rstrip("\n")), title="logs", title_align="left"))
+        connections.show([("", record) for record in annotated(result.connections, attempt=1)])
         if result.error is None:
             out.print(json.dumps(result.output, indent=2, ensure_ascii=False), markup=False,
                       highlight=False, soft_wrap=True)  # fmt: skip

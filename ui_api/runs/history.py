@@ -18,6 +18,8 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import PayloadConverter
 
+from activities.connections import clean_records
+
 
 @dataclass
 class ExecutionFacts:
@@ -35,6 +37,8 @@ class ExecutionFacts:
     # attempts spent by earlier activities of the same execution (see RunStepInput); ``attempt``
     # counts on from it, as the step saw it
     attempt_offset: int = 0
+    # the connection records its result or failure carried (activities.connections: clean)
+    connections: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def step_id(self) -> str:
@@ -97,6 +101,13 @@ def failure_error(converter: PayloadConverter, failure: Failure) -> dict[str, An
     return error
 
 
+def failure_connections(converter: PayloadConverter, failure: Failure) -> list[dict[str, Any]]:
+    """The connection records a failed step execution carried in its failure's details."""
+    info = failure.application_failure_info
+    details = _first(converter, info.details) if info.HasField("details") else None
+    return clean_records(details.get("connections")) if isinstance(details, dict) else []
+
+
 _ACTIVITY_CLOSED = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED: "failed",
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "timed_out",
@@ -141,12 +152,14 @@ def read_history(events: Iterable[HistoryEvent], converter: PayloadConverter) ->
                 result = _first(converter, completed.result)
                 execution.result = result if isinstance(result, dict) else None
                 execution.finished_at, execution.outcome = _time(event), "succeeded"
+                execution.connections = clean_records((execution.result or {}).get("connections"))
         elif kind in _ACTIVITY_CLOSED:
             scheduled_event_id, failure = _closing(event)
             if execution := by_event.get(scheduled_event_id):
                 execution.finished_at, execution.outcome = _time(event), _ACTIVITY_CLOSED[kind]
                 if failure is not None:
                     execution.error = failure_error(converter, _root_cause(failure))
+                    execution.connections = failure_connections(converter, _root_cause(failure))
         else:
             _run_outcome(facts, event, converter)
     return facts

@@ -21,6 +21,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.connections import MAX_STEP_RECORDS, annotated, clean_records, merged
 from stepwell_settings import Settings
 from ui_api.errors import not_found
 from ui_api.runs import search_attributes
@@ -255,11 +256,35 @@ def step_states(facts: HistoryFacts, progress: dict[str, Any] | None) -> dict[st
                 if source is facts.result and state.get("output") is None and executions:
                     # a result holds no step outputs: they are in the history
                     state["output"] = _history_output(executions)
-            return _with_run_outcome(states, by_step, facts)
+            return _with_connections(_with_run_outcome(states, by_step, facts), by_step)
     states = {
         step_id: _history_step(by_step.get(step_id, []), closed) for step_id in facts.step_ids()
     }
-    return _with_run_outcome(states, by_step, facts)
+    return _with_connections(_with_run_outcome(states, by_step, facts), by_step)
+
+
+def step_connections(executions: list[ExecutionFacts]) -> tuple[list[dict[str, Any]], int]:
+    """A step's connection records from every activity of it in the history (attempts after an
+    infrastructure failure ran as new activities; foreach items are activities of their own), in
+    the order they were scheduled, item by item, and how many were left out."""
+    records: list[dict[str, Any]] = []
+    dropped = 0
+    for execution in sorted(executions, key=lambda e: (e.scheduled_at, _index(e))):
+        item = _index(execution) if "[" in execution.execution_id else None
+        new = annotated(execution.connections, attempt=execution.attempt or None, item=item)
+        records, dropped = merged(records, new, dropped, MAX_STEP_RECORDS)
+    return records, dropped
+
+
+def _with_connections(
+    states: dict[str, dict[str, Any]], by_step: dict[str, list[ExecutionFacts]]
+) -> dict[str, dict[str, Any]]:
+    """Every step's connections, from the history: the record of truth, which holds every
+    record a run's result or progress could (they come from the same activities)."""
+    for step_id, state in states.items():
+        records, dropped = step_connections(by_step.get(step_id, []))
+        state["connections"], state["connections_not_recorded"] = records, dropped
+    return states
 
 
 def _with_run_outcome(
@@ -305,6 +330,8 @@ def _step_run(state: dict[str, Any], tails: list[LiveTail]) -> StepRun:
         items=state.get("items"),
         infra_retries=int(state.get("infra_retries") or 0),
         infra_error=state.get("infra_error"),
+        connections=clean_records(state.get("connections"), MAX_STEP_RECORDS),
+        connections_not_recorded=int(state.get("connections_not_recorded") or 0),
     )
     if step.duration_ms is None and step.started_at and step.finished_at:
         step.duration_ms = int((step.finished_at - step.started_at).total_seconds() * 1000)

@@ -95,6 +95,28 @@ class StepError(EncodableModel):
     )
 
 
+class Connection(EncodableModel):
+    """One network connection attempt of a step execution, as the egress proxy recorded it."""
+
+    host: str = Field(
+        description="the host the step asked for (`*`: a summary of records left out)"
+    )
+    port: int = Field(description="the port it asked for (0 when unknown)")
+    address: str | None = Field(description="the address the proxy connected to, or null")
+    method: str = Field(description="`CONNECT` (a tunnel, e.g. HTTPS) or the HTTP method")
+    allowed: bool = Field(description="whether the proxy let it through")
+    reason: str = Field(
+        description="why it was refused or cut short (a cap, a timeout); empty when allowed "
+        "and ended normally"
+    )
+    bytes_out: int = Field(description="bytes from the step to the remote host")
+    bytes_in: int = Field(description="bytes from the remote host to the step")
+    started_at: str = Field(description="when it started (ISO 8601, UTC)")
+    duration_ms: int = Field(description="how long it lasted")
+    attempt: int = Field(description="the step attempt that made it (0 when unknown)")
+    item: int | None = Field(None, description="foreach steps: the item's index")
+
+
 class StepRun(EncodableModel):
     """What is known of one step of the run."""
 
@@ -120,6 +142,14 @@ class StepRun(EncodableModel):
     )
     infra_error: dict[str, Any] | None = Field(
         None, description="the last infrastructure failure: {type, message, at}"
+    )
+    connections: list[Connection] = Field(
+        default_factory=list,
+        description="network connections of the step's executions (every attempt the run "
+        "history holds, every foreach item), in order; empty for a step without egress",
+    )
+    connections_not_recorded: int = Field(
+        0, description="connections left out of `connections` (a step keeps at most 200)"
     )
 
 
