@@ -29,7 +29,7 @@ from requests.exceptions import RequestException
 
 from sandbox import labels
 from sandbox.config import SandboxConfig
-from sandbox.egress.control import ControlChannel, ProxyRefused
+from sandbox.egress.channel import ControlChannel, ProxyRefused
 from sandbox.egress.image import PROXY_COMMAND, PROXY_USER, VOLUME_TARGET, ProxyImage
 from sandbox.errors import SandboxError
 from sandbox.hardening import proxy_container_kwargs, proxy_host_config_kwargs

@@ -2,8 +2,8 @@
 
 The proxy is standard library + h11 + ``step_sdk/egress.py``. Those files are copied from this
 installation (h11's pure-Python package from the host's own install, so no download happens) into
-``PROXY_ROOT`` inside the image, where ``step_sdk/__init__.py`` is an empty file: the proxy needs
-the entry grammar, never pydantic. The tag is a digest of everything that goes in (the base image
+``PROXY_ROOT`` inside the image, laid out as ``sandbox/egress/proxy.py`` says, where
+``step_sdk/__init__.py`` is an empty file: the proxy needs the entry grammar, never pydantic. The tag is a digest of everything that goes in (the base image
 id, the files, the Dockerfile), so a new proxy or a new base gives a new image, and an unchanged
 one is never rebuilt.
 """
@@ -21,44 +21,36 @@ import docker
 from docker.errors import APIError, BuildError, ImageNotFound
 
 from sandbox import labels
+from sandbox.egress import PROXY_MODULES
 from sandbox.errors import ImageBuildError
 
 Log = Callable[[str], None]
 IMAGE = "stepwell/egress-proxy"
-PROXY_ROOT = "/opt/stepwell/egress"
+PROXY_ROOT = "/opt/stepwell-egress"
 # Where the proxy keeps one directory per lease (the named volume is mounted here).
 VOLUME_TARGET = "/egress"
 # Non-root, and not 65534 (the steps' user), so a step owns nothing the proxy owns.
 PROXY_USER = "10001:10001"
-# Host-side modules of sandbox.egress: they never run in the proxy's container.
-_HOST_MODULES = frozenset({"image.py", "gateway.py", "control.py", "rules.py"})
 PROXY_COMMAND = [
     "python3",
     "-I",
     "-B",
-    "-c",
-    f"import sys; sys.path.insert(0, {PROXY_ROOT!r}); import runpy; "
-    "runpy.run_module('sandbox.egress.proxy', run_name='__main__', alter_sys=True)",
+    f"{PROXY_ROOT}/sandbox/egress/proxy.py",
+    "--root",
+    VOLUME_TARGET,
 ]
-
-
-def _package_sources(package: str, skip: frozenset[str] = frozenset()) -> dict[str, bytes]:
-    root = resources.files(package)
-    return {
-        entry.name: entry.read_bytes()
-        for entry in root.iterdir()
-        if entry.is_file() and entry.name.endswith(".py") and entry.name not in skip
-    }
 
 
 def proxy_files() -> dict[str, bytes]:
     """The files below ``PROXY_ROOT``: relative path -> content."""
+    egress = resources.files("sandbox.egress")
     files: dict[str, bytes] = {"sandbox/__init__.py": b"", "step_sdk/__init__.py": b""}
-    for name, source in _package_sources("sandbox.egress", _HOST_MODULES).items():
-        files[f"sandbox/egress/{name}"] = source
+    for name in PROXY_MODULES:
+        files[f"sandbox/egress/{name}"] = egress.joinpath(name).read_bytes()
     files["step_sdk/egress.py"] = resources.files("step_sdk").joinpath("egress.py").read_bytes()
-    for name, source in _package_sources("h11").items():
-        files[f"h11/{name}"] = source
+    for entry in resources.files("h11").iterdir():
+        if entry.is_file() and entry.name.endswith(".py"):
+            files[f"h11/{entry.name}"] = entry.read_bytes()
     return files
 
 
