@@ -32,6 +32,8 @@ EGRESS_ENV = {
 # The proxy container: it holds many connections (threads count against pids), little memory.
 PROXY_PIDS_LIMIT = 1024
 PROXY_MEMORY = "256m"
+# Two descriptors per proxied connection; kept under what engines commonly allow their children.
+PROXY_NOFILE = 8192
 
 
 def host_config_kwargs(
@@ -123,7 +125,7 @@ def proxy_host_config_kwargs(
         "mem_limit": PROXY_MEMORY,
         "memswap_limit": PROXY_MEMORY,
         "ulimits": [
-            Ulimit(name="nofile", soft=65536, hard=65536),
+            Ulimit(name="nofile", soft=PROXY_NOFILE, hard=PROXY_NOFILE),
             Ulimit(name="core", soft=0, hard=0),
         ],
         "init": True,

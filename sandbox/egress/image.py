@@ -2,10 +2,10 @@
 
 The proxy is standard library + h11 + ``step_sdk/egress.py``. Those files are copied from this
 installation (h11's pure-Python package from the host's own install, so no download happens) into
-``PROXY_ROOT`` inside the image, laid out as ``sandbox/egress/proxy.py`` says, where
-``step_sdk/__init__.py`` is an empty file: the proxy needs the entry grammar, never pydantic. The tag is a digest of everything that goes in (the base image
-id, the files, the Dockerfile), so a new proxy or a new base gives a new image, and an unchanged
-one is never rebuilt.
+``PROXY_ROOT`` inside the image, laid out as ``sandbox/egress/proxy.py`` says (with an empty
+``step_sdk/__init__.py``: the proxy needs the entry grammar, never pydantic). The tag is a digest
+of everything that goes in (the base image id, the files, the Dockerfile), so a new proxy or a
+new base gives a new image, and an unchanged one is never rebuilt.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def _dockerfile(base_image_id: str, content: str) -> str:
         [
             f"FROM {base_image_id}",
             f"COPY egress/ {PROXY_ROOT}/",
+            "USER 0:0",  # the base image ends as the steps' user; the proxy gets its own
             # A fresh named volume takes this directory's owner and mode on its first mount.
             f"RUN mkdir -p {VOLUME_TARGET} && chown {uid}:{gid} {VOLUME_TARGET} "
             f"&& chmod 0755 {VOLUME_TARGET}",
