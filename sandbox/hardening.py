@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from docker.types import LogConfig, Ulimit
+from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox.config import ENV_ALLOWLIST, SANDBOX_USER, SandboxConfig
 from step_sdk.manifest import Limits
@@ -17,13 +17,37 @@ RUNNER_COMMAND = ["python3", "-I", "-B", "-u", "/opt/stepwell/runner.py"]
 WORK_DIR = "/work"
 HOSTNAME = "stepwell-sandbox"
 _TMPFS_FLAGS = "rw,noexec,nosuid,nodev"
+# Egress (docs/egress.md): where a step with egress finds its lease's proxy socket, and the
+# environment that points standard HTTP clients at the runner's forwarder on loopback.
+EGRESS_DIR = "/run/stepwell/egress"
+EGRESS_PROXY_URL = "http://127.0.0.1:3128"
+EGRESS_ENV = {
+    "HTTP_PROXY": EGRESS_PROXY_URL,
+    "HTTPS_PROXY": EGRESS_PROXY_URL,
+    "http_proxy": EGRESS_PROXY_URL,
+    "https_proxy": EGRESS_PROXY_URL,
+    "NO_PROXY": "",
+    "no_proxy": "",
+}
+# The proxy container: it holds many connections (threads count against pids), little memory.
+PROXY_PIDS_LIMIT = 1024
+PROXY_MEMORY = "256m"
+# Two descriptors per proxied connection; kept under what engines commonly allow their children.
+PROXY_NOFILE = 8192
 
 
-def host_config_kwargs(config: SandboxConfig, limits: Limits) -> dict[str, Any]:
-    """Keyword arguments for ``APIClient.create_host_config`` of a step container."""
+def host_config_kwargs(
+    config: SandboxConfig, limits: Limits, egress_source: str | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for ``APIClient.create_host_config`` of a step container.
+
+    ``egress_source`` is the engine-host directory of the execution's egress lease (see
+    ``sandbox.egress.gateway``); it is bind-mounted read-only at ``EGRESS_DIR``. The network
+    stays ``none`` either way: the socket in that directory is the step's only way out.
+    """
     memory = f"{limits.memory_mb}m"
     fsize = config.fsize_mb * 1024 * 1024
-    return {
+    kwargs: dict[str, Any] = {
         "network_mode": "none",
         "read_only": True,
         "tmpfs": {
@@ -49,21 +73,78 @@ def host_config_kwargs(config: SandboxConfig, limits: Limits) -> dict[str, Any]:
         "log_config": LogConfig(type=LogConfig.types.NONE),
         "auto_remove": False,
     }
+    if egress_source is not None:
+        # A bind mount of a missing source is an error (never created empty, as -v would be).
+        kwargs["mounts"] = [Mount(EGRESS_DIR, egress_source, type="bind", read_only=True)]
+    return kwargs
 
 
 def container_kwargs(
-    image: str, labels: dict[str, str], command: list[str] | None = None
+    image: str,
+    labels: dict[str, str],
+    command: list[str] | None = None,
+    *,
+    egress: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``APIClient.create_container`` (besides ``host_config``)."""
+    """Keyword arguments for ``APIClient.create_container`` (besides ``host_config``).
+
+    With ``egress`` the environment also points HTTP clients at the forwarder (``EGRESS_ENV``).
+    """
     return {
         "image": image,
         "command": command or RUNNER_COMMAND,
         "user": SANDBOX_USER,
         "working_dir": WORK_DIR,
-        "environment": dict(ENV_ALLOWLIST),
+        "environment": {**ENV_ALLOWLIST, **(EGRESS_ENV if egress else {})},
         "hostname": HOSTNAME,
         "labels": labels,
         "stdin_open": True,
         "tty": False,
         "network_disabled": True,
+    }
+
+
+def proxy_host_config_kwargs(
+    config: SandboxConfig, volume: str, volume_target: str
+) -> dict[str, Any]:
+    """Keyword arguments for ``APIClient.create_host_config`` of the egress proxy container.
+
+    It is on the default bridge network (it must reach the internet) and nothing else: no port
+    is published, no host path is mounted, only the named socket volume.
+    """
+    return {
+        "network_mode": "bridge",
+        "dns": list(config.egress_dns) or None,
+        "read_only": True,
+        "tmpfs": {"/tmp": f"{_TMPFS_FLAGS},size=16m,mode=1777"},
+        "mounts": [Mount(volume_target, volume, type="volume", read_only=False)],
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "privileged": False,
+        "pids_limit": PROXY_PIDS_LIMIT,
+        "mem_limit": PROXY_MEMORY,
+        "memswap_limit": PROXY_MEMORY,
+        "ulimits": [
+            Ulimit(name="nofile", soft=PROXY_NOFILE, hard=PROXY_NOFILE),
+            Ulimit(name="core", soft=0, hard=0),
+        ],
+        "init": True,
+        "log_config": LogConfig(type=LogConfig.types.NONE),
+        # The proxy exits when its control channel's stdin ends; the engine then removes it.
+        "auto_remove": True,
+    }
+
+
+def proxy_container_kwargs(
+    image: str, labels: dict[str, str], user: str, command: list[str]
+) -> dict[str, Any]:
+    """Keyword arguments for ``APIClient.create_container`` of the egress proxy."""
+    return {
+        "image": image,
+        "command": command,
+        "user": user,
+        "environment": dict(ENV_ALLOWLIST),
+        "labels": labels,
+        "stdin_open": True,
+        "tty": False,
     }

@@ -4,6 +4,10 @@ Every container the sandbox creates carries ``stepwell.expires``: no live worker
 live past it, so anything older is a leftover and safe to remove, even on a Docker host shared by
 several workers. Containers whose creating process (``stepwell.owner``) ran on this host and has
 died are leftovers too, and go at once.
+
+The egress proxy (``stepwell.role=egress``) lives as long as its worker, so it never expires: it
+goes only when its owner is gone (it normally exits by itself then, when its control channel's
+stdin ends; this catches one that hangs). Proxies of workers on other hosts are left to them.
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ def _owner_is_gone(container_labels: dict[str, str]) -> bool:
     return False
 
 
+def _is_leftover(container_labels: dict[str, str], expires: float, now: float) -> bool:
+    if _owner_is_gone(container_labels):
+        return True
+    if container_labels.get(labels.ROLE) == labels.ROLE_EGRESS:
+        return False
+    return expires <= now
+
+
 def collect_containers(client: docker.DockerClient, *, everything: bool = False) -> list[str]:
     """Remove expired Stepwell containers (all of them with ``everything``); return their ids."""
     now = time.time()
@@ -53,7 +65,7 @@ def collect_containers(client: docker.DockerClient, *, everything: bool = False)
             expires = float(container_labels.get(labels.EXPIRES, "0"))
         except ValueError:
             expires = 0.0
-        if not everything and expires > now and not _owner_is_gone(container_labels):
+        if not everything and not _is_leftover(container_labels, expires, now):
             continue
         try:
             client.api.remove_container(summary["Id"], force=True, v=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 PREFIX = "stepwell."
 ROLE = "stepwell.role"
 RUN_ID = "stepwell.run_id"
@@ -19,3 +22,11 @@ ROLE_BUILD = "build"
 ROLE_BASE = "base"
 ROLE_DEPS = "deps"
 ROLE_BUNDLE = "bundle"
+# The egress proxy (container, its image and the shared socket volume): never removed by expiry,
+# only when its owner is gone (see sandbox.janitor).
+ROLE_EGRESS = "egress"
+
+
+def owner_id() -> str:
+    """Identity of this process on this host, as stored in the ``stepwell.owner`` label."""
+    return f"{socket.gethostname()}:{os.getpid()}"

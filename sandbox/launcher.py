@@ -7,8 +7,6 @@ exit or deadline -> inspect -> remove. The container is removed whatever happens
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,10 +20,13 @@ from requests.exceptions import RequestException
 from sandbox import labels
 from sandbox.attach import AttachedStreams
 from sandbox.config import SandboxConfig
+from sandbox.egress.gateway import EgressGateway, Lease
+from sandbox.egress.rules import effective_rules
 from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
 from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
 from sandbox.hardening import container_kwargs, host_config_kwargs
+from sandbox.labels import owner_id
 from sandbox.outcome import Observation, classify
 from sandbox.redaction import Redactor
 from sandbox.result import StepFailure, StepResult
@@ -39,11 +40,8 @@ LogSink = Callable[[bytes], None]
 # The frame wraps the output in a few bytes of JSON; allow for them on top of the output cap.
 _FRAME_OVERHEAD = 64 * 1024
 _POLL_S = 0.25
-
-
-def owner_id() -> str:
-    """Identity of this process on this host, as stored in the ``stepwell.owner`` label."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+# An egress lease outlives the container's own time by this much, then closes itself.
+_LEASE_MARGIN_S = 30.0
 
 
 class StepCancelled(SandboxError):
@@ -51,18 +49,41 @@ class StepCancelled(SandboxError):
 
 
 class Sandbox:
-    """Runs step bundles in fresh containers. Thread-safe: one call per execution."""
+    """Runs step bundles in fresh containers. Thread-safe: one call per execution.
+
+    Steps that declare egress go through ``egress`` (an :class:`EgressGateway`), created on the
+    first such execution unless given; :meth:`close` stops the one it created.
+    """
 
     def __init__(
         self,
         client: docker.DockerClient,
         config: SandboxConfig | None = None,
         images: StepImages | None = None,
+        egress: EgressGateway | None = None,
     ) -> None:
         self._client = client
         self._api = client.api
         self.config = config or SandboxConfig()
         self.images = images or StepImages(client, self.config)
+        self._egress = egress
+        self._owns_egress = egress is None
+        self._egress_lock = threading.Lock()
+
+    @property
+    def egress(self) -> EgressGateway:
+        """The egress gateway (created, not started, on first use)."""
+        with self._egress_lock:
+            if self._egress is None:
+                self._egress = EgressGateway(self._client, self.config)
+            return self._egress
+
+    def close(self) -> None:
+        """Stop the egress proxy this sandbox started, if any (running executions lose it)."""
+        with self._egress_lock:
+            gateway = self._egress if self._owns_egress else None
+        if gateway is not None:
+            gateway.close()
 
     def run(
         self,
@@ -97,16 +118,42 @@ class Sandbox:
         except (APIError, RequestException, DockerException) as exc:
             # any engine fault while finding or building the image is the platform's, not the step's
             raise SandboxError(f"cannot prepare the step's image: {exc}") from exc
-        container_id = self._create(image, envelope, limits)
+        rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
+        lease = None
+        if rules:
+            ttl_s = limits.timeout_s + 2 * self.config.kill_grace_s + _LEASE_MARGIN_S
+            lease = self.egress.lease(rules, ttl_s)
         try:
-            result = self._execute(container_id, image, payload, limits, on_log, cancel)
+            result = self._contained(image, envelope, payload, limits, lease, on_log, cancel)
+        except BaseException:
+            if lease is not None:
+                # The original failure is what matters; the lease expires by itself anyway.
+                with contextlib.suppress(SandboxError):
+                    self.egress.release(lease)
+            raise
+        if lease is not None:
+            result = replace(result, connections=self.egress.release(lease))
+        return _redacted(result, redactor)
+
+    def _contained(
+        self,
+        image: str,
+        envelope: Envelope,
+        payload: bytes,
+        limits: Limits,
+        lease: Lease | None,
+        on_log: LogSink | None,
+        cancel: threading.Event | None,
+    ) -> StepResult:
+        container_id = self._create(image, envelope, limits, lease)
+        try:
+            return self._execute(container_id, image, payload, limits, on_log, cancel)
         except (APIError, RequestException, DockerException) as exc:
             raise SandboxError(f"the Docker engine failed during the step: {exc}") from exc
         finally:
             self._remove(container_id)
-        return _redacted(result, redactor)
 
-    def _create(self, image: str, envelope: Envelope, limits: Limits) -> str:
+    def _create(self, image: str, envelope: Envelope, limits: Limits, lease: Lease | None) -> str:
         now = int(time.time())
         expires = now + int(limits.timeout_s + self.config.kill_grace_s) + 60
         container_labels = {
@@ -118,9 +165,12 @@ class Sandbox:
             labels.OWNER: owner_id(),
         }
         try:
-            host_config = self._api.create_host_config(**host_config_kwargs(self.config, limits))
+            host_config = self._api.create_host_config(
+                **host_config_kwargs(self.config, limits, lease.source if lease else None)
+            )
             container_config = self._api.create_container_config(
-                host_config=host_config, **container_kwargs(image, container_labels)
+                host_config=host_config,
+                **container_kwargs(image, container_labels, egress=lease is not None),
             )
             # Close the step's stdin once the host half-closes the attach stream (docker-py has
             # no keyword for it).
@@ -280,5 +330,10 @@ def _redacted(result: StepResult, redactor: Redactor) -> StepResult:
             exception=redactor.text(error.exception)[:MAX_EXCEPTION_NAME],
         )
     return replace(
-        result, output=redactor.value(result.output), error=error, logs=escape_controls(logs)
+        result,
+        output=redactor.value(result.output),
+        error=error,
+        logs=escape_controls(logs),
+        # a step can put a secret into a host name or method it asks the proxy for
+        connections=redactor.value(result.connections),
     )

@@ -39,4 +39,8 @@ def run_sandboxed(
     client = docker.from_env(timeout=120)
     config = SandboxConfig()
     ImageBuilder(client, config, log=lambda _m: None).ensure()
-    return Sandbox(client, config).run(bundle, Envelope(input=payload, secrets=dict(secrets or {})))
+    sandbox = Sandbox(client, config)
+    try:
+        return sandbox.run(bundle, Envelope(input=payload, secrets=dict(secrets or {})))
+    finally:
+        sandbox.close()

@@ -12,16 +12,26 @@ Protocol:
     ``{"ok": true, "output": ...}`` or ``{"ok": false, "error": {"type", "exception", "message",
     "traceback"}}``.
 
+Egress: when the host gave the execution an egress lease, ``EGRESS_SOCKET`` exists (the proxy's
+per-execution Unix socket, mounted read-only) and the environment has ``HTTP_PROXY`` and friends
+pointing at ``127.0.0.1:3128``. Before any user code runs, the runner listens there and pipes
+each connection to the socket, so standard HTTP clients work unchanged inside a container that
+has no network. The proxy outside the container enforces everything; bypassing the forwarder and
+talking to the socket directly gains a step nothing.
+
 Nothing here is trusted by the host: the frame is parsed strictly, and exit status, OOM and time
 come from Docker and the host's own clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import socket
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -34,6 +44,72 @@ MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 # The host refuses deeper frames; refusing here first gives the author a clearer message.
 MAX_OUTPUT_DEPTH = 64
 INVOKE_ATTRIBUTE = "__stepwell_invoke__"
+EGRESS_SOCKET = "/run/stepwell/egress/proxy.sock"
+EGRESS_LISTEN = ("127.0.0.1", 3128)
+_PIPE_CHUNK = 256 * 1024
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    """Copy ``source`` to ``target`` until end of stream, then pass the end on (half-close)."""
+    buffer = bytearray(_PIPE_CHUNK)
+    view = memoryview(buffer)
+    try:
+        while True:
+            size = source.recv_into(buffer)
+            if not size:
+                break
+            target.sendall(view[:size])
+    except OSError:
+        pass
+    finally:
+        for sock, how in ((target, socket.SHUT_WR), (source, socket.SHUT_RD)):
+            with contextlib.suppress(OSError):
+                sock.shutdown(how)
+
+
+def _forward(client: socket.socket) -> None:
+    """One forwarded connection: client <-> the proxy's socket, both directions at once."""
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(EGRESS_SOCKET)
+    except OSError:
+        upstream.close()
+        client.close()
+        return
+    outbound = threading.Thread(target=_pipe, args=(client, upstream), daemon=True)
+    outbound.start()
+    _pipe(upstream, client)
+    outbound.join()
+    upstream.close()
+    client.close()
+
+
+def _serve_forwarder(listener: socket.socket) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        threading.Thread(target=_forward, args=(client,), daemon=True).start()
+
+
+def _start_egress_forwarder() -> None:
+    """Listen on ``EGRESS_LISTEN`` and forward to ``EGRESS_SOCKET``, if the execution has egress.
+
+    Daemon threads only: they never keep the step alive, and ``main`` ends with ``os._exit``.
+    """
+    if not os.path.exists(EGRESS_SOCKET):
+        return
+    try:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(EGRESS_LISTEN)
+        listener.listen(128)
+    except OSError as exc:
+        print(f"stepwell: the egress forwarder could not start: {exc}", file=sys.stderr)
+        return
+    threading.Thread(target=_serve_forwarder, args=(listener,), daemon=True).start()
 
 
 def _private_result_channel() -> int:
@@ -161,6 +237,7 @@ def main() -> None:
     """Run the step once and exit; never returns."""
     sys.dont_write_bytecode = True
     result_fd = _private_result_channel()
+    _start_egress_forwarder()
     frame: dict[str, Any]
     try:
         envelope = _read_envelope()

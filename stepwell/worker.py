@@ -3,7 +3,7 @@
 It registers ``FlowRun`` and the step activities, limits concurrent steps, removes sandbox
 leftovers at start and every minute (logging and outliving engine outages), and on SIGTERM/SIGINT
 stops polling, gives running steps a grace period to finish, then cancels them (which kills their
-containers).
+containers) and stops the egress proxy, if a step with egress started one.
 """
 
 from __future__ import annotations
@@ -60,10 +60,14 @@ def build_worker(
 
 
 def build_activities(
-    settings: Settings, docker_client: docker.DockerClient, secrets: SecretProvider | None = None
+    settings: Settings,
+    docker_client: docker.DockerClient,
+    secrets: SecretProvider | None = None,
+    *,
+    sandbox: Sandbox | None = None,
 ) -> StepActivities:
     """Step activities wired to the local Docker engine and bundle store."""
-    sandbox = Sandbox(docker_client, settings.sandbox_config())
+    sandbox = sandbox or Sandbox(docker_client, settings.sandbox_config())
     bundles = BundleCache(LocalBundleStore(settings.bundle_dir))
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
 
@@ -106,7 +110,9 @@ async def run_worker(
     docker_client = docker.from_env(timeout=120)
     docker_client.ping()
     client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
-    activities = build_activities(settings, docker_client, secrets)
+    # Its egress proxy starts with the first step that declares egress, and stops with us.
+    sandbox = Sandbox(docker_client, settings.sandbox_config())
+    activities = build_activities(settings, docker_client, secrets, sandbox=sandbox)
     worker = build_worker(client, settings, activities)
     cleanup = asyncio.create_task(janitor(docker_client))
     if stop is None:
@@ -122,5 +128,6 @@ async def run_worker(
     with contextlib.suppress(asyncio.CancelledError):
         await cleanup
     activities.close()
+    sandbox.close()
     if engine is not None:
         engine.dispose()

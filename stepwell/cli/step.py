@@ -141,8 +141,8 @@ def run(
             print_json(_failed("InputValidationError", f"input does not match: {message}"))
             raise typer.Exit(1)
         fail(f"the input does not match the step's input schema: {message}", code=1)
-    runner = LocalRunner(quiet=as_json)
-    result = runner.run(bundle, payload, secrets)
+    with LocalRunner(quiet=as_json) as runner:
+        result = runner.run(bundle, payload, secrets)
     document = runner.as_document(result)
     if as_json:
         print_json(document)
@@ -160,11 +160,11 @@ def run_examples(
     examples = bundle.manifest.examples
     if not examples:
         fail(f"{bundle.manifest.ref} declares no examples: add examples=[...] to @step", code=1)
-    runner = LocalRunner(quiet=False)
     table = Table("#", "result", "duration")
     failures = 0
-    for index, example in enumerate(examples, start=1):
-        result = runner.run(bundle, example.input, {})
+    with LocalRunner(quiet=False) as runner:
+        results = [runner.run(bundle, example.input, {}) for example in examples]
+    for index, (example, result) in enumerate(zip(examples, results, strict=True), start=1):
         if result.ok and result.output == example.output:
             table.add_row(str(index), "[green]pass[/green]", f"{result.duration_ms} ms")
             continue

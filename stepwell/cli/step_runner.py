@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from types import TracebackType
 from typing import Any
 
 from rich.console import Console
@@ -24,12 +25,29 @@ from stepwell_settings import Settings
 
 
 class LocalRunner:
-    """One sandbox for the command's lifetime (so repeated runs reuse its caches)."""
+    """One sandbox for the command's lifetime (so repeated runs reuse its caches and its egress
+    proxy); use it as a context manager so the proxy stops with the command."""
 
     def __init__(self, *, quiet: bool) -> None:
         self._quiet = quiet
         self._console: Console = err
         self._sandbox: Sandbox | None = None
+
+    def __enter__(self) -> LocalRunner:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the egress proxy, if a step with egress started one."""
+        if self._sandbox is not None:
+            self._sandbox.close()
 
     def _ready(self) -> Sandbox:
         if self._sandbox is None:

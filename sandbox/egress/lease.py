@@ -1,0 +1,119 @@
+"""One execution's lease: its socket, rules, caps, live connections and records.
+
+A lease listens on ``<root>/<token>/proxy.sock`` (directory 0755, socket 0666: the step's user
+is not the proxy's). Closing it, or its TTL running out, stops the listener, aborts every live
+connection (recorded with reason ``"lease closed"`` or ``"lease expired"``) and deletes the
+directory, so a copy of the socket path is worth nothing afterwards. Standard library only: this
+runs inside the proxy container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from sandbox.egress.connection import serve_connection
+from sandbox.egress.records import RecordLog
+from sandbox.egress.settings import ProxySettings
+from sandbox.egress.upstream import STREAM_LIMIT
+from step_sdk.egress import EgressRule
+
+SOCKET_NAME = "proxy.sock"
+
+
+class Lease:
+    """The proxy side of one execution's egress permission.
+
+    Attributes:
+        token: 32 lower-case hex characters, the directory name under the socket root.
+        rules: the execution's parsed egress entries.
+        settings: caps and address checks.
+    """
+
+    def __init__(
+        self, root: Path, token: str, rules: tuple[EgressRule, ...], settings: ProxySettings
+    ) -> None:
+        self.token = token
+        self.rules = rules
+        self.settings = settings
+        self.directory = root / token
+        self.records = RecordLog()
+        self.closed = False
+        self.close_reason = ""
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.AbstractServer | None = None
+        self._attempts = 0
+        self._bytes = 0
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiring: asyncio.Task[list[dict[str, Any]]] | None = None
+
+    async def open(self, ttl_s: float) -> None:
+        """Create the directory and the listening socket; close by itself after ``ttl_s``.
+
+        Raises:
+            OSError: the directory exists already or cannot be made.
+        """
+        os.mkdir(self.directory, 0o755)
+        try:
+            os.chmod(self.directory, 0o755)  # noqa: S103 (whatever the umask; steps run as another user)
+            path = self.directory / SOCKET_NAME
+            self._server = await asyncio.start_unix_server(
+                self._accept, path=str(path), limit=STREAM_LIMIT
+            )
+            os.chmod(path, 0o666)  # noqa: S103 (the step connects as another user)
+        except BaseException:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
+        loop = asyncio.get_running_loop()
+        self._expiry = loop.call_later(ttl_s, self._expire)
+
+    def _expire(self) -> None:
+        # Keep a reference: the loop holds tasks only weakly.
+        self._expiring = asyncio.get_running_loop().create_task(self.close("lease expired"))
+
+    async def close(self, reason: str = "lease closed") -> list[dict[str, Any]]:
+        """Stop listening, abort live connections (recorded with ``reason``), delete the
+        directory; return the lease's records. Closing twice only returns the records."""
+        if not self.closed:
+            self.closed = True
+            self.close_reason = reason
+            if self._expiry is not None:
+                self._expiry.cancel()
+            if self._server is not None:
+                self._server.close()
+            live = list(self.tasks)
+            for task in live:
+                task.cancel()
+            await asyncio.gather(*live, return_exceptions=True)
+            shutil.rmtree(self.directory, ignore_errors=True)
+            print(f"egress: lease {self.token[:8]}... {reason}", file=sys.stderr, flush=True)
+        return self.records.as_json()
+
+    def admit(self) -> bool:
+        """Count one more connection attempt; ``False`` once the cap is reached."""
+        if self._attempts >= self.settings.max_connections:
+            return False
+        self._attempts += 1
+        return True
+
+    def live_connections(self) -> int:
+        return len(self.tasks)
+
+    def take_bytes(self, wanted: int) -> int:
+        """Charge up to ``wanted`` bytes to the lease's byte cap; return how many fit."""
+        granted = max(0, min(wanted, self.settings.max_bytes - self._bytes))
+        self._bytes += granted
+        return granted
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            await serve_connection(self, reader, writer)
+        finally:
+            self.tasks.discard(task)

@@ -1,0 +1,121 @@
+"""Resolve a host once, check every address, connect to the checked one.
+
+DNS rebinding cannot work: the proxy asks for the name's addresses a single time, refuses if any
+of them is not public, and then connects to those very addresses (no second lookup by the socket
+layer: the socket gets a numeric address). Resolution and connect share one deadline, the
+settings' ``connect_timeout_s``. Standard library only: this runs inside the proxy container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+
+from sandbox.egress.addresses import Address, non_public_reason, parse_address
+from sandbox.egress.records import ConnectionRecord
+from sandbox.egress.refusal import Refusal
+from sandbox.egress.settings import ProxySettings
+from step_sdk.egress import is_ip_literal
+
+# Large stream buffers: the transport pauses reading only when this much is buffered, and a
+# tunnel reads this much per call (fewer event-loop iterations per megabyte).
+STREAM_LIMIT = 256 * 1024
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    family: int
+    sockaddr: tuple[str, int] | tuple[str, int, int, int]
+    address: Address
+
+
+async def open_upstream(
+    host: str, port: int, settings: ProxySettings, record: ConnectionRecord
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to ``host:port`` (normalized, already allowed by the rules).
+
+    Sets ``record.address`` (the address connected to, or the refused one) and
+    ``record.allowed`` (once every address passed the checks).
+
+    Raises:
+        Refusal: 403 if any address is not public (and not a test exemption), 502 if the name
+            does not resolve or no address accepts the connection, 504 on the deadline.
+    """
+    phase = "name resolution"
+    try:
+        async with asyncio.timeout(settings.connect_timeout_s):
+            candidates = await _resolve(host, port)
+            _check(candidates, host, port, settings, record)
+            record.allowed = True
+            phase = "connect"
+            sock = await _connect(candidates, port, record)
+    except TimeoutError:
+        raise Refusal(
+            504, f"{phase} timed out after {settings.connect_timeout_s:g} s (connect timeout)"
+        ) from None
+    return await asyncio.open_connection(sock=sock, limit=STREAM_LIMIT)
+
+
+async def _resolve(host: str, port: int) -> list[_Candidate]:
+    if is_ip_literal(host):
+        address = parse_address(host)
+        assert address is not None
+        if address.version == 4:
+            return [_Candidate(socket.AF_INET, (host, port), address)]
+        return [_Candidate(socket.AF_INET6, (host, port, 0, 0), address)]
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Refusal(502, f"cannot resolve {host}: {exc.strerror}") from None
+    candidates: list[_Candidate] = []
+    seen: set[Address] = set()
+    for family, _type, _proto, _name, sockaddr in infos:
+        address = parse_address(str(sockaddr[0]))
+        if address is None:
+            raise Refusal(502, f"{host} resolved to something that is not an IP address")
+        if address not in seen and family in (socket.AF_INET, socket.AF_INET6):
+            seen.add(address)
+            candidates.append(_Candidate(family, sockaddr, address))  # type: ignore[arg-type]
+    if not candidates:
+        raise Refusal(502, f"cannot resolve {host}: no IPv4 or IPv6 address")
+    return candidates
+
+
+def _check(
+    candidates: list[_Candidate],
+    host: str,
+    port: int,
+    settings: ProxySettings,
+    record: ConnectionRecord,
+) -> None:
+    for candidate in candidates:
+        reason = non_public_reason(candidate.address)
+        if reason is not None and not settings.exempt(candidate.address, port):
+            record.address = str(candidate.address)
+            via = "" if str(candidate.address) == host else f"{host} resolves to "
+            raise Refusal(403, f"{via}{candidate.address} is not a public address: {reason}")
+
+
+async def _connect(
+    candidates: list[_Candidate], port: int, record: ConnectionRecord
+) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    failure: OSError | None = None
+    for candidate in candidates:
+        record.address = str(candidate.address)
+        sock = socket.socket(candidate.family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, candidate.sockaddr)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    detail = failure.strerror if failure is not None and failure.strerror else str(failure)
+    raise Refusal(502, f"connect to {record.address} port {port} failed: {detail}")
