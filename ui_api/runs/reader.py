@@ -283,7 +283,10 @@ def _with_connections(
     record a run's result or progress could (they come from the same activities)."""
     for step_id, state in states.items():
         records, dropped = step_connections(by_step.get(step_id, []))
-        state["connections"], state["connections_not_recorded"] = records, dropped
+        state.pop("connections", None)
+        state.pop("connections_not_recorded", None)
+        if records or dropped:  # StepRun shows none otherwise
+            state["connections"], state["connections_not_recorded"] = records, dropped
     return states
 
 
