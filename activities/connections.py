@@ -16,6 +16,7 @@ Standard library only: the workflow imports this inside Temporal's workflow sand
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # The proxy keeps 200 records per execution plus one summary of the rest.
@@ -62,9 +63,10 @@ def clean_records(records: Any, limit: int = MAX_RECORDS) -> list[dict[str, Any]
 def annotated(
     records: Any, *, attempt: int | None = None, item: int | None = None
 ) -> list[dict[str, Any]]:
-    """Clean records with the attempt (unless they carry one) and the foreach item set."""
+    """Clean records with the attempt (unless they carry one) and the foreach item set; all
+    of them (callers bound the list: :func:`bounded`, :func:`merged`)."""
     result = []
-    for record in clean_records(records):
+    for record in clean_records(records, len(records) if isinstance(records, list) else 0):
         if attempt is not None and not record["attempt"]:
             record["attempt"] = attempt
         if item is not None:
@@ -87,13 +89,6 @@ def merged(
     return [*kept, *new[:room]], dropped + max(len(new) - room, 0)
 
 
-def capped(records: list[dict[str, Any]], limit: int = MAX_RECORDS) -> list[dict[str, Any]]:
-    """``records`` if they fit in ``limit``, else the first ``limit - 1`` and a summary."""
-    if len(records) <= limit:
-        return records
-    return [*records[: limit - 1], summary(len(records) - limit + 1)]
-
-
 def carried(heartbeat_details: Any) -> list[dict[str, Any]]:
     """Records of earlier attempts of the same activity, from the heartbeat details Temporal
     hands to a retry (the failed attempt heartbeated them before it failed)."""
@@ -101,3 +96,25 @@ def carried(heartbeat_details: Any) -> list[dict[str, Any]]:
         return []
     details = heartbeat_details[0] if isinstance(heartbeat_details, list | tuple) else None
     return clean_records(details.get("connections")) if isinstance(details, dict) else []
+
+
+# What the records of one execution may take, encoded: with the output (at most 1536 KiB) and
+# logs (64 KiB) they stay under Temporal's payload limit, in a reply or in a failure's details.
+MAX_RECORDS_BYTES = 256 * 1024
+
+
+def bounded(
+    records: list[dict[str, Any]], limit: int = MAX_RECORDS, max_bytes: int = MAX_RECORDS_BYTES
+) -> list[dict[str, Any]]:
+    """``records`` if there are at most ``limit`` and their JSON fits in ``max_bytes``; else the
+    longest prefix that fits with a summary of the rest (normal records are ~250 bytes: only
+    hostile text gets near the byte bound)."""
+    sizes = [len(json.dumps(record)) + 1 for record in records]
+    if len(records) <= limit and sum(sizes) <= max_bytes:
+        return records
+    budget = max_bytes - len(json.dumps(summary(len(records)))) - 1
+    kept = 0
+    while kept < min(len(records), limit - 1) and sizes[kept] <= budget:
+        budget -= sizes[kept]
+        kept += 1
+    return [*records[:kept], summary(len(records) - kept)]

@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.bundles import BundleCache, BundleNotFound
-from activities.connections import annotated, capped, carried, summary
+from activities.connections import annotated, bounded, carried, summary
 from activities.secrets import NoSecrets, SecretProvider
 from activities.types import MAX_PAYLOAD_BYTES, RUN_STEP, RunStepInput, RunStepOutput
 from sandbox.envelope import Envelope, StepContext
@@ -95,7 +95,7 @@ class StepActivities:
         # Temporal retries a failed attempt itself and keeps only the last attempt's outcome:
         # every attempt passes its records (and those it was handed) on to the next.
         earlier = carried(info.heartbeat_details)
-        connections = capped([*earlier, *annotated(result.connections, attempt=attempt)])
+        connections = bounded([*earlier, *annotated(result.connections, attempt=attempt)])
         if result.error is not None:
             if connections:
                 activity.heartbeat({"log_tail": logs[-LOG_TAIL_CHARS:], "connections": connections})

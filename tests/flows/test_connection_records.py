@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from activities.bundles import BundleCache, LocalBundleStore
+from activities.connections import MAX_TEXT_CHARS
 from activities.step_activities import StepActivities
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope
@@ -59,6 +60,10 @@ class RecordingSandbox(Sandbox):
         result = super().run(bundle, envelope, *args, **kwargs)
         attempt = envelope.context.attempt
         tag = json.dumps(envelope.input, sort_keys=True)
+        if "size_kb" in envelope.input:  # records that are as large as records can be
+            wide = "\x01" * 400  # six bytes each in JSON: \u0001
+            many = [record(wide, method=wide, reason=wide, started_at=wide)] * 250
+            return dataclasses.replace(result, connections=many)
         return dataclasses.replace(result, connections=[
             record(f"a{attempt}.example.com", reason=tag),
             record("169.254.169.254", port=80, address=None, method="GET", allowed=False,
@@ -102,6 +107,18 @@ FLAKY = inline_step(
     limits=Limits(timeout_s=30).model_dump(),
 )
 
+BIG = inline_step(
+    "test.netbig",
+    """
+    from step_sdk import step
+
+    @step(name="test.netbig", version="1.0.0", output_kb=1536)
+    def main(size_kb: int) -> str:
+        return "x" * (size_kb * 1024)
+    """,
+    limits=Limits(timeout_s=30, output_kb=1536).model_dump(),
+)
+
 Start = Callable[..., Any]
 
 
@@ -113,7 +130,7 @@ def start(
         parsed = FlowDefinition.model_validate(definition)
         request = FlowRunInput(
             definition=parsed.document(),
-            steps=LocalSteps([FLAKY], bundle_store).resolve(parsed),
+            steps=LocalSteps([FLAKY, BIG], bundle_store).resolve(parsed),
             heartbeat_timeout_s=5,
         )
         return await temporal.client.start_workflow(
@@ -219,3 +236,24 @@ async def test_a_failed_step_keeps_the_records_of_every_attempt(
     assert [c["attempt"] for c in rebuilt["broken"]["connections"]] == [1, 1, 2, 2, 3, 3]
     view = await read_cli_run(temporal.client, handle.id)
     assert [r["attempt"] for r in view.executions[0].connections] == [1, 1, 2, 2, 3, 3]
+
+
+async def test_records_give_way_before_a_reply_goes_over_the_payload_limit(start: Start) -> None:
+    # 1000 KiB of output and 250 records of ~7 KiB each in JSON (hostile text): more than
+    # Temporal takes in one payload, so the records are cut to what fits in their share and a
+    # count of the rest; the step still succeeds.
+    definition = {
+        "name": "net-big",
+        "steps": [{"id": "big", "uses": "test.netbig@1.0.0", "with": {"size_kb": 1000}}],
+    }
+    handle = await start(definition)
+    result = await asyncio.wait_for(handle.result(), 180)
+    assert result.status == "succeeded"
+    run = VisibleRun(handle.id, "default", handle, await handle.describe())
+    [execution] = (await history_facts(run)).executions.values()
+    records = execution.connections
+    assert 10 < len(records) < 100
+    assert all(len(r["host"]) == MAX_TEXT_CHARS for r in records[:-1])
+    assert records[-1]["host"] == "*"
+    assert records[-1]["reason"] == f"{250 - len(records) + 1} more connections not recorded"
+    assert (execution.result or {}).get("output") == "x" * 1000 * 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,10 +11,11 @@ import pytest
 
 from activities.connections import (
     MAX_RECORDS,
+    MAX_RECORDS_BYTES,
     MAX_STEP_RECORDS,
     MAX_TEXT_CHARS,
     annotated,
-    capped,
+    bounded,
     carried,
     clean_record,
     clean_records,
@@ -70,10 +72,21 @@ def test_anything_but_a_list_of_objects_gives_no_records(value: Any) -> None:
 
 def test_records_are_bounded() -> None:
     assert len(clean_records([record()] * (MAX_RECORDS + 50))) == MAX_RECORDS
-    kept = capped([record(f"h{i}.example.com") for i in range(MAX_RECORDS + 9)])
+    many = [clean_record(record(f"h{i}.example.com")) for i in range(MAX_RECORDS + 9)]
+    kept = bounded(many)
     assert len(kept) == MAX_RECORDS
     assert kept[-1]["host"] == "*" and kept[-1]["reason"] == "10 more connections not recorded"
     assert kept[-2]["host"] == f"h{MAX_RECORDS - 2}.example.com"
+    assert bounded(many[:MAX_RECORDS]) == many[:MAX_RECORDS]
+
+
+def test_records_are_bounded_in_bytes_too() -> None:
+    wide = "\x01" * MAX_TEXT_CHARS  # six bytes each in JSON
+    hostile = [clean_record(record(wide, reason=wide, method=wide)) for _ in range(100)]
+    kept = bounded(hostile)
+    assert len(json.dumps(kept)) <= MAX_RECORDS_BYTES
+    assert 10 < len(kept) < 100
+    assert kept[-1]["reason"] == f"{100 - len(kept) + 1} more connections not recorded"
 
 
 def test_annotation_keeps_an_attempt_already_set_and_adds_the_item() -> None:
