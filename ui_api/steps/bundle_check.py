@@ -60,6 +60,9 @@ class CheckedBundle:
 
     manifest: Manifest
     data: bytes
+    # ``egress`` as the uploaded stepwell.json lists it (the manifest's is sorted and
+    # deduplicated), so a problem with an entry can point at the author's own index
+    declared_egress: tuple[str, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -84,12 +87,14 @@ def check_bundle(data: bytes) -> CheckedBundle:
         files = read_files(data)
     except BundleError as exc:
         raise _refuse(str(exc)) from None
-    manifest = _check_manifest(files.get(MANIFEST_FILE))
+    raw = files.get(MANIFEST_FILE)
+    manifest = _check_manifest(raw)
     _check_entrypoint(manifest, files)
     if problems := source_problems(manifest.entrypoint, files):
         summary = "; ".join(p.message for p in problems[:3])
         raise invalid(f"the bundle is refused: {summary}", problems)
-    return CheckedBundle(manifest=manifest, data=data)
+    declared = json.loads(raw or b"{}").get("egress") or ()  # valid: the manifest parsed
+    return CheckedBundle(manifest=manifest, data=data, declared_egress=tuple(declared))
 
 
 def _check_gzip_stream(data: bytes) -> None:

@@ -10,7 +10,7 @@ The operator's ``Settings.egress`` decides which declared egress a push may carr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from step_sdk.egress import ANY_HOST, EgressEntryError, EgressRule, parse_entry, widened
@@ -22,8 +22,11 @@ EGRESS_SETTING = "STEPWELL_EGRESS"
 REFUSED_CODE = "egress_not_allowed"
 
 
-def check_policy(manifest: Manifest, mode: str) -> None:
+def check_policy(manifest: Manifest, mode: str, declared: Sequence[str] | None = None) -> None:
     """Refuse a manifest whose egress this installation does not allow.
+
+    ``declared`` is ``egress`` as the uploaded document lists it (default: the manifest's own,
+    sorted), so that pointers name the author's indexes.
 
     Raises:
         ApiError: 422 with code ``egress_not_allowed`` and one problem per refused entry
@@ -51,7 +54,7 @@ def check_policy(manifest: Manifest, mode: str) -> None:
             f"explicit hosts ({EGRESS_SETTING}=declared): list the hosts the step calls, "
             f"e.g. 'api.example.com' ({EGRESS_SETTING}=any-public would allow {entry!r})",
         )
-        for index, entry in enumerate(entries)
+        for index, entry in enumerate(entries if declared is None else declared)
         if _is_any_host(entry)
     ]
     if problems:

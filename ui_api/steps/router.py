@@ -119,7 +119,7 @@ async def push_step(
     max_bytes = services.settings.bundle_max_kb * 1024
     data = await read_file_field(request, "bundle", max_bytes)
     checked = await asyncio.to_thread(check_bundle, data)
-    check_policy(checked.manifest, services.settings.egress)
+    check_policy(checked.manifest, services.settings.egress, checked.declared_egress)
     registered = await asyncio.to_thread(
         register, session, services.bundles, caller.workspace_id, checked
     )

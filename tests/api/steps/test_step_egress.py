@@ -56,6 +56,17 @@ async def test_declared_refuses_any_host_naming_the_entry_and_the_setting(
         assert_error(missing, 404)
 
 
+async def test_the_pointer_names_the_entry_as_the_author_listed_it(
+    api_services: Services, workspace: WorkspaceKey
+) -> None:
+    document = manifest_doc(egress=["b.example.com", "a.example.com", "*", "*:80"])
+    async with api_with_egress(api_services, "declared") as client:
+        error = assert_error(
+            await push(client, workspace, with_manifest(document)), 422, "egress_not_allowed"
+        )
+    assert [d["pointer"] for d in error["details"]] == ["/manifest/egress/2", "/manifest/egress/3"]
+
+
 async def test_declared_accepts_explicit_hosts(
     api_services: Services, workspace: WorkspaceKey
 ) -> None:
