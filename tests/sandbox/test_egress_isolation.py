@@ -314,3 +314,32 @@ def test_the_janitor_removes_a_proxy_whose_owner_is_gone_and_keeps_a_live_one(
     assert orphan in removed
     assert egress_gateway.proxy_container_id is not None
     assert egress_gateway.proxy_container_id not in removed
+
+
+def test_a_sandbox_starts_its_proxy_on_the_first_egress_step_and_stops_it_on_close(
+    docker_client: docker.DockerClient,
+    egress_config: SandboxConfig,
+    egress_servers: EgressServers,
+    base_image: str,
+    run_id: str,
+) -> None:
+    def ours() -> list[str]:
+        found = docker_client.api.containers(
+            filters={"label": [f"{labels.ROLE}={labels.ROLE_EGRESS}", f"{labels.OWNER}={owner}"]}
+        )
+        return [c["Id"] for c in found]
+
+    owner = labels.owner_id()
+    sandbox = Sandbox(docker_client, egress_config)
+    before = set(ours())
+    envelope = Envelope(input={"attempts": []}, context=StepContext(run_id=run_id))
+    assert sandbox.run(egress_bundle(), envelope).ok
+    assert set(ours()) == before  # no egress, no proxy
+    public = f"{PUBLIC}:{egress_servers.http_port}"
+    url = f"http://{public}/{run_id}"
+    envelope = replace(envelope, input={"attempts": [{"kind": "urllib", "url": url}]})
+    result = sandbox.run(egress_bundle([public]), envelope)
+    assert result.output[0]["status"] == 200
+    (started,) = set(ours()) - before
+    sandbox.close()
+    _until(lambda: started not in ours(), "the proxy to stop")
