@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import socket
+import struct
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -26,6 +27,7 @@ log = logging.getLogger("stepwell.egress")
 # A reply holds at most ~200 connection records; anything far larger is not a reply.
 MAX_LINE_BYTES = 4 * 1024 * 1024
 _LOG_TAIL_LINES = 20
+SEND_TIMEOUT_S = 15
 
 
 class ProxyRefused(SandboxError):
@@ -44,6 +46,11 @@ class ControlChannel:
         # docker-py hands back a SocketIO for local sockets; the real socket lives behind it.
         self._sock: socket.socket = getattr(handle, "_sock", handle)
         self._sock.settimeout(None)
+        # A proxy that stops reading its stdin must not block a sender for ever (reads stay
+        # blocking: the reader thread waits for the proxy's output as long as it runs).
+        self._sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SEND_TIMEOUT_S), 0)
+        )
         self._name = name
         self._ids = itertools.count(1)
         self._send_lock = threading.Lock()

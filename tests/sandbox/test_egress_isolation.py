@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,18 @@ def test_a_sandbox_starts_its_proxy_on_the_first_egress_step_and_stops_it_on_clo
     (started,) = set(ours()) - before
     sandbox.close()
     _until(lambda: started not in ours(), "the proxy to stop")
+
+
+def test_concurrent_leases_get_distinct_tokens_and_all_close(
+    egress_gateway: RecordingGateway,
+) -> None:
+    def cycle(_: int) -> tuple[str, str]:
+        lease = egress_gateway.lease(["public.stepwell.test"], 60)
+        assert Path(lease.source, "proxy.sock").exists()
+        egress_gateway.release(lease)
+        return lease.token, lease.source
+
+    with ThreadPoolExecutor(8) as pool:
+        done = list(pool.map(cycle, range(40)))
+    assert len({token for token, _ in done}) == 40
+    assert not any(Path(source).exists() for _, source in done)
