@@ -94,8 +94,12 @@ def _check(
         reason = non_public_reason(candidate.address)
         if reason is not None and not settings.exempt(candidate.address, port):
             record.address = str(candidate.address)
-            via = "" if str(candidate.address) == host else f"{host} resolves to "
-            raise Refusal(403, f"{via}{candidate.address} is not a public address: {reason}")
+            which = (
+                f"{candidate.address} is"
+                if str(candidate.address) == host
+                else f"{host} resolves to {candidate.address}, which is"
+            )
+            raise Refusal(403, f"{which} not a public address ({reason})")
 
 
 async def _connect(
