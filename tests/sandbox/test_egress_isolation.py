@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -359,3 +360,34 @@ def test_concurrent_leases_get_distinct_tokens_and_all_close(
         done = list(pool.map(cycle, range(40)))
     assert len({token for token, _ in done}) == 40
     assert not any(Path(source).exists() for _, source in done)
+
+
+_DYING_WORKER = """
+import os, sys
+from pathlib import Path
+import docker
+from sandbox.config import SandboxConfig
+from sandbox.egress.gateway import EgressGateway
+gateway = EgressGateway(docker.from_env(), SandboxConfig(cache_dir=Path(sys.argv[1])))
+gateway.lease(["public.stepwell.test"], 600)
+print(gateway.proxy_container_id, flush=True)
+os._exit(0)  # no close: the process just ends, as a crashed worker does
+"""
+
+
+def test_a_proxy_whose_worker_dies_goes_away_by_itself(
+    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, base_image: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _DYING_WORKER, str(sandbox_config.cache_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    proxy_id = done.stdout.strip()
+    assert proxy_id
+    _until(
+        lambda: not docker_client.api.containers(all=True, filters={"id": proxy_id}),
+        "the orphaned proxy to exit and be removed",
+    )
