@@ -5,6 +5,7 @@ what the host observed."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -287,6 +288,7 @@ def test_a_dead_proxy_is_replaced_on_the_next_lease(
         _until(lambda: gateway.proxy_container_id is None, "the gateway to notice")
         with pytest.raises(SandboxError):
             gateway.release(lease)
+        shutil.rmtree(lease.source)  # a killed proxy leaves its lease directories behind
         gateway.release(gateway.lease(["public.stepwell.test"], 30))
         assert gateway.proxy_container_id not in (None, first)
     finally:
