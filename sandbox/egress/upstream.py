@@ -18,9 +18,9 @@ from sandbox.egress.refusal import Refusal
 from sandbox.egress.settings import ProxySettings
 from step_sdk.egress import is_ip_literal
 
-# Large stream buffers: the transport pauses reading only when this much is buffered, and a
-# tunnel reads this much per call (fewer event-loop iterations per megabyte).
-STREAM_LIMIT = 256 * 1024
+# A tunnel or a forwarded body moves up to this many bytes per read (fewer event-loop
+# iterations per megabyte).
+CHUNK_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ class _Candidate:
 
 async def open_upstream(
     host: str, port: int, settings: ProxySettings, record: ConnectionRecord
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Connect to ``host:port`` (normalized, already allowed by the rules).
+) -> socket.socket:
+    """Connect to ``host:port`` (normalized, already allowed by the rules); return the
+    connected non-blocking socket.
 
     Sets ``record.address`` (the address connected to, or the refused one) and
     ``record.allowed`` (once every address passed the checks).
@@ -49,12 +50,11 @@ async def open_upstream(
             _check(candidates, host, port, settings, record)
             record.allowed = True
             phase = "connect"
-            sock = await _connect(candidates, port, record)
+            return await _connect(candidates, port, record)
     except TimeoutError:
         raise Refusal(
             504, f"{phase} timed out after {settings.connect_timeout_s:g} s (connect timeout)"
         ) from None
-    return await asyncio.open_connection(sock=sock, limit=STREAM_LIMIT)
 
 
 async def _resolve(host: str, port: int) -> list[_Candidate]:
@@ -113,6 +113,7 @@ async def _connect(
         try:
             sock.setblocking(False)
             await loop.sock_connect(sock, candidate.sockaddr)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
             sock.close()
             failure = exc
