@@ -157,6 +157,9 @@ async def _exchange(forward: _Forward, request: h11.Request, target: Target) -> 
     headers = [(b"host", host_header(target)), *forwarded_headers(request.headers)]
     headers.append((b"connection", b"close"))
     await forward.to_remote(h11.Request(method=request.method, target=target.path, headers=headers))
+    if forward.step_conn.they_are_waiting_for_100_continue:
+        # The Expect header is not passed on; the step may send its body now.
+        await forward.to_step(h11.InformationalResponse(status_code=100, headers=[]))
     while True:
         event = await forward.next_from_step()
         if isinstance(event, h11.Data):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.egress.connection import serve_connection
-from sandbox.egress.records import RecordLog
+from sandbox.egress.records import ConnectionRecord, RecordLog
 from sandbox.egress.settings import ProxySettings
 from step_sdk.egress import EgressRule
 
@@ -48,6 +48,8 @@ class Lease:
         self.tasks: set[asyncio.Task[None]] = set()
         self._listener: socket.socket | None = None
         self._acceptor: asyncio.Task[None] | None = None
+        # Each live connection's socket, so close() can release one whose task never started.
+        self._accepted: dict[int, tuple[socket.socket, asyncio.Task[None]]] = {}
         self._attempts = 0
         self._bytes = 0
         self._expiry: asyncio.TimerHandle | None = None
@@ -99,6 +101,14 @@ class Lease:
             for task in live:
                 task.cancel()
             await asyncio.gather(*live, return_exceptions=True)
+            for connection, _task in self._accepted.values():
+                # A task cancelled before its first step never ran serve_connection's cleanup.
+                if connection.fileno() != -1:
+                    connection.close()
+                    unserved = ConnectionRecord(reason=reason)
+                    unserved.finish()
+                    self.records.add(unserved)
+            self._accepted.clear()
             shutil.rmtree(self.directory, ignore_errors=True)
             print(f"egress: lease {self.token[:8]}... {reason}", file=sys.stderr, flush=True)
         return self.records.as_json()
@@ -135,4 +145,9 @@ class Lease:
             connection.setblocking(False)
             task = loop.create_task(serve_connection(self, connection))
             self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._accepted[id(task)] = (connection, task)
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self._accepted.pop(id(task), None)

@@ -9,7 +9,9 @@ settings' ``connect_timeout_s``. Standard library only: this runs inside the pro
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sandbox.egress.addresses import Address, non_public_reason, parse_address
@@ -18,6 +20,10 @@ from sandbox.egress.refusal import Refusal
 from sandbox.egress.settings import ProxySettings
 from step_sdk.egress import is_ip_literal
 
+# Name lookups run in threads of their own: the default pool (6 threads on 2 cores) would let
+# one step's slow lookups delay every other execution's connections. A lookup cannot be
+# cancelled; its thread is simply abandoned when the deadline passes (and at exit, see proxy.py).
+RESOLVER_THREADS = 64
 # A tunnel or a forwarded body moves up to this many bytes per read (fewer event-loop
 # iterations per megabyte).
 CHUNK_BYTES = 256 * 1024
@@ -66,7 +72,9 @@ async def _resolve(host: str, port: int) -> list[_Candidate]:
         return [_Candidate(socket.AF_INET6, (host, port, 0, 0), address)]
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await loop.run_in_executor(
+            _resolver(), functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        )
     except socket.gaierror as exc:
         raise Refusal(502, f"cannot resolve {host}: {exc.strerror}") from None
     candidates: list[_Candidate] = []
@@ -124,3 +132,8 @@ async def _connect(
         return sock
     detail = failure.strerror if failure is not None and failure.strerror else str(failure)
     raise Refusal(502, f"connect to {record.address} port {port} failed: {detail}")
+
+
+@functools.cache
+def _resolver() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="resolve")
