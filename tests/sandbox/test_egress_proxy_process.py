@@ -691,3 +691,20 @@ async def _read_to_end(sock: socket.socket) -> bytes:
     while chunk := await loop.sock_recv(sock, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_a_name_that_does_not_resolve_is_refused_and_recorded(proxy: ProxyProcess) -> None:
+    proxy.configure(connect_timeout_s=2.0)
+    token, path = proxy.open(["no-such-host.invalid"])
+    sock, head = open_tunnel(path, "no-such-host.invalid:443")
+    sock.close()
+
+    # Without a reachable DNS server the lookup times out instead of failing: both are refusals.
+    assert status(head) in (502, 504)
+    record = one(proxy.close(token))
+    assert (record["host"], record["address"], record["allowed"]) == (
+        "no-such-host.invalid",
+        None,
+        False,
+    )
+    assert "cannot resolve" in record["reason"] or "name resolution timed out" in record["reason"]
