@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from sandbox.egress.lease import Lease
 from sandbox.egress.settings import ProxySettings, SettingsError
-from step_sdk.egress import EgressEntryError, EgressRule, parse_entry
+from step_sdk.egress import MAX_ENTRIES, EgressEntryError, EgressRule, parse_entry
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 MAX_LINE_BYTES = 1024 * 1024
@@ -96,8 +96,8 @@ class Controller:
     async def _open(self, message: dict[str, Any], settings: ProxySettings) -> str:
         token = _token(message)
         raw_rules = message.get("rules")
-        if not isinstance(raw_rules, list):
-            raise ControlError("/rules: must be a list of egress entries")
+        if not isinstance(raw_rules, list) or len(raw_rules) > MAX_ENTRIES:
+            raise ControlError(f"/rules: must be a list of at most {MAX_ENTRIES} egress entries")
         rules: list[EgressRule] = []
         for index, entry in enumerate(raw_rules):
             try:

@@ -8,7 +8,10 @@ by ``test_public`` (exact address and port), exactly as the Docker tests exempt 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -16,6 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.egress.lease import Lease
+from sandbox.egress.records import ConnectionRecord
+from sandbox.egress.settings import ProxySettings
+from sandbox.egress.tunnel import run_tunnel
 from tests.sandbox.egress_harness import (
     IO_TIMEOUT_S,
     ProxyProcess,
@@ -595,3 +602,109 @@ def test_end_of_input_closes_every_lease_and_exits(proxy: ProxyProcess, upstream
     assert read_all(sock) == b""
     sock.close()
     assert list(proxy.root.iterdir()) == []
+
+
+def test_sigterm_closes_every_lease_and_exits(proxy: ProxyProcess) -> None:
+    proxy.configure()
+    _token, path = proxy.open(["api.example.com"])
+    proxy.process.send_signal(signal.SIGTERM)
+
+    assert proxy.process.wait(timeout=IO_TIMEOUT_S) == 0
+    assert not os.path.exists(path)
+
+
+def test_a_step_waiting_for_100_continue_is_told_to_send_its_body(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    with unix_connect(path) as sock:
+        sock.sendall(
+            f"POST http://127.0.0.1:{upstream.port}/up HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{upstream.port}\r\nExpect: 100-continue\r\n"
+            "Content-Length: 5\r\n\r\n".encode()
+        )
+        interim = sock.recv(100)
+        sock.sendall(b"hello")
+        final = read_all(sock)
+
+    assert interim.startswith(b"HTTP/1.1 100 ")
+    assert final.startswith(b"HTTP/1.1 200 ") and final.endswith(b"echo 5")
+    [(_method, _path, headers, body)] = upstream.requests
+    assert "expect" not in headers and body == b"hello"
+    assert one(proxy.close(token))["reason"] == ""
+
+
+# The tunnel in-process, with and without splice(2) ---------------------------------------------
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+async def test_a_tunnel_moves_counts_and_caps_bytes_with_and_without_splice(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, splice: bool
+) -> None:
+    if not splice:
+        monkeypatch.delattr(os, "splice")
+    settings = ProxySettings(
+        production=False,
+        test_public=frozenset(),
+        max_connections=1,
+        max_bytes=3_000_000,
+        connect_timeout_s=1.0,
+    )
+    lease = Lease(tmp_path, "0" * 32, (), settings)
+    record = ConnectionRecord()
+    step, step_peer = socket.socketpair()
+    remote, remote_peer = socket.socketpair()
+    for sock in (step, remote, step_peer, remote_peer):
+        sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+
+    async def remote_side() -> bytes:
+        received = asyncio.create_task(_read_to_end(remote_peer))
+        with contextlib.suppress(OSError):  # the tunnel is cut before all of it is sent
+            await loop.sock_sendall(remote_peer, b"r" * 4_000_000)  # more than the cap allows
+        return await received
+
+    async def step_side() -> bytes:
+        await loop.sock_sendall(step_peer, b"s" * 1000)
+        step_peer.shutdown(socket.SHUT_WR)
+        return await _read_to_end(step_peer)
+
+    remote_task = asyncio.create_task(remote_side())
+    step_task = asyncio.create_task(step_side())
+    reason = await run_tunnel(lease, record, step, remote, b"early")
+    step.close()
+    remote.close()
+    got_by_step, got_by_remote = await step_task, await remote_task
+    for sock in (step_peer, remote_peer):
+        sock.close()
+
+    assert "byte cap reached (3000000 bytes per execution)" in reason
+    assert got_by_remote == b"early" + b"s" * 1000
+    assert got_by_step == b"r" * (3_000_000 - 1005)
+    assert (record.bytes_out, record.bytes_in) == (1005, 3_000_000 - 1005)
+
+
+async def _read_to_end(sock: socket.socket) -> bytes:
+    loop = asyncio.get_running_loop()
+    chunks = []
+    while chunk := await loop.sock_recv(sock, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_name_that_does_not_resolve_is_refused_and_recorded(proxy: ProxyProcess) -> None:
+    proxy.configure(connect_timeout_s=2.0)
+    token, path = proxy.open(["no-such-host.invalid"])
+    sock, head = open_tunnel(path, "no-such-host.invalid:443")
+    sock.close()
+
+    # Without a reachable DNS server the lookup times out instead of failing: both are refusals.
+    assert status(head) in (502, 504)
+    record = one(proxy.close(token))
+    assert (record["host"], record["address"], record["allowed"]) == (
+        "no-such-host.invalid",
+        None,
+        False,
+    )
+    assert "cannot resolve" in record["reason"] or "name resolution timed out" in record["reason"]
