@@ -123,7 +123,7 @@ def parse_entry(entry: object) -> EgressRule:
         raise EgressEntryError("the entry is empty")
     if len(entry) > MAX_ENTRY_CHARS:
         raise EgressEntryError(f"the entry is longer than {MAX_ENTRY_CHARS} characters")
-    if "://" in entry or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)", entry):
+    if "://" in entry or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?=[a-zA-Z/])", entry):
         raise EgressEntryError(
             "a URL or scheme is not a host: write only the host name, e.g. 'api.github.com'"
         )

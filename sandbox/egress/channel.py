@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import socket
+import struct
 import threading
 from collections import deque
 from concurrent.futures import Future
@@ -26,10 +27,15 @@ log = logging.getLogger("stepwell.egress")
 # A reply holds at most ~200 connection records; anything far larger is not a reply.
 MAX_LINE_BYTES = 4 * 1024 * 1024
 _LOG_TAIL_LINES = 20
+SEND_TIMEOUT_S = 15
 
 
 class ProxyRefused(SandboxError):
     """The proxy answered, with ``ok`` false: it works, but would not do what was asked."""
+
+
+class ProxyUnavailable(SandboxError):
+    """The proxy did not answer in time, or is gone: it must be replaced."""
 
 
 class ControlChannel:
@@ -44,6 +50,11 @@ class ControlChannel:
         # docker-py hands back a SocketIO for local sockets; the real socket lives behind it.
         self._sock: socket.socket = getattr(handle, "_sock", handle)
         self._sock.settimeout(None)
+        # A proxy that stops reading its stdin must not block a sender for ever (reads stay
+        # blocking: the reader thread waits for the proxy's output as long as it runs).
+        self._sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(SEND_TIMEOUT_S), 0)
+        )
         self._name = name
         self._ids = itertools.count(1)
         self._send_lock = threading.Lock()
@@ -72,13 +83,13 @@ class ControlChannel:
 
         Raises:
             ProxyRefused: the proxy answered ``ok`` false (its ``error`` is in the message).
-            SandboxError: the proxy did not answer within ``timeout_s`` seconds, or is gone.
+            ProxyUnavailable: the proxy did not answer within ``timeout_s`` seconds, or is gone.
         """
         request_id = str(next(self._ids))
         reply: Future[dict[str, Any]] = Future()
         with self._state_lock:
             if self._closed or self._ended:
-                raise SandboxError(f"the egress proxy is not running ({self.last_log()})")
+                raise ProxyUnavailable(f"the egress proxy is not running ({self.last_log()})")
             self._pending[request_id] = reply
         line = json.dumps({"op": op, "id": request_id, **fields}, separators=(",", ":"))
         try:
@@ -86,9 +97,10 @@ class ControlChannel:
                 self._sock.sendall(line.encode() + b"\n")
             answer = reply.result(timeout=timeout_s)
         except OSError as exc:
-            raise SandboxError(f"cannot reach the egress proxy: {exc}") from exc
+            raise ProxyUnavailable(f"cannot reach the egress proxy: {exc}") from exc
         except FutureTimeout as exc:
-            raise SandboxError(f"the egress proxy did not answer {op!r} in {timeout_s}s") from exc
+            message = f"the egress proxy did not answer {op!r} in {timeout_s}s"
+            raise ProxyUnavailable(message) from exc
         finally:
             with self._state_lock:
                 self._pending.pop(request_id, None)
@@ -161,5 +173,5 @@ class ControlChannel:
         for future in pending:
             if not future.done():
                 future.set_exception(
-                    SandboxError(f"the egress proxy stopped ({self.last_log() or 'no log'})")
+                    ProxyUnavailable(f"the egress proxy stopped ({self.last_log() or 'no log'})")
                 )

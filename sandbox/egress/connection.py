@@ -11,6 +11,9 @@ Every attempt, refused or not, ends as one record in the lease. Standard library
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 import sys
 import traceback
 from typing import TYPE_CHECKING
@@ -32,23 +35,23 @@ if TYPE_CHECKING:
 HEAD_TIMEOUT_S = 30.0
 # h11's own default; a longer head is refused as malformed.
 MAX_HEAD_BYTES = 16 * 1024
+REPLY_TIMEOUT_S = 5.0
 
 
-async def serve_connection(
-    lease: Lease, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    """Serve one step connection to its end and add its record to ``lease``; never raises
-    except ``CancelledError`` (the lease closing), after recording it."""
+async def serve_connection(lease: Lease, step: socket.socket) -> None:
+    """Serve one step connection (a non-blocking socket) to its end, close it and add its record
+    to ``lease``; never raises except ``CancelledError`` (the lease closing), after recording."""
+    loop = asyncio.get_running_loop()
     record = ConnectionRecord()
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-    remote: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    remote: socket.socket | None = None
     graceful = True
     try:
         if lease.closed:
             raise Refusal(503, lease.close_reason)
         if lease.live_connections() > lease.settings.max_connections:
             raise Refusal(429, _cap_text(lease, "open at once"))
-        request = await _read_head(conn, reader)
+        request = await _read_head(conn, step)
         record.method = printable(request.method.decode("ascii", "replace"))
         record.host = printable(_fallback_host(request))
         _refuse_framing_conflict(request)
@@ -62,18 +65,19 @@ async def serve_connection(
             )
         remote = await open_upstream(target.host, target.port, lease.settings, record)
         if request.method == b"CONNECT":
-            await _read_end_of_head(conn, reader)
-            writer.write(conn.send(h11.Response(status_code=200, headers=[], reason=b"OK")) or b"")
+            await _read_end_of_head(conn, step)
+            response = conn.send(h11.Response(status_code=200, headers=[], reason=b"OK"))
+            await loop.sock_sendall(step, response or b"")
             early_data, _closed = conn.trailing_data
-            record.reason = await run_tunnel(lease, record, (reader, writer), remote, early_data)
+            record.reason = await run_tunnel(lease, record, step, remote, early_data)
         else:
             record.reason = await forward_request(
-                lease, record, (reader, writer), conn, request, target, remote
+                lease, record, step, conn, request, target, remote
             )
         graceful = not record.reason
     except Refusal as refusal:
         record.reason = printable(refusal.reason)
-        writer.write(response_bytes(refusal.status, record.reason))
+        await _send_refusal(step, response_bytes(refusal.status, record.reason))
     except asyncio.CancelledError:
         record.reason = record.reason or lease.close_reason or "cancelled"
         graceful = False
@@ -86,15 +90,30 @@ async def serve_connection(
         graceful = False
         traceback.print_exc(file=sys.stderr)
     finally:
-        for stream_writer in (writer, remote[1] if remote else None):
-            if stream_writer is None:
-                continue
-            if graceful:
-                stream_writer.close()  # flushes what is buffered (a refusal reply), then closes
-            else:
-                stream_writer.transport.abort()
+        for sock in (step, remote):
+            if sock is not None:
+                _close(sock, graceful=graceful)
         record.finish()
         lease.records.add(record)
+
+
+async def _send_refusal(step: socket.socket, response: bytes) -> None:
+    # A step that does not read must not hold the connection: the reply is small enough for the
+    # socket buffer, so this only waits on a step that fills its own receive buffer first.
+    with contextlib.suppress(OSError, TimeoutError):
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            await asyncio.get_running_loop().sock_sendall(step, response)
+
+
+def _close(sock: socket.socket, *, graceful: bool) -> None:
+    """Close ``sock``; a cut TCP connection is reset (SO_LINGER 0) so the remote host sees it
+    end abnormally rather than as a complete response."""
+    with contextlib.suppress(OSError):
+        if not graceful and sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif graceful:
+            sock.shutdown(socket.SHUT_WR)
+    sock.close()
 
 
 def _fallback_host(request: h11.Request) -> str:
@@ -111,7 +130,8 @@ def _cap_text(lease: Lease, what: str) -> str:
     return f"connection cap reached ({lease.settings.max_connections} connections {what})"
 
 
-async def _read_head(conn: h11.Connection, reader: asyncio.StreamReader) -> h11.Request:
+async def _read_head(conn: h11.Connection, step: socket.socket) -> h11.Request:
+    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(HEAD_TIMEOUT_S):
             while True:
@@ -119,7 +139,7 @@ async def _read_head(conn: h11.Connection, reader: asyncio.StreamReader) -> h11.
                 if isinstance(event, h11.Request):
                     return event
                 if event is h11.NEED_DATA:
-                    conn.receive_data(await reader.read(MAX_HEAD_BYTES))
+                    conn.receive_data(await loop.sock_recv(step, MAX_HEAD_BYTES))
                     continue
                 if isinstance(event, h11.ConnectionClosed):
                     raise Refusal(400, "the connection closed before a request was sent")
@@ -130,7 +150,7 @@ async def _read_head(conn: h11.Connection, reader: asyncio.StreamReader) -> h11.
         raise Refusal(408, f"no request head within {HEAD_TIMEOUT_S:g} s") from None
 
 
-async def _read_end_of_head(conn: h11.Connection, reader: asyncio.StreamReader) -> None:
+async def _read_end_of_head(conn: h11.Connection, step: socket.socket) -> None:
     """Consume the (empty) end of a CONNECT request so h11 lets the tunnel start."""
     while True:
         try:
@@ -141,7 +161,7 @@ async def _read_end_of_head(conn: h11.Connection, reader: asyncio.StreamReader) 
             return
         if event is not h11.NEED_DATA:
             raise Refusal(400, f"malformed CONNECT request: unexpected {type(event).__name__}")
-        conn.receive_data(await reader.read(MAX_HEAD_BYTES))
+        conn.receive_data(await asyncio.get_running_loop().sock_recv(step, MAX_HEAD_BYTES))
 
 
 def _refuse_framing_conflict(request: h11.Request) -> None:

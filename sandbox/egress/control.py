@@ -11,14 +11,14 @@ op's result::
     {"op": "open", "id": 2, "token": "<32 hex>", "rules": ["api.github.com", "*:80"],
      "ttl_s": 900}                                   -> {"id": 2, "ok": true, "socket": "<path>"}
     {"op": "close", "id": 3, "token": "<32 hex>"}    -> {"id": 3, "ok": true, "connections": [...]}
-    {"op": "ping", "id": 4}                          -> {"id": 4, "ok": true, "leases": 1}
+    {"op": "ping", "id": 4}         -> {"id": 4, "ok": true, "leases": 1, "connections": 0}
 
 ``configure`` comes first, once; in production mode a non-empty ``test_public`` gets an error
 reply and the proxy exits with status 2. ``close`` of an unknown or already collected token
 replies ``ok`` with no connections; a lease that expired (its ``ttl_s`` ran out) keeps its
-records until its ``close``. End of input (the worker went away) closes every lease and exits 0,
-as does SIGTERM. Standard library and ``step_sdk.egress`` only: this runs inside the proxy
-container.
+records until its ``close``. ``ping`` counts open leases and their live connections. End of
+input (the worker went away) closes every lease and exits 0, as does SIGTERM. Standard library
+and ``step_sdk.egress`` only: this runs inside the proxy container.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from sandbox.egress.lease import Lease
 from sandbox.egress.settings import ProxySettings, SettingsError
-from step_sdk.egress import EgressEntryError, EgressRule, parse_entry
+from step_sdk.egress import MAX_ENTRIES, EgressEntryError, EgressRule, parse_entry
 
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 MAX_LINE_BYTES = 1024 * 1024
@@ -67,7 +67,9 @@ class Controller:
             if op == "configure":
                 self._configure(message)
             elif op == "ping":
-                reply["leases"] = sum(not lease.closed for lease in self.leases.values())
+                live = [lease for lease in self.leases.values() if not lease.closed]
+                reply["leases"] = len(live)
+                reply["connections"] = sum(lease.live_connections() for lease in live)
             elif self.settings is None:
                 raise ControlError("/op: the proxy is not configured yet: send configure first")
             elif op == "open":
@@ -94,8 +96,8 @@ class Controller:
     async def _open(self, message: dict[str, Any], settings: ProxySettings) -> str:
         token = _token(message)
         raw_rules = message.get("rules")
-        if not isinstance(raw_rules, list):
-            raise ControlError("/rules: must be a list of egress entries")
+        if not isinstance(raw_rules, list) or len(raw_rules) > MAX_ENTRIES:
+            raise ControlError(f"/rules: must be a list of at most {MAX_ENTRIES} egress entries")
         rules: list[EgressRule] = []
         for index, entry in enumerate(raw_rules):
             try:

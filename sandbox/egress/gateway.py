@@ -29,7 +29,7 @@ from requests.exceptions import RequestException
 
 from sandbox import labels
 from sandbox.config import SandboxConfig
-from sandbox.egress.channel import ControlChannel, ProxyRefused
+from sandbox.egress.channel import ControlChannel, ProxyUnavailable
 from sandbox.egress.image import PROXY_COMMAND, PROXY_USER, VOLUME_TARGET, ProxyImage
 from sandbox.errors import SandboxError
 from sandbox.hardening import proxy_container_kwargs, proxy_host_config_kwargs
@@ -99,27 +99,26 @@ class EgressGateway:
             SandboxError: the proxy cannot be built, started or reached, or refused the lease.
         """
         token = secrets.token_hex(16)
-        for attempt in range(2):
-            proxy = self._running()
-            try:
-                proxy.channel.request(
-                    "open", CONTROL_TIMEOUT_S, token=token, rules=list(rules), ttl_s=float(ttl_s)
-                )
-            except ProxyRefused:
-                raise
-            except SandboxError:
-                # A proxy that died since, or hangs, is replaced (once per lease).
-                self._discard(proxy)
-                if attempt == 1:
-                    raise
-                continue
-            return Lease(
-                token=token,
-                source=f"{proxy.mountpoint}/{token}",
-                rules=tuple(rules),
-                proxy_id=proxy.container_id,
+        try:
+            return self._open(self._running(), token, rules, ttl_s)
+        except ProxyUnavailable:
+            pass  # it died since it was last used, or hangs: once more, on a fresh one
+        return self._open(self._running(), token, rules, ttl_s)
+
+    def _open(self, proxy: _Proxy, token: str, rules: Sequence[str], ttl_s: float) -> Lease:
+        try:
+            proxy.channel.request(
+                "open", CONTROL_TIMEOUT_S, token=token, rules=list(rules), ttl_s=float(ttl_s)
             )
-        raise AssertionError("unreachable")
+        except ProxyUnavailable:
+            self._discard(proxy)
+            raise
+        return Lease(
+            token=token,
+            source=f"{proxy.mountpoint}/{token}",
+            rules=tuple(rules),
+            proxy_id=proxy.container_id,
+        )
 
     def release(self, lease: Lease) -> list[dict[str, Any]]:
         """Close ``lease`` (its socket goes, live connections are cut) and return its records.
@@ -133,9 +132,7 @@ class EgressGateway:
             raise SandboxError("the egress proxy stopped during the execution")
         try:
             reply = proxy.channel.request("close", CONTROL_TIMEOUT_S, token=lease.token)
-        except ProxyRefused:
-            raise
-        except SandboxError:
+        except ProxyUnavailable:
             self._discard(proxy)
             raise
         records = reply.get("connections")

@@ -10,6 +10,7 @@ then both connections close. Standard library and h11 only: this runs inside the
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,8 @@ import h11
 from sandbox.egress.records import ConnectionRecord
 from sandbox.egress.refusal import CapReached, Refusal
 from sandbox.egress.target import HTTP_PORT, Target
-from sandbox.egress.tunnel import cap_reason
-from sandbox.egress.upstream import STREAM_LIMIT
+from sandbox.egress.tunnel import cap_reason, send_counted
+from sandbox.egress.upstream import CHUNK_BYTES
 
 if TYPE_CHECKING:
     from sandbox.egress.lease import Lease
@@ -68,34 +69,30 @@ class _Forward:
         self,
         lease: Lease,
         record: ConnectionRecord,
-        step: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        step: socket.socket,
         step_conn: h11.Connection,
-        remote: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        remote: socket.socket,
     ) -> None:
+        self.loop = asyncio.get_running_loop()
         self.lease = lease
         self.record = record
-        self.step_reader, self.step_writer = step
+        self.step = step
         self.step_conn = step_conn
-        self.remote_reader, self.remote_writer = remote
+        self.remote = remote
         self.remote_conn = h11.Connection(h11.CLIENT)
         self.responded = False
 
     async def to_remote(self, event: h11.Event) -> None:
         data = self.remote_conn.send(event)
-        if not data:
-            return
-        granted = self.lease.take_bytes(len(data))
-        self.record.bytes_out += granted
-        if granted < len(data):
-            raise CapReached
-        self.remote_writer.write(data)
-        await self.remote_writer.drain()
+        if data:
+            await send_counted(
+                self.remote, memoryview(data), self.lease, self.record, outbound=True
+            )
 
     async def to_step(self, event: h11.Event) -> None:
         data = self.step_conn.send(event)
         if data:
-            self.step_writer.write(data)
-            await self.step_writer.drain()
+            await self.loop.sock_sendall(self.step, data)
 
     async def next_from_step(self) -> h11.Event:
         while True:
@@ -105,14 +102,14 @@ class _Forward:
                 raise Refusal(400, f"malformed request body: {exc}") from None
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]
-            self.step_conn.receive_data(await self.step_reader.read(STREAM_LIMIT))
+            self.step_conn.receive_data(await self.loop.sock_recv(self.step, CHUNK_BYTES))
 
     async def next_from_remote(self) -> h11.Event:
         while True:
             event = self.remote_conn.next_event()
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]
-            data = await self.remote_reader.read(STREAM_LIMIT)
+            data = await self.loop.sock_recv(self.remote, CHUNK_BYTES)
             granted = self.lease.take_bytes(len(data))
             self.record.bytes_in += granted
             if granted < len(data):
@@ -123,11 +120,11 @@ class _Forward:
 async def forward_request(
     lease: Lease,
     record: ConnectionRecord,
-    step: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    step: socket.socket,
     step_conn: h11.Connection,
     request: h11.Request,
     target: Target,
-    remote: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    remote: socket.socket,
 ) -> str:
     """Send ``request`` (its body read on from ``step_conn``) to ``remote``, stream the response
     back to the step through ``step_conn``.
@@ -160,6 +157,9 @@ async def _exchange(forward: _Forward, request: h11.Request, target: Target) -> 
     headers = [(b"host", host_header(target)), *forwarded_headers(request.headers)]
     headers.append((b"connection", b"close"))
     await forward.to_remote(h11.Request(method=request.method, target=target.path, headers=headers))
+    if forward.step_conn.they_are_waiting_for_100_continue:
+        # The Expect header is not passed on; the step may send its body now.
+        await forward.to_step(h11.InformationalResponse(status_code=100, headers=[]))
     while True:
         event = await forward.next_from_step()
         if isinstance(event, h11.Data):

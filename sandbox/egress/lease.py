@@ -12,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from sandbox.egress.connection import serve_connection
-from sandbox.egress.records import RecordLog
+from sandbox.egress.records import ConnectionRecord, RecordLog
 from sandbox.egress.settings import ProxySettings
-from sandbox.egress.upstream import STREAM_LIMIT
 from step_sdk.egress import EgressRule
 
 SOCKET_NAME = "proxy.sock"
+LISTEN_BACKLOG = 128
 
 
 class Lease:
@@ -45,7 +46,10 @@ class Lease:
         self.closed = False
         self.close_reason = ""
         self.tasks: set[asyncio.Task[None]] = set()
-        self._server: asyncio.AbstractServer | None = None
+        self._listener: socket.socket | None = None
+        self._acceptor: asyncio.Task[None] | None = None
+        # Each live connection's socket, so close() can release one whose task never started.
+        self._accepted: dict[int, tuple[socket.socket, asyncio.Task[None]]] = {}
         self._attempts = 0
         self._bytes = 0
         self._expiry: asyncio.TimerHandle | None = None
@@ -61,14 +65,19 @@ class Lease:
         try:
             os.chmod(self.directory, 0o755)  # noqa: S103 (whatever the umask; steps run as another user)
             path = self.directory / SOCKET_NAME
-            self._server = await asyncio.start_unix_server(
-                self._accept, path=str(path), limit=STREAM_LIMIT
-            )
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._listener = listener
+            listener.bind(str(path))
             os.chmod(path, 0o666)  # noqa: S103 (the step connects as another user)
+            listener.listen(LISTEN_BACKLOG)
+            listener.setblocking(False)
         except BaseException:
+            if self._listener is not None:
+                self._listener.close()
             shutil.rmtree(self.directory, ignore_errors=True)
             raise
         loop = asyncio.get_running_loop()
+        self._acceptor = loop.create_task(self._accept_loop(listener))
         self._expiry = loop.call_later(ttl_s, self._expire)
 
     def _expire(self) -> None:
@@ -83,12 +92,23 @@ class Lease:
             self.close_reason = reason
             if self._expiry is not None:
                 self._expiry.cancel()
-            if self._server is not None:
-                self._server.close()
+            if self._acceptor is not None:
+                self._acceptor.cancel()
+                await asyncio.gather(self._acceptor, return_exceptions=True)
+            if self._listener is not None:
+                self._listener.close()
             live = list(self.tasks)
             for task in live:
                 task.cancel()
             await asyncio.gather(*live, return_exceptions=True)
+            for connection, _task in self._accepted.values():
+                # A task cancelled before its first step never ran serve_connection's cleanup.
+                if connection.fileno() != -1:
+                    connection.close()
+                    unserved = ConnectionRecord(reason=reason)
+                    unserved.finish()
+                    self.records.add(unserved)
+            self._accepted.clear()
             shutil.rmtree(self.directory, ignore_errors=True)
             print(f"egress: lease {self.token[:8]}... {reason}", file=sys.stderr, flush=True)
         return self.records.as_json()
@@ -103,17 +123,31 @@ class Lease:
     def live_connections(self) -> int:
         return len(self.tasks)
 
+    def bytes_left(self) -> int:
+        """Bytes the lease may still move before its byte cap is reached."""
+        return max(0, self.settings.max_bytes - self._bytes)
+
     def take_bytes(self, wanted: int) -> int:
         """Charge up to ``wanted`` bytes to the lease's byte cap; return how many fit."""
         granted = max(0, min(wanted, self.settings.max_bytes - self._bytes))
         self._bytes += granted
         return granted
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self.tasks.add(task)
-        try:
-            await serve_connection(self, reader, writer)
-        finally:
-            self.tasks.discard(task)
+    async def _accept_loop(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                connection, _address = await loop.sock_accept(listener)
+            except OSError as exc:  # e.g. out of file descriptors: the lease stays open
+                print(f"egress: accept failed: {exc}", file=sys.stderr, flush=True)
+                await asyncio.sleep(0.1)
+                continue
+            connection.setblocking(False)
+            task = loop.create_task(serve_connection(self, connection))
+            self.tasks.add(task)
+            self._accepted[id(task)] = (connection, task)
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        self._accepted.pop(id(task), None)

@@ -9,7 +9,9 @@ settings' ``connect_timeout_s``. Standard library only: this runs inside the pro
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sandbox.egress.addresses import Address, non_public_reason, parse_address
@@ -18,9 +20,13 @@ from sandbox.egress.refusal import Refusal
 from sandbox.egress.settings import ProxySettings
 from step_sdk.egress import is_ip_literal
 
-# Large stream buffers: the transport pauses reading only when this much is buffered, and a
-# tunnel reads this much per call (fewer event-loop iterations per megabyte).
-STREAM_LIMIT = 256 * 1024
+# Name lookups run in threads of their own: the default pool (6 threads on 2 cores) would let
+# one step's slow lookups delay every other execution's connections. A lookup cannot be
+# cancelled; its thread is simply abandoned when the deadline passes (and at exit, see proxy.py).
+RESOLVER_THREADS = 64
+# A tunnel or a forwarded body moves up to this many bytes per read (fewer event-loop
+# iterations per megabyte).
+CHUNK_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,9 @@ class _Candidate:
 
 async def open_upstream(
     host: str, port: int, settings: ProxySettings, record: ConnectionRecord
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Connect to ``host:port`` (normalized, already allowed by the rules).
+) -> socket.socket:
+    """Connect to ``host:port`` (normalized, already allowed by the rules); return the
+    connected non-blocking socket.
 
     Sets ``record.address`` (the address connected to, or the refused one) and
     ``record.allowed`` (once every address passed the checks).
@@ -49,12 +56,11 @@ async def open_upstream(
             _check(candidates, host, port, settings, record)
             record.allowed = True
             phase = "connect"
-            sock = await _connect(candidates, port, record)
+            return await _connect(candidates, port, record)
     except TimeoutError:
         raise Refusal(
             504, f"{phase} timed out after {settings.connect_timeout_s:g} s (connect timeout)"
         ) from None
-    return await asyncio.open_connection(sock=sock, limit=STREAM_LIMIT)
 
 
 async def _resolve(host: str, port: int) -> list[_Candidate]:
@@ -66,7 +72,9 @@ async def _resolve(host: str, port: int) -> list[_Candidate]:
         return [_Candidate(socket.AF_INET6, (host, port, 0, 0), address)]
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await loop.run_in_executor(
+            _resolver(), functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        )
     except socket.gaierror as exc:
         raise Refusal(502, f"cannot resolve {host}: {exc.strerror}") from None
     candidates: list[_Candidate] = []
@@ -94,8 +102,12 @@ def _check(
         reason = non_public_reason(candidate.address)
         if reason is not None and not settings.exempt(candidate.address, port):
             record.address = str(candidate.address)
-            via = "" if str(candidate.address) == host else f"{host} resolves to "
-            raise Refusal(403, f"{via}{candidate.address} is not a public address: {reason}")
+            which = (
+                f"{candidate.address} is"
+                if str(candidate.address) == host
+                else f"{host} resolves to {candidate.address}, which is"
+            )
+            raise Refusal(403, f"{which} not a public address ({reason})")
 
 
 async def _connect(
@@ -109,6 +121,7 @@ async def _connect(
         try:
             sock.setblocking(False)
             await loop.sock_connect(sock, candidate.sockaddr)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
             sock.close()
             failure = exc
@@ -119,3 +132,8 @@ async def _connect(
         return sock
     detail = failure.strerror if failure is not None and failure.strerror else str(failure)
     raise Refusal(502, f"connect to {record.address} port {port} failed: {detail}")
+
+
+@functools.cache
+def _resolver() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="resolve")

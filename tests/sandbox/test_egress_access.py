@@ -15,6 +15,8 @@ import pytest
 
 from sandbox import labels
 from sandbox.config import SandboxConfig
+from sandbox.egress.gateway import VOLUME
+from sandbox.egress.image import PROXY_USER, VOLUME_TARGET
 from sandbox.hardening import EGRESS_DIR, EGRESS_PROXY_URL
 from sandbox.launcher import Sandbox
 from tests.sandbox.egress_fixtures import EgressServers, RecordingGateway, RunEgress
@@ -226,3 +228,31 @@ def test_egress_mode_off_and_declared_withhold_what_the_operator_did_not_allow(
         f"/{run_id}/declared-named",
         f"/{run_id}/any-public",
     ]
+
+
+def test_the_proxy_container_is_hardened_and_labelled(
+    egress_gateway: RecordingGateway,
+    egress_servers: EgressServers,
+    docker_client: docker.DockerClient,
+) -> None:
+    proxy_id = egress_gateway.proxy_container_id
+    assert proxy_id is not None
+    info = docker_client.api.inspect_container(proxy_id)
+    host, config = info["HostConfig"], info["Config"]
+    assert config["User"] == PROXY_USER and not config["User"].startswith(("0", "65534"))
+    assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+    assert host["ReadonlyRootfs"] is True and host["Privileged"] is False
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert host["PidsLimit"] > 0 and host["Memory"] > 0
+    assert host["NetworkMode"] == "bridge" and host["Dns"] == [egress_servers.bridge]
+    assert not host["PortBindings"] and not host["Binds"]
+    assert [(m["Type"], m["Name"], m["Destination"]) for m in info["Mounts"]] == [
+        ("volume", VOLUME, VOLUME_TARGET)
+    ]
+    assert config["OpenStdin"] and config["StdinOnce"] and host["AutoRemove"]
+    assert config["Labels"][labels.ROLE] == labels.ROLE_EGRESS
+    assert config["Labels"][labels.OWNER] == labels.owner_id()
+    assert labels.EXPIRES not in config["Labels"]
+    assert config["Image"].startswith("stepwell/egress-proxy:")
+    volume = docker_client.api.inspect_volume(VOLUME)
+    assert volume["Labels"][labels.ROLE] == labels.ROLE_EGRESS

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,11 +19,15 @@ from typing import Any
 import docker
 import pytest
 
+from sandbox import labels
+from sandbox.envelope import Envelope, StepContext
+from sandbox.launcher import Sandbox, StepCancelled
 from tests.sandbox.egress_fixtures import (
     EgressDns,
     EgressServers,
     RecordingGateway,
     RunEgress,
+    egress_bundle,
 )
 
 pytestmark = pytest.mark.docker
@@ -245,14 +250,43 @@ def neighbour(docker_client: docker.DockerClient, base_image: str) -> Iterator[t
         container.remove(force=True)
 
 
+def _until_running(client: docker.DockerClient, run_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while not client.api.containers(filters={"label": f"{labels.RUN_ID}={run_id}"}):
+        assert time.monotonic() < deadline, "the step container never ran"
+        time.sleep(0.1)
+
+
 def test_other_containers_and_the_proxy_itself_are_unreachable(
     run_egress: RunEgress,
+    egress_sandbox: Sandbox,
     egress_gateway: RecordingGateway,
     docker_client: docker.DockerClient,
     neighbour: tuple[Any, str],
     run_id: str,
 ) -> None:
     container, address = neighbour
+    # a long-running step container, even one with egress, has no address to attack
+    holding = Envelope(
+        input={"attempts": [{"kind": "print", "text": "holding", "sleep": 30}]},
+        context=StepContext(run_id=run_id),
+    )
+    cancel = threading.Event()
+
+    def hold() -> None:
+        with contextlib.suppress(StepCancelled):
+            egress_sandbox.run(egress_bundle([PUBLIC]), holding, cancel=cancel)
+
+    step = threading.Thread(target=hold)
+    step.start()
+    try:
+        _until_running(docker_client, run_id)
+        (summary,) = docker_client.api.containers(filters={"label": f"{labels.RUN_ID}={run_id}"})
+        networks = summary["NetworkSettings"]["Networks"]
+        assert not any(n.get("IPAddress") for n in networks.values())
+    finally:
+        cancel.set()
+        step.join(30)
     proxy_id = egress_gateway.proxy_container_id
     assert proxy_id is not None
     proxy_address = docker_client.api.inspect_container(proxy_id)["NetworkSettings"]["IPAddress"]

@@ -1,0 +1,710 @@
+"""The egress proxy program, run as a real process and attacked through its lease sockets.
+
+Each test drives the proxy over its stdin/stdout control protocol, talks to a lease socket as a
+step would, and asserts what the proxy recorded and what the real upstream server observed.
+Upstream servers listen on 127.0.0.1; where a test needs one to count as public it is exempted
+by ``test_public`` (exact address and port), exactly as the Docker tests exempt the bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.egress.lease import Lease
+from sandbox.egress.records import ConnectionRecord
+from sandbox.egress.settings import ProxySettings
+from sandbox.egress.tunnel import run_tunnel
+from tests.sandbox.egress_harness import (
+    IO_TIMEOUT_S,
+    ProxyProcess,
+    Upstream,
+    build_layout,
+    exchange,
+    one,
+    open_tunnel,
+    read_all,
+    status,
+    unix_connect,
+)
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_layout(tmp_path_factory.mktemp("egress-layout"))
+
+
+@pytest.fixture
+def proxy(program: Path) -> Iterator[ProxyProcess]:
+    process = ProxyProcess(program)
+    yield process
+    assert process.end() == process.expected_exit, process.stderr()
+    assert list(process.root.iterdir()) == [], "lease directories left behind"
+    process.root.rmdir()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    server = Upstream()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def other_upstream() -> Iterator[Upstream]:
+    server = Upstream()
+    yield server
+    server.stop()
+
+
+def public(server: Upstream) -> list[str]:
+    return [f"127.0.0.1:{server.port}"]
+
+
+# Happy paths ---------------------------------------------------------------------------------
+
+
+def test_connect_tunnel_to_an_allowed_host_is_carried_and_recorded_with_bytes(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{upstream.port}")
+    request = b"GET /bytes/300000 HTTP/1.0\r\n\r\n"
+    sock.sendall(request)
+    response = read_all(sock)
+    sock.close()
+
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert response.endswith(b"x" * 300000)
+    assert [(method, p) for method, p, _h, _b in upstream.requests] == [("GET", "/bytes/300000")]
+    record = one(proxy.close(token))
+    assert record["host"] == "127.0.0.1"
+    assert record["port"] == upstream.port
+    assert record["address"] == "127.0.0.1"
+    assert record["method"] == "CONNECT"
+    assert record["allowed"] is True
+    assert record["reason"] == ""
+    assert record["bytes_out"] == len(request)
+    assert record["bytes_in"] == len(response)
+    assert record["started_at"].endswith("Z")
+    assert isinstance(record["duration_ms"], int)
+
+
+def test_a_name_is_resolved_by_the_proxy_and_the_checked_address_is_connected(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=[*public(upstream), f"[::1]:{upstream.port}"])
+    token, path = proxy.open([f"localhost:{upstream.port}"])
+    sock, head = open_tunnel(path, f"LOCALHOST.:{upstream.port}")
+    sock.sendall(b"GET /bytes/10 HTTP/1.0\r\n\r\n")
+    assert read_all(sock).endswith(b"x" * 10)
+    sock.close()
+
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert len(upstream.accepted) == 1
+    record = one(proxy.close(token))
+    assert (record["host"], record["address"], record["allowed"]) == (
+        "localhost",
+        "127.0.0.1",
+        True,
+    )
+
+
+def test_plain_http_is_forwarded_re_serialized_and_recorded(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    body = b'{"lead": "hot"}'
+    request = (
+        f"POST http://127.0.0.1:{upstream.port}/hook?x=1 HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{upstream.port}\r\n"
+        "Proxy-Authorization: Basic c2VjcmV0\r\n"
+        "Proxy-Connection: keep-alive\r\n"
+        "Connection: keep-alive, X-Hop\r\n"
+        "X-Hop: dropped\r\n"
+        "Keep-Alive: timeout=5\r\n"
+        "X-Custom: kept\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    response = exchange(path, request)
+
+    assert response.startswith(b"HTTP/1.1 200 ")
+    assert b"connection: close" in response.lower()
+    assert response.endswith(b"echo 15")
+    [(method, target, headers, received)] = upstream.requests
+    assert (method, target, received) == ("POST", "/hook?x=1", body)
+    assert headers["host"] == f"127.0.0.1:{upstream.port}"
+    assert headers["connection"] == "close"
+    assert headers["x-custom"] == "kept"
+    for hop in ("proxy-authorization", "proxy-connection", "x-hop", "keep-alive"):
+        assert hop not in headers
+    record = one(proxy.close(token))
+    assert (record["method"], record["allowed"], record["reason"]) == ("POST", True, "")
+    assert record["bytes_out"] > len(body)
+    assert record["bytes_in"] > len(b"echo 15")
+
+
+def test_a_chunked_request_body_is_re_framed_by_the_proxy(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    request = (
+        f"PUT http://127.0.0.1:{upstream.port}/up HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{upstream.port}\r\n"
+        "Content-Length: 5\r\n\r\nhello"
+    ).encode()
+    assert exchange(path, request).endswith(b"echo 5")
+    assert upstream.requests[0][3] == b"hello"
+    assert one(proxy.close(token))["reason"] == ""
+
+
+# Refused by the rules -------------------------------------------------------------------------
+
+
+def test_an_unlisted_host_is_refused_and_the_server_sees_nothing(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open(["api.example.com"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{upstream.port}")
+    sock.close()
+    response = exchange(path, f"GET http://127.0.0.1:{upstream.port}/ HTTP/1.0\r\n\r\n".encode())
+
+    assert status(head) == 403
+    assert status(response) == 403 and b"not in this step's egress list" in response
+    assert upstream.accepted == []
+    records = proxy.close(token)
+    assert len(records) == 2
+    for record in records:
+        assert record["allowed"] is False
+        assert record["address"] is None
+        assert "not in this step's egress list" in record["reason"]
+
+
+def test_an_allowed_host_on_an_unlisted_port_is_refused(
+    proxy: ProxyProcess, upstream: Upstream, other_upstream: Upstream
+) -> None:
+    proxy.configure(test_public=[*public(upstream), *public(other_upstream)])
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{other_upstream.port}")
+    sock.close()
+
+    assert status(head) == 403
+    assert other_upstream.accepted == []
+    record = one(proxy.close(token))
+    assert record["port"] == other_upstream.port
+    assert "not in this step's egress list" in record["reason"]
+
+
+def test_port_80_is_allowed_only_when_listed(proxy: ProxyProcess) -> None:
+    proxy.configure(test_public=["127.0.0.1:80"])
+    token, path = proxy.open(["127.0.0.1"])  # port 443 only
+    exchange(path, b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    refused = one(proxy.close(token))
+    token, path = proxy.open(["127.0.0.1:80"])
+    exchange(path, b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    listed = one(proxy.close(token))
+
+    assert (refused["port"], refused["allowed"]) == (80, False)
+    assert "not in this step's egress list" in refused["reason"]
+    # Nothing needs to listen on port 80: the rules let the proxy try it.
+    assert (listed["port"], listed["allowed"], listed["address"]) == (80, True, "127.0.0.1")
+
+
+def test_an_ip_literal_is_refused_unless_listed_literally(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"localhost:{upstream.port}", f"*:{upstream.port}"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{upstream.port}")
+    sock.close()
+
+    assert status(head) == 403
+    assert upstream.accepted == []
+    assert "not in this step's egress list" in one(proxy.close(token))["reason"]
+
+
+@pytest.mark.parametrize("spelling", ["2130706433", "0x7f.1", "127.1", "0177.0.0.1", "0x7f000001"])
+def test_non_canonical_ipv4_spellings_never_reach_loopback(
+    proxy: ProxyProcess, upstream: Upstream, spelling: str
+) -> None:
+    proxy.configure()
+    token, path = proxy.open([f"localhost:{upstream.port}", f"127.0.0.1:{upstream.port}"])
+    sock, head = open_tunnel(path, f"{spelling}:{upstream.port}")
+    sock.close()
+    response = exchange(path, f"GET http://{spelling}:{upstream.port}/ HTTP/1.0\r\n\r\n".encode())
+
+    assert status(head) == 403 and status(response) == 403
+    assert upstream.accepted == []
+    for record in proxy.close(token):
+        assert (record["host"], record["address"], record["allowed"]) == (
+            "127.0.0.1",
+            "127.0.0.1",
+            False,
+        )
+        assert "not a public address (loopback)" in record["reason"]
+
+
+@pytest.mark.parametrize(
+    ("authority", "rule", "reason"),
+    [
+        ("[::1]:{port}", "[::1]:{port}", "::1 is not a public address (loopback)"),
+        ("[0:0:0:0:0:0:0:1]:{port}", "[::1]:{port}", "(loopback)"),
+        ("[::ffff:127.0.0.1]:{port}", "[::ffff:127.0.0.1]:{port}", "(IPv4-mapped)"),
+        ("[::ffff:7f00:1]:{port}", "[::ffff:127.0.0.1]:{port}", "(IPv4-mapped)"),
+        ("[::127.0.0.1]:{port}", "[::127.0.0.1]:{port}", "(IPv4-compatible"),
+        ("[64:ff9b::7f00:1]:{port}", "[64:ff9b::7f00:1]:{port}", "NAT64 of 127.0.0.1"),
+        ("[2002:7f00:1::1]:{port}", "[2002:7f00:1::1]:{port}", "6to4 of 127.0.0.1"),
+        ("[fe80::1]:{port}", "[fe80::1]:{port}", "(link-local)"),
+        ("[::ffff:127.0.0.1]:{port}", "127.0.0.1:{port}", "not in this step's egress list"),
+        ("::1:{port}", "[::1]:{port}", "must be written in brackets"),
+    ],
+)
+def test_ipv6_forms_are_refused(
+    proxy: ProxyProcess, upstream: Upstream, authority: str, rule: str, reason: str
+) -> None:
+    # 127.0.0.1 itself counts as public here: the IPv6 forms of it must still be refused.
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([rule.format(port=upstream.port)])
+    sock, head = open_tunnel(path, authority.format(port=upstream.port))
+    sock.close()
+
+    assert status(head) in (400, 403)
+    assert upstream.accepted == []
+    record = one(proxy.close(token))
+    assert record["allowed"] is False
+    assert reason in record["reason"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "target", "reason"),
+    [
+        ("127.0.0.1:{port}", "127.0.0.1:{port}", "(loopback)"),
+        ("localhost:{port}", "localhost:{port}", "localhost resolves to 127.0.0.1"),
+        ("10.0.0.1:{port}", "10.0.0.1:{port}", "(private (RFC 1918))"),
+        ("192.168.0.1", "192.168.0.1:443", "(private (RFC 1918))"),
+        ("100.64.0.1", "100.64.0.1:443", "(carrier-grade NAT"),
+        ("169.254.169.254:80", "169.254.169.254:80", "(link-local"),
+        ("0.0.0.0:{port}", "0.0.0.0:{port}", "(unspecified"),
+        ("224.0.0.1", "224.0.0.1:443", "(multicast)"),
+    ],
+)
+@pytest.mark.parametrize("method", ["CONNECT", "GET"])
+def test_loopback_private_and_metadata_addresses_are_refused_even_when_listed(
+    proxy: ProxyProcess, upstream: Upstream, rule: str, target: str, reason: str, method: str
+) -> None:
+    proxy.configure()  # no exemption: 127.0.0.1 is loopback, as in production
+    token, path = proxy.open([rule.format(port=upstream.port)])
+    authority = target.format(port=upstream.port)
+    url = authority if method == "CONNECT" else f"http://{authority}/latest/meta-data/"
+    request = f"{method} {url} HTTP/1.1\r\nHost: {authority}\r\n\r\n"
+    response = exchange(path, request.encode())
+
+    assert status(response) == 403
+    assert upstream.accepted == []
+    record = one(proxy.close(token))
+    assert record["allowed"] is False
+    assert record["address"] is not None
+    assert reason in record["reason"]
+
+
+# Malformed and smuggling requests ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "code", "reason"),
+    [
+        (
+            b"POST http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+            "both Content-Length and Transfer-Encoding",
+        ),
+        (
+            b"GET http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: internal.example.com\r\n\r\n",
+            400,
+            "the Host header names internal.example.com:80",
+        ),
+        (
+            b"GET http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            b"Host: 127.0.0.1:{port}\r\n\r\n",
+            400,
+            "multiple Host",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n", 400, "not origin-form"),
+        (b"GET https://127.0.0.1:{port}/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "use CONNECT"),
+        (b"GET http://u@127.0.0.1:{port}/ HTTP/1.1\r\nHost: x\r\n\r\n", 400, "user info"),
+        (b"CONNECT 127.0.0.1 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "has no port"),
+        (b"CONNECT 127.0.0.1:99999 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "not 1-65535"),
+        (b"NOT HTTP AT ALL\r\n\r\n", 400, "malformed request"),
+        (b"GET http://127.0.0.1:{port}/ HTTP/1.1\r\n\r\n", 400, "malformed request"),
+    ],
+)
+def test_malformed_and_smuggling_requests_are_refused_before_any_connection(
+    proxy: ProxyProcess, upstream: Upstream, request_bytes: bytes, code: int, reason: str
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}", f"127.0.0.1:{upstream.port}"])
+    response = exchange(path, request_bytes.replace(b"{port}", str(upstream.port).encode()))
+
+    assert status(response) == code
+    assert reason.encode() in response
+    assert upstream.accepted == []
+    record = one(proxy.close(token))
+    assert record["allowed"] is False
+    assert reason in record["reason"]
+
+
+# Caps -----------------------------------------------------------------------------------------
+
+
+def test_connections_beyond_the_cap_are_refused_and_recorded(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream), max_connections=2)
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    statuses = []
+    for _ in range(3):
+        response = exchange(
+            path,
+            f"GET http://127.0.0.1:{upstream.port}/bytes/1 HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{upstream.port}\r\n\r\n".encode(),
+        )
+        statuses.append(status(response))
+
+    assert statuses == [200, 200, 429]
+    assert len(upstream.accepted) == 2
+    records = proxy.close(token)
+    assert [r["reason"] for r in records[:2]] == ["", ""]
+    assert records[2]["allowed"] is False
+    assert "connection cap reached (2 connections per execution)" in records[2]["reason"]
+
+
+def test_the_byte_cap_cuts_the_connection_and_is_recorded(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream), max_bytes=50_000)
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{upstream.port}")
+    request = b"GET /bytes/1000000 HTTP/1.0\r\n\r\n"
+    sock.sendall(request)
+    received = read_all(sock)
+    sock.close()
+
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert upstream.requests[0][1] == "/bytes/1000000"
+    assert len(received) == 50_000 - len(request)
+    record = one(proxy.close(token))
+    assert record["allowed"] is True
+    assert "byte cap reached (50000 bytes per execution)" in record["reason"]
+    assert record["bytes_out"] + record["bytes_in"] == 50_000
+
+
+def test_the_byte_cap_is_shared_by_all_connections_of_a_lease(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream), max_bytes=5_000)
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    request = (
+        f"GET http://127.0.0.1:{upstream.port}/bytes/3000 HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{upstream.port}\r\n\r\n"
+    ).encode()
+    first = exchange(path, request)
+    second = exchange(path, request)
+
+    assert status(first) == 200 and first.endswith(b"x" * 3000)
+    assert not second.endswith(b"x" * 3000)
+    records = proxy.close(token)
+    assert records[0]["reason"] == ""
+    assert "byte cap reached" in records[1]["reason"]
+    assert sum(r["bytes_out"] + r["bytes_in"] for r in records) == 5_000
+
+
+def test_a_connect_that_does_not_complete_in_time_is_cut_and_recorded(
+    proxy: ProxyProcess,
+) -> None:
+    # A listening socket with a full accept queue: the kernel drops further SYNs, so a
+    # connect never completes.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT_S)
+    try:
+        proxy.configure(test_public=[f"127.0.0.1:{port}"], connect_timeout_s=0.5)
+        token, path = proxy.open([f"127.0.0.1:{port}"])
+        sock, head = open_tunnel(path, f"127.0.0.1:{port}")
+        sock.close()
+        record = one(proxy.close(token))
+    finally:
+        filler.close()
+        listener.close()
+
+    assert status(head) == 504
+    assert record["allowed"] is True
+    assert record["address"] == "127.0.0.1"
+    assert "connect timed out after 0.5 s (connect timeout)" in record["reason"]
+
+
+def test_a_connection_refused_by_the_remote_host_is_recorded(proxy: ProxyProcess) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    proxy.configure(test_public=[f"127.0.0.1:{port}"])
+    token, path = proxy.open([f"127.0.0.1:{port}"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{port}")
+    sock.close()
+
+    assert status(head) == 502
+    assert "connect to 127.0.0.1 port" in one(proxy.close(token))["reason"]
+
+
+def test_records_beyond_200_are_summarized(proxy: ProxyProcess) -> None:
+    proxy.configure(max_connections=1000)
+    token, path = proxy.open(["api.example.com"])
+    for _ in range(205):
+        exchange(path, b"CONNECT elsewhere.example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+    records = proxy.close(token)
+
+    assert len(records) == 201
+    assert records[-1]["host"] == "*"
+    assert records[-1]["reason"] == "5 more connections not recorded"
+
+
+# Lease lifecycle -------------------------------------------------------------------------------
+
+
+def test_close_aborts_live_tunnels_and_removes_the_socket(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{upstream.port}")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    sock.sendall(b"GET /bytes/1 HTT")  # the server now waits for the rest of the request
+
+    reply = proxy.call("close", token=token)
+    assert read_all(sock) == b""  # the tunnel was cut
+    sock.close()
+
+    record = one(reply["connections"])
+    assert (record["allowed"], record["reason"], record["bytes_out"]) == (True, "lease closed", 16)
+    assert not os.path.exists(os.path.dirname(path))
+    with pytest.raises(FileNotFoundError):
+        unix_connect(path)
+    deadline = time.monotonic() + IO_TIMEOUT_S
+    while upstream.ended < 1:  # the server saw its connection end
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert proxy.call("close", token=token) == {"id": proxy._next_id, "ok": True, "connections": []}
+
+
+def test_a_lease_expires_by_itself_after_its_ttl(proxy: ProxyProcess, upstream: Upstream) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"], ttl_s=1.0)
+    sock, head = open_tunnel(path, f"127.0.0.1:{upstream.port}")
+    assert head.startswith(b"HTTP/1.1 200 ")
+
+    sock.settimeout(IO_TIMEOUT_S)
+    assert read_all(sock) == b""  # cut when the lease expired
+    sock.close()
+    deadline = time.monotonic() + IO_TIMEOUT_S
+    while os.path.exists(os.path.dirname(path)):
+        assert time.monotonic() < deadline, "the expired lease's directory is still there"
+        time.sleep(0.02)
+    with pytest.raises(FileNotFoundError):
+        unix_connect(path)
+    record = one(proxy.close(token))  # an expired lease keeps its records until collected
+    assert record["reason"] == "lease expired"
+
+
+def test_one_lease_cannot_use_another_leases_rules(proxy: ProxyProcess, upstream: Upstream) -> None:
+    proxy.configure(test_public=public(upstream))
+    token_a, _path_a = proxy.open([f"127.0.0.1:{upstream.port}"])
+    token_b, path_b = proxy.open(["api.example.com"])
+    sock, head = open_tunnel(path_b, f"127.0.0.1:{upstream.port}")
+    sock.close()
+
+    assert status(head) == 403
+    assert upstream.accepted == []
+    assert proxy.close(token_a) == []
+    assert "not in this step's egress list" in one(proxy.close(token_b))["reason"]
+
+
+def test_lease_directories_and_sockets_let_another_user_connect(proxy: ProxyProcess) -> None:
+    proxy.configure()
+    token, path = proxy.open(["api.example.com"])
+    assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o755
+    assert os.stat(path).st_mode & 0o777 == 0o666
+    proxy.close(token)
+
+
+# Control channel ---------------------------------------------------------------------------------
+
+
+def test_configure_refuses_test_exemptions_in_production_and_exits(proxy: ProxyProcess) -> None:
+    reply = proxy.configure(production=True, test_public=["127.0.0.1:8443"])
+
+    assert reply["ok"] is False
+    assert reply["error"].startswith("/test_public: ")
+    assert "production" in reply["error"]
+    assert proxy.process.wait(timeout=IO_TIMEOUT_S) == 2
+    proxy.expected_exit = 2
+
+
+def test_production_mode_without_exemptions_is_accepted(proxy: ProxyProcess) -> None:
+    assert proxy.configure(production=True)["ok"] is True
+
+
+def test_bad_control_requests_get_errors_naming_the_field(proxy: ProxyProcess) -> None:
+    assert "configure first" in proxy.call("open", token="a" * 32, rules=[], ttl_s=1)["error"]
+    assert proxy.configure(max_bytes=0)["error"].startswith("/max_bytes: ")
+    assert proxy.configure(connect_timeout_s="5")["error"].startswith("/connect_timeout_s: ")
+    assert proxy.configure(test_public=["localhost:80"])["error"].startswith("/test_public/0: ")
+    assert proxy.configure()["ok"] is True
+    assert proxy.configure()["error"].startswith("/op: ")
+    assert proxy.call("open", token="../../etc", rules=[], ttl_s=1)["error"].startswith("/token: ")
+    bad_rule = proxy.call("open", token="b" * 32, rules=["ok.example.com", "http://x"], ttl_s=1)
+    assert bad_rule["error"].startswith("/rules/1: ")
+    assert proxy.call("open", token="b" * 32, rules=[], ttl_s=0)["error"].startswith("/ttl_s: ")
+    assert proxy.call("launch")["error"].startswith("/op: unknown op")
+    assert proxy.call("close", token="c" * 32) == {
+        "id": proxy._next_id,
+        "ok": True,
+        "connections": [],
+    }
+    proxy.send_line(b"not json")
+    assert proxy.reply()["ok"] is False
+    token, _path = proxy.open(["a.example.com"])
+    assert proxy.call("open", token=token, rules=[], ttl_s=1)["error"].startswith("/token: ")
+    assert proxy.call("ping") == {"id": proxy._next_id, "ok": True, "leases": 1, "connections": 0}
+
+
+def test_end_of_input_closes_every_lease_and_exits(proxy: ProxyProcess, upstream: Upstream) -> None:
+    proxy.configure(test_public=public(upstream))
+    _token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    sock, head = open_tunnel(path, f"127.0.0.1:{upstream.port}")
+    assert head.startswith(b"HTTP/1.1 200 ")
+
+    assert proxy.end() == 0
+    assert read_all(sock) == b""
+    sock.close()
+    assert list(proxy.root.iterdir()) == []
+
+
+def test_sigterm_closes_every_lease_and_exits(proxy: ProxyProcess) -> None:
+    proxy.configure()
+    _token, path = proxy.open(["api.example.com"])
+    proxy.process.send_signal(signal.SIGTERM)
+
+    assert proxy.process.wait(timeout=IO_TIMEOUT_S) == 0
+    assert not os.path.exists(path)
+
+
+def test_a_step_waiting_for_100_continue_is_told_to_send_its_body(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(test_public=public(upstream))
+    token, path = proxy.open([f"127.0.0.1:{upstream.port}"])
+    with unix_connect(path) as sock:
+        sock.sendall(
+            f"POST http://127.0.0.1:{upstream.port}/up HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{upstream.port}\r\nExpect: 100-continue\r\n"
+            "Content-Length: 5\r\n\r\n".encode()
+        )
+        interim = sock.recv(100)
+        sock.sendall(b"hello")
+        final = read_all(sock)
+
+    assert interim.startswith(b"HTTP/1.1 100 ")
+    assert final.startswith(b"HTTP/1.1 200 ") and final.endswith(b"echo 5")
+    [(_method, _path, headers, body)] = upstream.requests
+    assert "expect" not in headers and body == b"hello"
+    assert one(proxy.close(token))["reason"] == ""
+
+
+# The tunnel in-process, with and without splice(2) ---------------------------------------------
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+async def test_a_tunnel_moves_counts_and_caps_bytes_with_and_without_splice(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, splice: bool
+) -> None:
+    if not splice:
+        monkeypatch.delattr(os, "splice")
+    settings = ProxySettings(
+        production=False,
+        test_public=frozenset(),
+        max_connections=1,
+        max_bytes=3_000_000,
+        connect_timeout_s=1.0,
+    )
+    lease = Lease(tmp_path, "0" * 32, (), settings)
+    record = ConnectionRecord()
+    step, step_peer = socket.socketpair()
+    remote, remote_peer = socket.socketpair()
+    for sock in (step, remote, step_peer, remote_peer):
+        sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+
+    async def remote_side() -> bytes:
+        received = asyncio.create_task(_read_to_end(remote_peer))
+        with contextlib.suppress(OSError):  # the tunnel is cut before all of it is sent
+            await loop.sock_sendall(remote_peer, b"r" * 4_000_000)  # more than the cap allows
+        return await received
+
+    async def step_side() -> bytes:
+        await loop.sock_sendall(step_peer, b"s" * 1000)
+        step_peer.shutdown(socket.SHUT_WR)
+        return await _read_to_end(step_peer)
+
+    remote_task = asyncio.create_task(remote_side())
+    step_task = asyncio.create_task(step_side())
+    reason = await run_tunnel(lease, record, step, remote, b"early")
+    step.close()
+    remote.close()
+    got_by_step, got_by_remote = await step_task, await remote_task
+    for sock in (step_peer, remote_peer):
+        sock.close()
+
+    assert "byte cap reached (3000000 bytes per execution)" in reason
+    assert got_by_remote == b"early" + b"s" * 1000
+    assert got_by_step == b"r" * (3_000_000 - 1005)
+    assert (record.bytes_out, record.bytes_in) == (1005, 3_000_000 - 1005)
+
+
+async def _read_to_end(sock: socket.socket) -> bytes:
+    loop = asyncio.get_running_loop()
+    chunks = []
+    while chunk := await loop.sock_recv(sock, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_name_that_does_not_resolve_is_refused_and_recorded(proxy: ProxyProcess) -> None:
+    proxy.configure(connect_timeout_s=2.0)
+    token, path = proxy.open(["no-such-host.invalid"])
+    sock, head = open_tunnel(path, "no-such-host.invalid:443")
+    sock.close()
+
+    # Without a reachable DNS server the lookup times out instead of failing: both are refusals.
+    assert status(head) in (502, 504)
+    record = one(proxy.close(token))
+    assert (record["host"], record["address"], record["allowed"]) == (
+        "no-such-host.invalid",
+        None,
+        False,
+    )
+    assert "cannot resolve" in record["reason"] or "name resolution timed out" in record["reason"]
