@@ -81,12 +81,25 @@ def summary(not_recorded: int) -> dict[str, Any]:
 
 
 def merged(
-    kept: list[dict[str, Any]], new: list[dict[str, Any]], dropped: int, limit: int
+    kept: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    dropped: int,
+    limit: int,
+    max_bytes: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """``kept`` followed by ``new``, at most ``limit`` records, and how many were left out in
-    all (``dropped`` so far plus those of ``new`` that did not fit)."""
+    """``kept`` followed by as many of ``new`` as fit in ``limit`` records (and ``max_bytes``
+    of JSON, default :data:`MAX_RECORDS_BYTES`), and how many were left out in all (``dropped``
+    so far plus those of ``new`` that did not fit)."""
+    budget = (MAX_RECORDS_BYTES if max_bytes is None else max_bytes) - len(json.dumps(kept))
     room = max(limit - len(kept), 0)
-    return [*kept, *new[:room]], dropped + max(len(new) - room, 0)
+    taken = 0
+    while taken < min(room, len(new)):
+        size = len(json.dumps(new[taken])) + 1
+        if size > budget:
+            break
+        budget -= size
+        taken += 1
+    return [*kept, *new[:taken]], dropped + len(new) - taken
 
 
 def carried(heartbeat_details: Any) -> list[dict[str, Any]]:

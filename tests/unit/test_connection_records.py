@@ -97,6 +97,10 @@ def test_annotation_keeps_an_attempt_already_set_and_adds_the_item() -> None:
 def test_merging_keeps_the_first_and_counts_the_rest() -> None:
     kept, dropped = merged([record("a")] * 3, [record("b")] * 4, 2, 5)
     assert [r["host"] for r in kept] == ["a", "a", "a", "b", "b"] and dropped == 4
+    wide = clean_record(record("\x01" * MAX_TEXT_CHARS, reason="\x01" * MAX_TEXT_CHARS))
+    kept, dropped = merged([], [wide] * MAX_STEP_RECORDS, 0, MAX_STEP_RECORDS)
+    assert len(json.dumps(kept)) <= MAX_RECORDS_BYTES
+    assert 10 < len(kept) < MAX_STEP_RECORDS and dropped == MAX_STEP_RECORDS - len(kept)
 
 
 @pytest.mark.parametrize(

@@ -149,7 +149,9 @@ class StepRun(EncodableModel):
         "history holds, every foreach item), in order; empty for a step without egress",
     )
     connections_not_recorded: int = Field(
-        0, description="connections left out of `connections` (a step keeps at most 200)"
+        0,
+        description="connections left out of `connections` (a step keeps at most 200, and "
+        "256 KiB of JSON)",
     )
 
 
