@@ -174,6 +174,7 @@ class StepActivities:
             ),
         )  # fmt: skip
         tail = LiveTail(Redactor(secrets.values()), LOG_TAIL_CHARS)
+        earlier = carried(activity.info().heartbeat_details)
         cancel = threading.Event()
         future = asyncio.get_running_loop().run_in_executor(
             self._executor,
@@ -184,7 +185,9 @@ class StepActivities:
                 try:
                     return await asyncio.wait_for(asyncio.shield(future), self._heartbeat_every_s)
                 except TimeoutError:
-                    activity.heartbeat({"log_tail": tail.text()})
+                    # earlier attempts' records ride along, so a worker lost mid-attempt
+                    # does not lose them for the next attempt
+                    activity.heartbeat({"log_tail": tail.text(), "connections": earlier})
         except asyncio.CancelledError:
             # Kill the container and wait until it is gone before acknowledging.
             cancel.set()

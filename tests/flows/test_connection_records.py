@@ -257,3 +257,52 @@ async def test_records_give_way_before_a_reply_goes_over_the_payload_limit(start
     assert records[-1]["host"] == "*"
     assert records[-1]["reason"] == f"{250 - len(records) + 1} more connections not recorded"
     assert (execution.result or {}).get("output") == "x" * 1000 * 1024
+
+
+NAPPY = inline_step(
+    "test.netnappy",
+    """
+    import time
+    from step_sdk import StepContext, step
+
+    @step(name="test.netnappy", version="1.0.0")
+    def main(ctx: StepContext, nap: float) -> int:
+        if ctx.attempt == 1:
+            raise RuntimeError("first attempt fails")
+        print("napping", flush=True)
+        time.sleep(nap)
+        return ctx.attempt
+    """,
+    retry={"max_attempts": 2, "initial_interval_s": 0.2},
+    limits=Limits(timeout_s=60).model_dump(),
+)
+
+
+async def test_a_running_attempt_keeps_the_earlier_records_in_its_heartbeats(
+    temporal: WorkflowEnvironment, recording_queue: str, bundle_store: LocalBundleStore
+) -> None:
+    # If the worker running attempt 2 died now, attempt 3 would get these heartbeat details.
+    definition = FlowDefinition.model_validate(
+        {"name": "nap", "steps": [{"id": "nap", "uses": "test.netnappy@1.0.0", "with": {"nap": 8}}]}
+    )
+    request = FlowRunInput(
+        definition=definition.document(),
+        steps=LocalSteps([NAPPY], bundle_store).resolve(definition),
+        heartbeat_timeout_s=5,
+    )
+    handle = await temporal.client.start_workflow(
+        FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=recording_queue,
+        result_type=FlowRunOutput,
+    )  # fmt: skip
+    converter = temporal.client.data_converter.payload_converter
+    details: dict[str, Any] = {}
+    while "napping" not in str(details.get("log_tail")):
+        assert not (await handle.describe()).close_time, "the run ended before attempt 2 napped"
+        pending = (await handle.describe()).raw_description.pending_activities
+        if pending and pending[0].attempt == 2 and pending[0].heartbeat_details.payloads:
+            details = converter.from_payload(pending[0].heartbeat_details.payloads[0])
+        await asyncio.sleep(0.2)
+    assert hosts(details["connections"]) == [
+        ("a1.example.com", 1, None), ("169.254.169.254", 1, None)
+    ]  # fmt: skip
+    assert (await asyncio.wait_for(handle.result(), 120)).status == "succeeded"
