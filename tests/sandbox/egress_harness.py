@@ -7,6 +7,7 @@ h11), started with ``python3 -I -S`` so nothing outside that layout can be impor
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import queue
@@ -131,7 +132,9 @@ class ProxyProcess:
 class Upstream(http.server.ThreadingHTTPServer):
     """A real HTTP server on 127.0.0.1 that records what it observes.
 
-    ``GET /bytes/N`` answers N bytes; any request with a body gets ``echo <length>``. ``accepted``
+    ``GET /bytes/N`` answers N bytes; ``GET /hold/N`` sends N bytes of a longer body and then
+    waits until the client's side of the connection ends; any request with a body gets
+    ``echo <length>``. ``accepted``
     lists every TCP connection it accepted, ``requests`` every request (method, path, headers,
     body), ``ended`` counts connections whose handler finished.
     """
@@ -173,6 +176,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         self.server.requests.append((self.command, self.path, headers, body))
+        if self.path.startswith("/hold/"):
+            self.send_response(200)
+            self.send_header("Content-Length", "999999999")
+            self.end_headers()
+            self.wfile.write(b"x" * int(self.path.rsplit("/", 1)[1]))
+            self.wfile.flush()
+            with contextlib.suppress(OSError):
+                self.rfile.read(1)  # returns (or fails) when the proxy ends the connection
+            return
         if self.path.startswith("/bytes/"):
             payload = b"x" * int(self.path.rsplit("/", 1)[1])
         else:
