@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_HEAD = _serve
+
+
+def running_proxy(program: Path) -> Iterator[ProxyProcess]:
+    """Fixture body: a proxy process that must exit as expected and leave no lease behind."""
+    process = ProxyProcess(program)
+    yield process
+    assert process.end() == process.expected_exit, process.stderr()
+    assert list(process.root.iterdir()) == [], "lease directories left behind"
+    process.root.rmdir()
+
+
+def running_upstream() -> Iterator[Upstream]:
+    """Fixture body: an upstream server, stopped afterwards."""
+    server = Upstream()
+    yield server
+    server.stop()
+
+
+def public(server: Upstream) -> list[str]:
+    """The ``test_public`` entry that makes ``server`` count as a public host."""
+    return [f"127.0.0.1:{server.port}"]
 
 
 def unix_connect(path: str) -> socket.socket:
