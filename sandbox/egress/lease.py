@@ -53,7 +53,7 @@ class Lease:
         self._attempts = 0
         self._bytes = 0
         self._expiry: asyncio.TimerHandle | None = None
-        self._expiring: asyncio.Task[list[dict[str, Any]]] | None = None
+        self._closing: asyncio.Task[None] | None = None
 
     async def open(self, ttl_s: float) -> None:
         """Create the directory and the listening socket; close by itself after ``ttl_s``.
@@ -81,37 +81,46 @@ class Lease:
         self._expiry = loop.call_later(ttl_s, self._expire)
 
     def _expire(self) -> None:
-        # Keep a reference: the loop holds tasks only weakly.
-        self._expiring = asyncio.get_running_loop().create_task(self.close("lease expired"))
+        self._start_closing("lease expired")
+
+    def _start_closing(self, reason: str) -> asyncio.Task[None]:
+        if self._closing is None:
+            # Kept here: the loop holds tasks only weakly.
+            self._closing = asyncio.get_running_loop().create_task(self._shut(reason))
+        return self._closing
 
     async def close(self, reason: str = "lease closed") -> list[dict[str, Any]]:
         """Stop listening, abort live connections (recorded with ``reason``), delete the
-        directory; return the lease's records. Closing twice only returns the records."""
-        if not self.closed:
-            self.closed = True
-            self.close_reason = reason
-            if self._expiry is not None:
-                self._expiry.cancel()
-            if self._acceptor is not None:
-                self._acceptor.cancel()
-                await asyncio.gather(self._acceptor, return_exceptions=True)
-            if self._listener is not None:
-                self._listener.close()
-            live = list(self.tasks)
-            for task in live:
-                task.cancel()
-            await asyncio.gather(*live, return_exceptions=True)
-            for connection, _task in self._accepted.values():
-                # A task cancelled before its first step never ran serve_connection's cleanup.
-                if connection.fileno() != -1:
-                    connection.close()
-                    unserved = ConnectionRecord(reason=reason)
-                    unserved.finish()
-                    self.records.add(unserved)
-            self._accepted.clear()
-            shutil.rmtree(self.directory, ignore_errors=True)
-            print(f"egress: lease {self.token[:8]}... {reason}", file=sys.stderr, flush=True)
+        directory; return the lease's records. Closing again (or while the TTL is closing it)
+        waits for that to finish and returns the same records."""
+        # Shielded: a cancelled caller must not leave the lease half closed.
+        await asyncio.shield(self._start_closing(reason))
         return self.records.as_json()
+
+    async def _shut(self, reason: str) -> None:
+        self.closed = True
+        self.close_reason = reason
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self._acceptor is not None:
+            self._acceptor.cancel()
+            await asyncio.gather(self._acceptor, return_exceptions=True)
+        if self._listener is not None:
+            self._listener.close()
+        live = list(self.tasks)
+        for task in live:
+            task.cancel()
+        await asyncio.gather(*live, return_exceptions=True)
+        for connection, _task in self._accepted.values():
+            # A task cancelled before its first step never ran serve_connection's cleanup.
+            if connection.fileno() != -1:
+                connection.close()
+                unserved = ConnectionRecord(reason=reason)
+                unserved.finish()
+                self.records.add(unserved)
+        self._accepted.clear()
+        shutil.rmtree(self.directory, ignore_errors=True)
+        print(f"egress: lease {self.token[:8]}... {reason}", file=sys.stderr, flush=True)
 
     def admit(self) -> bool:
         """Count one more connection attempt; ``False`` once the cap is reached."""

@@ -7,6 +7,7 @@ h11), started with ``python3 -I -S`` so nothing outside that layout can be impor
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import queue
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +133,9 @@ class ProxyProcess:
 class Upstream(http.server.ThreadingHTTPServer):
     """A real HTTP server on 127.0.0.1 that records what it observes.
 
-    ``GET /bytes/N`` answers N bytes; any request with a body gets ``echo <length>``. ``accepted``
+    ``GET /bytes/N`` answers N bytes; ``GET /hold/N`` sends N bytes of a longer body and then
+    waits until the client's side of the connection ends; any request with a body gets
+    ``echo <length>``. ``accepted``
     lists every TCP connection it accepted, ``requests`` every request (method, path, headers,
     body), ``ended`` counts connections whose handler finished.
     """
@@ -173,6 +177,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         self.server.requests.append((self.command, self.path, headers, body))
+        if self.path.startswith("/hold/"):
+            self.send_response(200)
+            self.send_header("Content-Length", "999999999")
+            self.end_headers()
+            self.wfile.write(b"x" * int(self.path.rsplit("/", 1)[1]))
+            self.wfile.flush()
+            with contextlib.suppress(OSError):
+                self.rfile.read(1)  # returns (or fails) when the proxy ends the connection
+            return
         if self.path.startswith("/bytes/"):
             payload = b"x" * int(self.path.rsplit("/", 1)[1])
         else:
@@ -184,6 +197,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_GET = do_POST = do_PUT = do_HEAD = _serve
+
+
+def running_proxy(program: Path) -> Iterator[ProxyProcess]:
+    """Fixture body: a proxy process that must exit as expected and leave no lease behind."""
+    process = ProxyProcess(program)
+    yield process
+    assert process.end() == process.expected_exit, process.stderr()
+    assert list(process.root.iterdir()) == [], "lease directories left behind"
+    process.root.rmdir()
+
+
+def running_upstream() -> Iterator[Upstream]:
+    """Fixture body: an upstream server, stopped afterwards."""
+    server = Upstream()
+    yield server
+    server.stop()
+
+
+def public(server: Upstream) -> list[str]:
+    """The ``test_public`` entry that makes ``server`` count as a public host."""
+    return [f"127.0.0.1:{server.port}"]
 
 
 def unix_connect(path: str) -> socket.socket:
