@@ -19,6 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 from sandbox.config import SandboxConfig
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
+from tests.sandbox.egress_fixtures import (  # noqa: F401 - session fixtures, defined once:
+    egress_bridge,  # the test DNS server holds port 53 for the whole session
+    egress_config,
+    egress_dns,
+    egress_gateway,
+    egress_sandbox,
+    egress_servers,
+)
 from ui_api.runs import search_attributes
 
 REPO = Path(__file__).resolve().parent.parent

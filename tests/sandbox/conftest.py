@@ -16,15 +16,7 @@ from sandbox.launcher import Sandbox
 from sandbox.result import StepResult
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Limits, Manifest
-from tests.sandbox.egress_fixtures import (  # noqa: F401 - fixtures for the egress tests
-    egress_bridge,
-    egress_config,
-    egress_dns,
-    egress_gateway,
-    egress_sandbox,
-    egress_servers,
-    run_egress,
-)
+from tests.sandbox.egress_fixtures import run_egress  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.docker
 
