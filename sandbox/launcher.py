@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import docker
@@ -132,8 +133,17 @@ class Sandbox:
                     self.egress.release(lease)
             raise
         if lease is not None:
-            result = replace(result, connections=self.egress.release(lease))
+            result = replace(result, connections=self._release(lease))
         return _redacted(result, redactor)
+
+    def _release(self, lease: Lease) -> list[dict[str, Any]]:
+        """The lease's records. The step has run: if the proxy died meanwhile, its records are
+        lost, but failing the execution would only make Temporal run the step (and its side
+        effects) again, so the loss is recorded instead."""
+        try:
+            return self.egress.release(lease)
+        except SandboxError as exc:
+            return [_lost_records(str(exc))]
 
     def _contained(
         self,
@@ -307,6 +317,22 @@ class Sandbox:
                 return
             except (APIError, RequestException):
                 time.sleep(0.2)
+
+
+def _lost_records(why: str) -> dict[str, Any]:
+    """A record in the proxy's shape saying the execution's records could not be collected."""
+    return {
+        "host": "*",
+        "port": 0,
+        "address": None,
+        "method": "",
+        "allowed": False,
+        "reason": f"the egress proxy's records of this execution were lost: {why}"[:255],
+        "bytes_out": 0,
+        "bytes_in": 0,
+        "started_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "duration_ms": 0,
+    }
 
 
 def _redacted(result: StepResult, redactor: Redactor) -> StepResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -54,6 +54,8 @@ class Seeded:
     flow_id: str | None
     webhook_url: str | None
     problems: list[str]
+    # Examples this installation's egress setting does not accept (not a problem: a choice).
+    skipped: list[str] = field(default_factory=list)
 
 
 async def seed_examples(api: httpx.AsyncClient, examples: Path = EXAMPLES) -> Seeded:
@@ -74,6 +76,11 @@ async def seed_examples(api: httpx.AsyncClient, examples: Path = EXAMPLES) -> Se
         )
         if answer.status_code in (200, 201):
             seeded.steps.append(bundle.manifest.ref)
+        elif _code(answer) == "egress_not_allowed":
+            egress = ", ".join(bundle.manifest.egress)
+            seeded.skipped.append(
+                f"{bundle.manifest.ref} (egress {egress}: not allowed by STEPWELL_EGRESS)"
+            )
         else:
             seeded.problems.append(f"{bundle.manifest.ref}: {_message(answer)}")
     definition = json.loads(flow_file.read_text())
@@ -106,6 +113,13 @@ async def _flow_id(
             return str(flow["id"])
     seeded.problems.append(f"flow {definition.get('name')}: exists but could not be found")
     return None
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 def _message(response: httpx.Response) -> str:

@@ -116,6 +116,7 @@ def _print_summary(settings: Settings, key: str, seeded: Seeded) -> None:
         f"             export STEPWELL_API_KEY={key}",
         f"steps        {len(seeded.steps)} example steps pushed",
     ]
+    lines += [f"             not pushed: {skipped}" for skipped in seeded.skipped]
     if seeded.webhook_url:
         body = shlex.quote(json.dumps(EXAMPLE_INPUT))
         lines += [

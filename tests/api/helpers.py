@@ -5,9 +5,12 @@ that bypasses the routes under test, waiting for a run to finish.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import textwrap
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +18,11 @@ import httpx
 
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
+from ui_api.app import create_app
 from ui_api.auth.service import create_key, create_workspace
 from ui_api.db import session_scope
 from ui_api.flows.models import Flow, FlowVersion
+from ui_api.metrics import Metrics
 from ui_api.services import Services
 from ui_api.steps.models import StepVersion
 
@@ -37,6 +42,16 @@ def new_workspace(services: Services) -> WorkspaceKey:
         workspace = create_workspace(session, f"test-{secrets.token_hex(6)}")
         _, key = create_key(session, workspace.id)
     return WorkspaceKey(workspace.id, key)
+
+
+@asynccontextmanager
+async def api_with_egress(services: Services, mode: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The same API and database, with the operator's ``egress`` setting set to ``mode``."""
+    settings = services.settings.model_copy(update={"egress": mode})
+    app = create_app(dataclasses.replace(services, settings=settings, metrics=Metrics()))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepwell.test") as http:
+        yield http
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

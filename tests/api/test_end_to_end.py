@@ -22,6 +22,8 @@ async def _push_examples(
     client: httpx.AsyncClient, workspace: WorkspaceKey, bundles: list[Bundle]
 ) -> None:
     for bundle in bundles:
+        if "*" in bundle.manifest.egress:
+            continue  # http.request: the default egress setting refuses "*" (tests/api/steps)
         answer = await client.post(
             "/v1/steps",
             files={"bundle": ("bundle.tgz", bundle.data, "application/gzip")},

@@ -88,6 +88,11 @@ async def test_up_serves_the_api_seeds_examples_and_stops_on_ctrl_c(
         await asyncio.wait_for(_read_until(process.stdout, "Ctrl-C stops everything", seen), 180)
         summary = "".join(seen)
         assert "warning" not in summary, summary
+        # the default egress setting (declared) does not take http.request's "*"; chat.notify's
+        # explicit host is fine
+        assert "8 example steps pushed" in summary, summary
+        skipped = "not pushed: http.request@1.0.0 (egress *, *:80: not allowed by STEPWELL_EGRESS)"
+        assert skipped in summary, summary
         key = re.search(r"API key\s+(sw_\S+)", summary)
         hook = re.search(r"curl -X POST (\S+)", summary)
         assert key and hook, summary

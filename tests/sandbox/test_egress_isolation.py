@@ -297,6 +297,42 @@ def test_a_dead_proxy_is_replaced_on_the_next_lease(
     _until(lambda: not docker_client.api.containers(all=True, filters={"id": first}), "removal")
 
 
+def test_a_proxy_dying_mid_step_loses_its_records_but_not_the_steps_result(
+    docker_client: docker.DockerClient,
+    egress_config: SandboxConfig,
+    egress_servers: EgressServers,
+    base_image: str,
+    run_id: str,
+) -> None:
+    """The step has run (and done whatever it does) by the time its records are collected:
+    failing it then would make Temporal run it again, so the loss is recorded instead."""
+    gateway = start_gateway(docker_client, egress_config)
+    sandbox = Sandbox(docker_client, egress_config, egress=gateway)
+    started = threading.Event()
+
+    def on_log(data: bytes) -> None:
+        if b"running" in data:
+            started.set()
+
+    attempts = [{"kind": "print", "text": "running", "sleep": 3}]
+    envelope = Envelope(input={"attempts": attempts}, context=StepContext(run_id=run_id))
+    bundle = egress_bundle([f"{PUBLIC}:{egress_servers.http_port}"])
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(sandbox.run, bundle, envelope, on_log=on_log)
+            assert started.wait(60), "the step did not start"
+            proxy = gateway.proxy_container_id
+            assert proxy is not None
+            docker_client.api.kill(proxy)
+            result = future.result(timeout=120)
+    finally:
+        gateway.close()
+    assert result.ok, (result.error, result.logs)
+    [lost] = result.connections
+    assert lost["host"] == "*" and lost["allowed"] is False
+    assert lost["reason"].startswith("the egress proxy's records of this execution were lost")
+
+
 def test_the_janitor_removes_a_proxy_whose_owner_is_gone_and_keeps_a_live_one(
     docker_client: docker.DockerClient, egress_gateway: RecordingGateway, base_image: str
 ) -> None:

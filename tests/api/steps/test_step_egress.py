@@ -3,30 +3,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.helpers import WorkspaceKey, assert_error
+from tests.api.helpers import WorkspaceKey, api_with_egress, assert_error
 from tests.api.step_bundles import bundle_bytes, manifest_doc, push, with_manifest
 from tests.egress_entries import MALFORMED
-from ui_api.app import create_app
-from ui_api.metrics import Metrics
 from ui_api.services import Services
-
-
-@asynccontextmanager
-async def api_with_egress(services: Services, mode: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The same API and database, with the operator's ``egress`` setting set to ``mode``."""
-    settings = services.settings.model_copy(update={"egress": mode})
-    app = create_app(dataclasses.replace(services, settings=settings, metrics=Metrics()))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://stepwell.test") as http:
-        yield http
 
 
 async def versions(client: httpx.AsyncClient, workspace: WorkspaceKey, name: str) -> list[Any]:
