@@ -6,6 +6,10 @@ and the step container's configuration as the engine reports it.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
 from dataclasses import replace
 from importlib.metadata import version
 from typing import Any
@@ -17,9 +21,15 @@ from sandbox import labels
 from sandbox.config import SandboxConfig
 from sandbox.egress.gateway import VOLUME
 from sandbox.egress.image import PROXY_USER, VOLUME_TARGET
+from sandbox.envelope import Envelope, StepContext
 from sandbox.hardening import EGRESS_DIR, EGRESS_PROXY_URL
 from sandbox.launcher import Sandbox
-from tests.sandbox.egress_fixtures import EgressServers, RecordingGateway, RunEgress
+from tests.sandbox.egress_fixtures import (
+    EgressServers,
+    RecordingGateway,
+    RunEgress,
+    egress_bundle,
+)
 
 pytestmark = pytest.mark.docker
 PUBLIC = "public.stepwell.test"
@@ -256,3 +266,67 @@ def test_the_proxy_container_is_hardened_and_labelled(
     assert config["Image"].startswith("stepwell/egress-proxy:")
     volume = docker_client.api.inspect_volume(VOLUME)
     assert volume["Labels"][labels.ROLE] == labels.ROLE_EGRESS
+
+
+class _EngineOverTcp:
+    """The local engine's Unix socket relayed to a TCP port: a worker that reaches its engine
+    over the network, as with ``WORKER_DOCKER_HOST=tcp://...``, and has no other way to it."""
+
+    def __init__(self, unix_path: str) -> None:
+        self._unix_path = unix_path
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"tcp://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            engine.connect(self._unix_path)
+            for source, target in ((client, engine), (engine, client)):
+                threading.Thread(target=_pipe, args=(source, target), daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+def test_egress_works_when_the_engine_is_reached_over_tcp(
+    egress_config: SandboxConfig, egress_servers: EgressServers, run_id: str, base_image: str
+) -> None:
+    """Everything the gateway does (image, volume, proxy, attach, the lease's bind mount) goes
+    through the Engine API, so a worker that reaches its engine over TCP gets egress too."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    assert host.startswith("unix://"), "this test relays a local engine's Unix socket"
+    relay = _EngineOverTcp(host.removeprefix("unix://"))
+    client = docker.DockerClient(base_url=relay.url, timeout=120)
+    sandbox = Sandbox(client, egress_config)
+    try:
+        s = egress_servers
+        bundle = egress_bundle([f"{PUBLIC}:{s.http_port}"])
+        attempts = [{"kind": "urllib", "url": f"http://{PUBLIC}:{s.http_port}/{run_id}/tcp"}]
+        envelope = Envelope(input={"attempts": attempts}, context=StepContext(run_id=run_id))
+        result = sandbox.run(bundle, envelope)
+    finally:
+        sandbox.close()
+        client.close()
+        relay.close()
+    assert result.ok, (result.error, result.logs)
+    assert result.output[0].get("status") == 200, result.output
+    assert [(e.server, e.path) for e in s.log.matching(run_id)] == [
+        ("public-http", f"/{run_id}/tcp")
+    ]
+    assert [c["allowed"] for c in result.connections] == [True]
+    assert relay.connections > 0  # the engine was reached through the relay only
