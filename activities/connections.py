@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# The proxy keeps 200 records per execution plus one summary of the rest.
-MAX_RECORDS = 201
+# The proxy reports at most 200 records per execution plus up to 18 summaries of the rest
+# (sandbox/egress/records.py): all of one execution always fit.
+MAX_RECORDS = 220
 # What a step's record keeps over all its executions (attempts, foreach items): the first
-# ones, the rest only counted.
-MAX_STEP_RECORDS = 200
+# ones (all of a first execution), the rest only counted.
+MAX_STEP_RECORDS = 220
 MAX_TEXT_CHARS = 300
 _TEXT = ("host", "method", "reason", "started_at")
 _COUNTS = ("port", "bytes_out", "bytes_in", "duration_ms", "attempt")

@@ -44,6 +44,7 @@ from cryptography.x509.oid import NameOID
 
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope, StepContext
+from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Limits, Manifest
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             egress_mode="declared",
             egress_test_public=(f"{address}:{port}",),
         )
+        ImageBuilder(client, config).ensure()  # the base image of this checkout
         sandbox = Sandbox(client, config)
         bundle = build_bundle(
             Manifest(

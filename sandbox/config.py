@@ -48,7 +48,7 @@ class SandboxConfig:
     # Egress (docs/egress.md): which declared hosts are honoured, and the per-execution caps.
     # "declared": listed hosts only ("*" is ignored); "any-public": "*" too; "off": no network.
     egress_mode: str = "declared"
-    egress_max_connections: int = 32
+    egress_max_connections: int = 256
     egress_max_bytes: int = 128 * 1024 * 1024
     egress_connect_timeout_s: float = 10.0
     # DNS servers the egress proxy resolves with (empty: the engine's default).

@@ -22,7 +22,7 @@ from sandbox import labels
 from sandbox.attach import AttachedStreams
 from sandbox.config import SandboxConfig
 from sandbox.egress.gateway import EgressGateway, Lease
-from sandbox.egress.rules import effective_rules
+from sandbox.egress.rules import effective_rules, ignored_note
 from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
 from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
@@ -134,6 +134,8 @@ class Sandbox:
             raise
         if lease is not None:
             result = replace(result, connections=self._release(lease))
+        if note := ignored_note(bundle.manifest.egress, rules, self.config.egress_mode):
+            result = replace(result, logs=note + result.logs)
         return _redacted(result, redactor)
 
     def _release(self, lease: Lease) -> list[dict[str, Any]]:

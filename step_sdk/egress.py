@@ -183,6 +183,8 @@ def _split_port(entry: str) -> tuple[str, int]:
     if entry.count(":") == 1:
         host, _, port = entry.partition(":")
         return host, _port(port)
+    if ":" in entry and "." in entry.split(":", 1)[0]:
+        raise EgressEntryError("host:port takes one ':' (an IPv6 address goes in brackets)")
     return entry, DEFAULT_PORT
 
 

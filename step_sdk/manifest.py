@@ -189,6 +189,13 @@ class Manifest(_Strict):
                 raise ValueError(f"{name!r} is not a secret name ({SECRET_NAME_RULE})")
         return tuple(sorted(set(value)))
 
+    @field_validator("egress", mode="before")
+    @classmethod
+    def _egress_is_a_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(f"egress is a list of hosts, e.g. [{value!r}], not one string")
+        return value
+
     @field_validator("egress")
     @classmethod
     def _egress(cls, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sandbox.config import SandboxConfig
 
@@ -65,17 +66,34 @@ class Settings(BaseSettings):
         description="which step egress is honoured: 'declared' (listed hosts only; '*' refused at "
         "push), 'any-public' ('*' allowed), 'off' (no step gets network; egress refused at push)",
     )
-    egress_max_connections: int = Field(32, ge=1, le=10000, description="per execution")
+    egress_max_connections: int = Field(
+        256, ge=1, le=10000, description="connections per execution (refused ones count too)"
+    )
     egress_max_mb: int = Field(128, ge=1, le=65536, description="bytes both ways, per execution")
     egress_connect_timeout_s: float = Field(10, gt=0, le=300)
-    egress_dns: list[str] = Field(
-        default_factory=list, description="DNS servers the egress proxy uses (default: engine's)"
-    )
-    egress_test_public: list[str] = Field(
+    egress_dns: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="development and tests only: 'ip:port' the egress proxy treats as public; "
-        "refused in production mode",
+        description="DNS servers the egress proxy uses (default: the engine's); "
+        "comma-separated or a JSON list",
     )
+    egress_test_public: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="development and tests only: 'ip:port' the egress proxy treats as public "
+        "(comma-separated or a JSON list); refused in production mode",
+    )
+
+    @field_validator("egress_dns", "egress_test_public", mode="before")
+    @classmethod
+    def _list_of_words(cls, value: object) -> object:
+        """``a,b`` or ``["a", "b"]`` from the environment; a list as it is."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("not a JSON list; write the values comma-separated") from None
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     @model_validator(mode="after")
     def _egress_checks_stay_on(self) -> Settings:
@@ -118,3 +136,15 @@ class Settings(BaseSettings):
             egress_test_public=tuple(self.egress_test_public),
             production=self.mode == "production",
         )
+
+
+def settings_problems(exc: Exception) -> str:
+    """One line naming each bad setting by its environment variable and the problem."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    problems = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"] if isinstance(part, str))
+        where = f"STEPWELL_{name.upper()}: " if name else ""
+        problems.append(where + error["msg"].removeprefix("Value error, "))
+    return "; ".join(problems)

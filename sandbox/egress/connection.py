@@ -23,7 +23,7 @@ import h11
 from sandbox.egress.http_forward import forward_request
 from sandbox.egress.records import ConnectionRecord, printable
 from sandbox.egress.refusal import Refusal, response_bytes
-from sandbox.egress.target import request_target
+from sandbox.egress.target import HTTP_PORT, check_host_header, request_target
 from sandbox.egress.tunnel import run_tunnel
 from sandbox.egress.upstream import open_upstream
 from step_sdk.egress import allows
@@ -57,12 +57,22 @@ async def serve_connection(lease: Lease, step: socket.socket) -> None:
         _refuse_framing_conflict(request)
         target = request_target(request)
         record.host, record.port = target.host, target.port
+        if request.method == b"CONNECT" and target.port == HTTP_PORT:
+            # Inside a tunnel the proxy sees only bytes: plain HTTP must come as absolute-form
+            # requests (what HTTP_PROXY clients send) so that their Host header is checked.
+            raise Refusal(
+                403, "CONNECT to port 80 is refused: send plain HTTP as absolute-form requests"
+            )
+        if request.method != b"CONNECT":
+            check_host_header(request, target)
         if not lease.admit():
             raise Refusal(429, _cap_text(lease, "per execution"))
         if not allows(lease.rules, target.host, target.port):
             raise Refusal(
                 403, f"{target.host} port {target.port} is not in this step's egress list"
             )
+        if lease.bytes_left() <= 0:
+            raise Refusal(429, f"byte cap reached ({lease.settings.max_bytes} bytes per execution)")
         remote = await open_upstream(target.host, target.port, lease.settings, record)
         if request.method == b"CONNECT":
             await _read_end_of_head(conn, step)

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 MAX_RECORDS = 200
+MAX_REFUSED_RECORDS = 50
+MAX_SUMMARIES = 16
 MAX_TEXT = 255
 
 
@@ -71,43 +73,62 @@ class ConnectionRecord:
 
 
 class RecordLog:
-    """The first :data:`MAX_RECORDS` records of a lease, then only a count (and byte totals)."""
+    """A lease's records, bounded, with nothing that moved data left unattributed.
+
+    Up to :data:`MAX_RECORDS` records are kept one by one, of which at most
+    :data:`MAX_REFUSED_RECORDS` refused ones: a step cannot push the record of an allowed
+    connection out of view with a flood of refused attempts. Beyond that, connections are
+    counted in summaries, each a record whose ``reason`` says how many it stands for
+    (``"N more connections not recorded one by one"``) and whose bytes are their totals:
+    allowed ones per host and port (at most :data:`MAX_SUMMARIES`, then one ``"*"`` summary),
+    refused ones in one ``"*"`` summary. So the log of an execution has at most
+    ``MAX_RECORDS + MAX_SUMMARIES + 2`` entries.
+    """
 
     def __init__(self) -> None:
         self._records: list[ConnectionRecord] = []
-        self._dropped = 0
-        self._dropped_out = 0
-        self._dropped_in = 0
-        self._first_dropped_at = ""
+        self._refused_kept = 0
+        self._summaries: dict[tuple[str, int, bool], _Summary] = {}
 
     def add(self, record: ConnectionRecord) -> None:
-        if len(self._records) < MAX_RECORDS:
+        room = len(self._records) < MAX_RECORDS
+        if room and (record.allowed or self._refused_kept < MAX_REFUSED_RECORDS):
             self._records.append(record)
+            self._refused_kept += not record.allowed
             return
-        if not self._dropped:
-            self._first_dropped_at = record.started_at
-        self._dropped += 1
-        self._dropped_out += record.bytes_out
-        self._dropped_in += record.bytes_in
+        key = (record.host, record.port, True) if record.allowed else ("*", 0, False)
+        allowed_keys = sum(1 for k in self._summaries if k[2] and k[0] != "*")
+        if key not in self._summaries and record.allowed and allowed_keys >= MAX_SUMMARIES:
+            key = ("*", 0, True)
+        summary = self._summaries.setdefault(key, _Summary(started_at=record.started_at))
+        summary.count += 1
+        summary.bytes_out += record.bytes_out
+        summary.bytes_in += record.bytes_in
 
     def as_json(self) -> list[dict[str, Any]]:
-        """The records in the order the connections ended, then, if any were dropped, a summary
-        ``{"host": "*", "reason": "N more connections not recorded", ...}`` with their byte
-        totals."""
+        """The records in the order the connections ended, then the summaries."""
         out = [record.as_json() for record in self._records]
-        if self._dropped:
+        for (host, port, allowed), summary in self._summaries.items():
             out.append(
                 {
-                    "host": "*",
-                    "port": 0,
+                    "host": host,
+                    "port": port,
                     "address": None,
                     "method": "",
-                    "allowed": False,
-                    "reason": f"{self._dropped} more connections not recorded",
-                    "bytes_out": self._dropped_out,
-                    "bytes_in": self._dropped_in,
-                    "started_at": self._first_dropped_at,
+                    "allowed": allowed,
+                    "reason": f"{summary.count} more connections not recorded one by one",
+                    "bytes_out": summary.bytes_out,
+                    "bytes_in": summary.bytes_in,
+                    "started_at": summary.started_at,
                     "duration_ms": 0,
                 }
             )
         return out
+
+
+@dataclass
+class _Summary:
+    started_at: str
+    count: int = 0
+    bytes_out: int = 0
+    bytes_in: int = 0

@@ -32,3 +32,17 @@ def effective_rules(egress: Sequence[str], mode: str) -> tuple[str, ...]:
             continue
         rules.append(str(rule))
     return tuple(dict.fromkeys(rules))
+
+
+def ignored_note(egress: Sequence[str], rules: Sequence[str], mode: str) -> str:
+    """A line for the step's log naming the declared entries the operator's setting ignores
+    (``""`` when none are): without it a step would only see a failed name lookup."""
+    ignored = [entry for entry in egress if entry not in rules]
+    if not ignored:
+        return ""
+    why = (
+        "this installation gives steps no network"
+        if mode == "off"
+        else "this installation allows only listed hosts, not '*'"
+    )
+    return f"[stepwell: egress {', '.join(ignored)} ignored: {why} (STEPWELL_EGRESS={mode})]\n"

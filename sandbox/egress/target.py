@@ -37,10 +37,11 @@ class Target:
 def request_target(request: h11.Request) -> Target:
     """The destination of a CONNECT or absolute-form ``http://`` request.
 
+    The Host header of an absolute-form request is checked by :func:`check_host_header`.
+
     Raises:
         Refusal: 400 for origin-form or other non-proxy targets, other schemes, user info, a
-            missing or bad port, a host that is not a name or address, or an absolute-form
-            request whose Host header names another host (or appears twice).
+            missing or bad port, or a host that is not a name or address.
     """
     target = _ascii(request.target, "request target")
     if request.method == b"CONNECT":
@@ -62,7 +63,6 @@ def request_target(request: h11.Request) -> Target:
     host, port = split_authority(authority, default_port=HTTP_PORT)
     if not path.startswith("/"):
         path = "/" + path
-    _check_host_header(request, host, port)
     return Target(host, port, path.encode("ascii"))
 
 
@@ -101,7 +101,14 @@ def split_authority(text: str, default_port: int | None) -> tuple[str, int]:
     return host, port
 
 
-def _check_host_header(request: h11.Request, host: str, port: int) -> None:
+def check_host_header(request: h11.Request, target: Target) -> None:
+    """Refuse an absolute-form request whose Host header names another host than its URL (or
+    appears twice): a server behind the checked address must not be asked for another host.
+
+    Raises:
+        Refusal: 400.
+    """
+    host, port = target.host, target.port
     values = [value for name, value in request.headers if name == b"host"]
     if len(values) > 1:
         raise Refusal(400, "the request has more than one Host header")

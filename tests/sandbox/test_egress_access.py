@@ -212,12 +212,19 @@ def test_egress_mode_off_and_declared_withhold_what_the_operator_did_not_allow(
         sandbox=off,
     )
     assert "error" in result.output[0] and result.output[1] == {"exists": False}
+    assert result.logs.startswith(
+        f"[stepwell: egress {PUBLIC}:{s.http_port} ignored: this installation gives steps no "
+        "network (STEPWELL_EGRESS=off)]\n"
+    )
     result = run_egress(
         [{"kind": "urllib", "url": f"{url}/declared"}, {"kind": "exists", "path": EGRESS_DIR}],
         egress=[f"*:{s.http_port}"],
         sandbox=declared,
     )
     assert "error" in result.output[0] and result.output[1] == {"exists": False}
+    assert f"[stepwell: egress *:{s.http_port} ignored: this installation allows only" in (
+        result.logs
+    )
     assert len(egress_gateway.leases) == leases  # neither execution got a lease
     assert s.log.matching(run_id) == []
 

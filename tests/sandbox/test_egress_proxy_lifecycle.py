@@ -159,16 +159,49 @@ def test_a_connection_refused_by_the_remote_host_is_recorded(proxy: ProxyProcess
     assert "connect to 127.0.0.1 port" in one(proxy.close(token))["reason"]
 
 
-def test_records_beyond_200_are_summarized(proxy: ProxyProcess) -> None:
-    proxy.configure(max_connections=1000)
-    token, path = proxy.open(["api.example.com"])
+def test_a_flood_of_refused_attempts_cannot_hide_an_allowed_connection(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(max_connections=1000, test_public=public(upstream))
+    allowed = f"127.0.0.1:{upstream.port}"
+    token, path = proxy.open([allowed])
     for _ in range(205):
         exchange(path, b"CONNECT elsewhere.example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+    body = b"x" * 6000
+    request = b"POST http://" + allowed.encode() + b"/leak HTTP/1.1\r\nHost: " + allowed.encode()
+    reply = exchange(path, request + b"\r\nContent-Length: 6000\r\n\r\n" + body)
+    assert status(reply) == 200
+    records = proxy.close(token)
+
+    refused = [r for r in records if not r["allowed"]]
+    assert len(refused) == 51  # 50 one by one, then one summary of the rest
+    assert refused[-1]["host"] == "*"
+    assert refused[-1]["reason"] == "155 more connections not recorded one by one"
+    [post] = [r for r in records if r["allowed"]]  # the data-carrying request, on its own
+    assert (post["host"], post["port"], post["method"]) == ("127.0.0.1", upstream.port, "POST")
+    assert post["bytes_out"] > 6000
+
+
+def test_allowed_connections_beyond_200_are_summarized_per_host(
+    proxy: ProxyProcess, upstream: Upstream
+) -> None:
+    proxy.configure(max_connections=1000, test_public=public(upstream))
+    allowed = f"127.0.0.1:{upstream.port}"
+    token, path = proxy.open([allowed])
+    request = f"GET http://{allowed}/x HTTP/1.1\r\nHost: {allowed}\r\n\r\n".encode()
+    for _ in range(205):
+        assert status(exchange(path, request)) == 200
     records = proxy.close(token)
 
     assert len(records) == 201
-    assert records[-1]["host"] == "*"
-    assert records[-1]["reason"] == "5 more connections not recorded"
+    summary = records[-1]
+    assert (summary["host"], summary["port"], summary["allowed"]) == (
+        "127.0.0.1",
+        upstream.port,
+        True,
+    )
+    assert summary["reason"] == "5 more connections not recorded one by one"
+    assert summary["bytes_out"] > 0 and summary["bytes_in"] > 0
 
 
 # Lease lifecycle -------------------------------------------------------------------------------

@@ -204,6 +204,23 @@ def test_port_80_is_allowed_only_when_listed(proxy: ProxyProcess) -> None:
     assert (listed["port"], listed["allowed"], listed["address"]) == (80, True, "127.0.0.1")
 
 
+def test_connect_to_port_80_is_refused_so_plain_http_has_its_host_checked(
+    proxy: ProxyProcess,
+) -> None:
+    """Inside a tunnel the proxy sees only bytes, so a step could send any Host header to the
+    listed server; plain HTTP must come as absolute-form requests, whose Host is checked."""
+    proxy.configure(test_public=["127.0.0.1:80"])
+    token, path = proxy.open(["127.0.0.1:80"])
+    sock, head = open_tunnel(path, "127.0.0.1:80")
+    sock.close()
+    record = one(proxy.close(token))
+
+    assert status(head) == 403
+    assert (record["host"], record["port"], record["allowed"]) == ("127.0.0.1", 80, False)
+    assert record["address"] is None  # refused before any connection was made
+    assert "CONNECT to port 80 is refused" in record["reason"]
+
+
 def test_an_ip_literal_is_refused_unless_listed_literally(
     proxy: ProxyProcess, upstream: Upstream
 ) -> None:
@@ -277,7 +294,7 @@ def test_ipv6_forms_are_refused(
         ("10.0.0.1:{port}", "10.0.0.1:{port}", "(private (RFC 1918))"),
         ("192.168.0.1", "192.168.0.1:443", "(private (RFC 1918))"),
         ("100.64.0.1", "100.64.0.1:443", "(carrier-grade NAT"),
-        ("169.254.169.254:80", "169.254.169.254:80", "(link-local"),
+        ("169.254.169.254:{port}", "169.254.169.254:{port}", "(link-local"),
         ("0.0.0.0:{port}", "0.0.0.0:{port}", "(unspecified"),
         ("224.0.0.1", "224.0.0.1:443", "(multicast)"),
     ],

@@ -3,15 +3,19 @@ new version adds over the previous one, and tolerant reading of what is stored.
 
 The operator's ``Settings.egress`` decides which declared egress a push may carry:
 
-* ``declared`` (the default): explicit hosts only; an ``*`` / ``*:port`` entry is refused;
+* ``declared`` (the default): explicit hosts only; an ``*`` / ``*:port`` entry is refused, and
+  so is a wildcard over a public suffix (``*.co.uk``, ``*.github.io``);
 * ``any-public``: ``*`` entries too (the egress proxy still refuses every non-public address);
 * ``off``: steps get no network on this installation, so a step declaring any egress is refused.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from publicsuffixlist import PublicSuffixList
 
 from step_sdk.egress import ANY_HOST, EgressEntryError, EgressRule, parse_entry, widened
 from step_sdk.errors import Problem
@@ -48,14 +52,9 @@ def check_policy(manifest: Manifest, mode: str, declared: Sequence[str] | None =
             details=[Problem("/manifest/egress", message)],
         )
     problems = [
-        Problem(
-            f"/manifest/egress/{index}",
-            f"{entry!r} means any public host, and this installation's operator allows only "
-            f"explicit hosts ({EGRESS_SETTING}=declared): list the hosts the step calls, "
-            f"e.g. 'api.example.com' ({EGRESS_SETTING}=any-public would allow {entry!r})",
-        )
+        Problem(f"/manifest/egress/{index}", problem)
         for index, entry in enumerate(entries if declared is None else declared)
-        if _is_any_host(entry)
+        if (problem := _too_wide(entry))
     ]
     if problems:
         raise ApiError(
@@ -66,11 +65,34 @@ def check_policy(manifest: Manifest, mode: str, declared: Sequence[str] | None =
         )
 
 
-def _is_any_host(entry: str) -> bool:
+def _too_wide(entry: str) -> str:
+    """Why ``declared`` refuses ``entry`` (``""`` if it does not): ``*``, or a wildcard over a
+    public suffix such as ``*.co.uk`` or ``*.github.io``, below which anyone can register a
+    name, so it means "any host" as much as ``*`` does (Mozilla's Public Suffix List, with its
+    private section, through ``publicsuffixlist``)."""
     try:
-        return parse_entry(entry).host == ANY_HOST
+        host = parse_entry(entry).host
     except EgressEntryError:
-        return False
+        return ""
+    allow = f"{EGRESS_SETTING}=any-public would allow {entry!r}"
+    if host == ANY_HOST:
+        return (
+            f"{entry!r} means any public host, and this installation's operator allows only "
+            f"explicit hosts ({EGRESS_SETTING}=declared): list the hosts the step calls, "
+            f"e.g. 'api.example.com' ({allow})"
+        )
+    if host.startswith("*.") and _public_suffixes().is_public(host[2:]):
+        return (
+            f"{entry!r} would allow any host under {host[2:]}, a public suffix where anyone can "
+            f"register a name, and this installation's operator allows only explicit hosts "
+            f"({EGRESS_SETTING}=declared): list the hosts the step calls ({allow})"
+        )
+    return ""
+
+
+@functools.cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()  # the list shipped with the package: no download
 
 
 def _rules(entries: Iterable[Any]) -> list[EgressRule]:

@@ -41,6 +41,25 @@ async def test_declared_refuses_any_host_naming_the_entry_and_the_setting(
         assert_error(missing, 404)
 
 
+@pytest.mark.parametrize("entry", ["*.co.uk", "*.github.io", "*.s3.amazonaws.com:8443"])
+async def test_declared_refuses_a_wildcard_over_a_public_suffix(
+    api_services: Services, workspace: WorkspaceKey, entry: str
+) -> None:
+    """Anyone can register a name under co.uk or github.io: such a wildcard means any host."""
+    data = bundle_bytes(egress=["api.github.com", entry])
+    async with api_with_egress(api_services, "declared") as client:
+        error = assert_error(await push(client, workspace, data), 422, "egress_not_allowed")
+        [problem] = error["details"]
+        assert problem["pointer"] == "/manifest/egress/0"  # the manifest lists it first
+        assert "a public suffix where anyone can register a name" in problem["message"]
+    async with api_with_egress(api_services, "any-public") as client:
+        assert (await push(client, workspace, data)).status_code == 201
+    # a wildcard over an organisation's own domain is what "declared" is for
+    async with api_with_egress(api_services, "declared") as client:
+        other = bundle_bytes(name="test.slack", egress=["*.slack.com"])
+        assert (await push(client, workspace, other)).status_code == 201
+
+
 async def test_the_pointer_names_the_entry_as_the_author_listed_it(
     api_services: Services, workspace: WorkspaceKey
 ) -> None:
