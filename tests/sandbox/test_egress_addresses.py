@@ -247,7 +247,8 @@ def neighbour(docker_client: docker.DockerClient, base_image: str) -> Iterator[t
             time.sleep(0.2)
         yield container, address
     finally:
-        container.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
 
 
 def _until_running(client: docker.DockerClient, run_id: str) -> None:
