@@ -43,7 +43,9 @@ def main(probe=None):
 
 
 @pytest.fixture
-def pooled(docker_client: docker.DockerClient, sandbox_config: SandboxConfig) -> Iterator[Sandbox]:
+def pooled(
+    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, base_image: str
+) -> Iterator[Sandbox]:
     """A sandbox whose pools are only what a test pins with ``warm`` (pool_size 0)."""
     sandbox = Sandbox(docker_client, replace(sandbox_config, pool_size=0, pool_idle_s=600))
     yield sandbox
@@ -199,7 +201,7 @@ def test_handoff_to_a_container_that_died_while_idle_falls_back_cold(
 
 
 def test_a_container_that_exits_before_reading_its_envelope_falls_back_cold(
-    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, run_id: str
+    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, base_image: str, run_id: str
 ) -> None:
     sandbox = Sandbox(docker_client, replace(sandbox_config, pool_size=0))
     # A runner that says READY, then dies at the first byte of its envelope, without RECEIVED.
