@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -268,3 +269,17 @@ def test_pool_size_zero_is_the_cold_path(
     assert sandbox.pools.stats()["hits"] == 0 and sandbox.pools.keeps_warm() == {}
     assert _pooled_containers(docker_client) == []
     assert _gone(docker_client, result.container_id)  # removed before run() returned
+
+
+def test_the_deadline_starts_at_handoff_not_when_the_container_started(
+    pooled: Sandbox, docker_client: docker.DockerClient, run_id: str
+) -> None:
+    bundle = make_bundle(
+        "import time\ndef main():\n    time.sleep(2)\n    return 'done'\n", timeout_s=5
+    )
+    (waiting,) = _warm(pooled, pooled.pool_key(bundle), 1)
+    # Let the container wait longer than the step's whole time limit before it is handed over.
+    time.sleep(6)
+    result = pooled.run(bundle, _envelope(run_id))
+    assert result.container_id == waiting
+    assert result.ok and result.output == "done", (result.error, result.logs)
