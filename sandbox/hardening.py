@@ -48,6 +48,9 @@ def host_config_kwargs(
     memory = f"{limits.memory_mb}m"
     fsize = config.fsize_mb * 1024 * 1024
     kwargs: dict[str, Any] = {
+        # Named even when it is the engine's default: an engine whose default is another
+        # runtime must not silently change what every step runs under.
+        "runtime": config.container_runtime,
         "network_mode": "none",
         "read_only": True,
         "tmpfs": {
@@ -100,6 +103,8 @@ def container_kwargs(
         "labels": labels,
         "stdin_open": True,
         "tty": False,
+        # Without a network stack at all the start is ~140 ms shorter than with network_mode
+        # "none" alone (no network namespace set-up by the engine; measured in issue 12).
         "network_disabled": True,
     }
 
