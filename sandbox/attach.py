@@ -21,6 +21,11 @@ class AttachedStreams:
         # docker-py hands back a SocketIO for local sockets; the real socket lives behind it.
         self._sock: socket.socket = getattr(handle, "_sock", handle)
 
+    @property
+    def socket(self) -> socket.socket:
+        """The underlying socket (to poll it without reading)."""
+        return self._sock
+
     def send_and_close_stdin(self, data: bytes, timeout_s: float) -> threading.Thread:
         """Write ``data`` to stdin in the background, then half-close so the step sees EOF."""
 

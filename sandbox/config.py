@@ -62,3 +62,16 @@ class SandboxConfig:
     # Settings refuse them in production mode, and so does the proxy itself.
     egress_test_public: tuple[str, ...] = ()
     production: bool = False
+    # The tmpfs the runner unpacks the step's bundle into (contract 2): the bundle's 64 MiB
+    # unpacked cap plus room for a page per small file.
+    bundle_mb: int = 80
+    # Warm pools (sandbox.pool, README "Warm pools"): containers kept started per pool key.
+    # 0 keeps none: every execution creates its container, as before pools existed.
+    pool_size: int = 0
+    pool_idle_s: float = 300.0
+    pool_refill_concurrency: int = 1
+    # a key (image, network wiring, limits class) keeps its pool this long after its last use
+    pool_keep_warm_s: float = 900.0
+    pool_max_keys: int = 4
+    # how long a new container may take to say READY before the refill counts as failed
+    pool_ready_timeout_s: float = 30.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +26,13 @@ class Envelope:
     secrets: dict[str, str] = field(default_factory=dict)
     context: StepContext = field(default_factory=StepContext)
 
-    def encode(self) -> bytes:
-        """JSON bytes as written to the container's stdin."""
-        document = {
+    def encode(self, bundle: bytes | None = None) -> bytes:
+        """JSON bytes as written to the container's stdin.
+
+        ``bundle`` (the step's gzip'd tar bundle) travels base64-encoded in ``"bundle"``; the
+        runner unpacks it into its tmpfs. Without it the envelope is what the input limit counts.
+        """
+        document: dict[str, object] = {
             "input": self.input,
             "secrets": self.secrets,
             "context": {
@@ -37,4 +42,6 @@ class Envelope:
                 "deadline": self.context.deadline,
             },
         }
+        if bundle is not None:
+            document["bundle"] = base64.b64encode(bundle).decode("ascii")
         return json.dumps(document, allow_nan=False, separators=(",", ":")).encode()

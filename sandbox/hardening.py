@@ -15,6 +15,9 @@ from step_sdk.manifest import Limits
 
 RUNNER_COMMAND = ["python3", "-I", "-B", "-u", "/opt/stepwell/runner.py"]
 WORK_DIR = "/work"
+# The runner unpacks the envelope's bundle here (contract 2): a tmpfs of its own, owned by the
+# step's user, so the image needs no per-step layer and a started container can take any step.
+BUNDLE_DIR = "/opt/stepwell/bundle"
 HOSTNAME = "stepwell-sandbox"
 _TMPFS_FLAGS = "rw,noexec,nosuid,nodev"
 # Egress (docs/egress.md): where a step with egress finds its lease's proxy socket, and the
@@ -34,6 +37,11 @@ PROXY_PIDS_LIMIT = 1024
 PROXY_MEMORY = "256m"
 # Two descriptors per proxied connection; kept under what engines commonly allow their children.
 PROXY_NOFILE = 8192
+
+
+def _owner() -> str:
+    uid, _, gid = SANDBOX_USER.partition(":")
+    return f"uid={uid},gid={gid}"
 
 
 def host_config_kwargs(
@@ -56,6 +64,7 @@ def host_config_kwargs(
         "tmpfs": {
             "/tmp": f"{_TMPFS_FLAGS},size={config.tmp_mb}m,mode=1777",
             WORK_DIR: f"{_TMPFS_FLAGS},size={config.work_mb}m,mode=1777",
+            BUNDLE_DIR: f"{_TMPFS_FLAGS},size={config.bundle_mb}m,mode=0755,{_owner()}",
         },
         "shm_size": f"{config.shm_mb}m",
         "ipc_mode": "private",

@@ -22,6 +22,9 @@ ROLE_BUILD = "build"
 ROLE_BASE = "base"
 ROLE_DEPS = "deps"
 ROLE_BUNDLE = "bundle"
+# A started container waiting in a warm pool (sandbox.pool): it belongs to no execution yet, so it
+# carries no run or step id; once handed over it is that execution's, and is removed after it.
+ROLE_POOLED = "pooled"
 # The egress proxy (container, its image and the shared socket volume): never removed by expiry,
 # only when its owner is gone (see sandbox.janitor).
 ROLE_EGRESS = "egress"

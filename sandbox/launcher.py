@@ -1,7 +1,11 @@
 """The sandbox launcher: one fresh, hardened container per step execution, used once.
 
-create (hardened, labelled) -> attach -> start -> envelope on stdin -> read capped streams until
-exit or deadline -> inspect -> remove. The container is removed whatever happens.
+Cold path: create (hardened, labelled) -> attach -> start -> envelope (with the step's bundle) on
+stdin -> read capped streams until exit or deadline -> inspect -> remove. Warm path: the same
+container was created, attached and started ahead of time by a warm pool (``sandbox.pool``) and
+waits for its envelope; the execution takes it (at most once), hands it the envelope, and from
+there on it is the cold path's. The deadline starts at handoff. A container is removed whatever
+happens, and never used twice.
 """
 
 from __future__ import annotations
@@ -19,20 +23,28 @@ from docker.errors import APIError, DockerException, NotFound
 from requests.exceptions import RequestException
 
 from sandbox import labels
-from sandbox.attach import AttachedStreams
 from sandbox.config import SandboxConfig
+from sandbox.containers import (
+    ContainerSpec,
+    Reaper,
+    StartedContainer,
+    discard,
+    start_container,
+)
 from sandbox.egress.gateway import EgressGateway, Lease
 from sandbox.egress.rules import effective_rules
 from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
 from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
-from sandbox.hardening import container_kwargs, host_config_kwargs
 from sandbox.labels import owner_id
 from sandbox.outcome import Observation, classify
+from sandbox.pool import WarmPools
+from sandbox.pool_fill import PoolFiller, pool_settings
+from sandbox.pool_keys import PoolKey
 from sandbox.redaction import Redactor
 from sandbox.result import StepFailure, StepResult
 from sandbox.step_images import StepImages
-from sandbox.streams import STDERR, STDOUT, CappedBuffer, Demultiplexer, escape_controls
+from sandbox.streams import STDERR, STDOUT, CappedBuffer, escape_controls
 from step_sdk.bundle import Bundle
 from step_sdk.manifest import Limits
 
@@ -43,17 +55,24 @@ _FRAME_OVERHEAD = 64 * 1024
 _POLL_S = 0.25
 # An egress lease outlives the container's own time by this much, then closes itself.
 _LEASE_MARGIN_S = 30.0
+_DOCKER_ERRORS = (APIError, RequestException, DockerException)
 
 
 class StepCancelled(SandboxError):
     """The execution was cancelled by the caller; its container has been removed."""
 
 
+class _NotReceived(SandboxError):
+    """The container ended without reading its envelope: nothing of the tenant ran in it."""
+
+
 class Sandbox:
     """Runs step bundles in fresh containers. Thread-safe: one call per execution.
 
     Steps that declare egress go through ``egress`` (an :class:`EgressGateway`), created on the
-    first such execution unless given; :meth:`close` stops the one it created.
+    first such execution unless given; :meth:`close` stops the one it created. ``pools`` are the
+    warm pools (made from ``config.pool_*`` unless given); with ``pool_size`` 0 and nothing
+    pinned with :meth:`WarmPools.warm`, every execution takes the cold path.
     """
 
     def __init__(
@@ -62,6 +81,7 @@ class Sandbox:
         config: SandboxConfig | None = None,
         images: StepImages | None = None,
         egress: EgressGateway | None = None,
+        pools: WarmPools | None = None,
     ) -> None:
         self._client = client
         self._api = client.api
@@ -70,6 +90,11 @@ class Sandbox:
         self._egress = egress
         self._owns_egress = egress is None
         self._egress_lock = threading.Lock()
+        self._reaper = Reaper(self._api)
+        self.filler = PoolFiller(self._api, self.config, lambda: self.egress, self._reaper)
+        self.pools = pools or WarmPools(
+            self.filler.fill, self.filler.discard, pool_settings(self.config)
+        )
 
     @property
     def egress(self) -> EgressGateway:
@@ -79,8 +104,25 @@ class Sandbox:
                 self._egress = EgressGateway(self._client, self.config)
             return self._egress
 
+    def pool_key(self, bundle: Bundle, limits: Limits | None = None) -> PoolKey:
+        """The warm pool that would serve ``bundle`` (building its dependency layer if needed).
+
+        Raises:
+            SandboxError: the image cannot be prepared.
+        """
+        limits = limits or bundle.manifest.limits
+        rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
+        return PoolKey.of(self._image(bundle), limits, egress=bool(rules))
+
+    def flush(self) -> None:
+        """Wait until every container used or discarded so far has been removed."""
+        self._reaper.flush()
+
     def close(self) -> None:
-        """Stop the egress proxy this sandbox started, if any (running executions lose it)."""
+        """Drain the warm pools, remove what is left, and stop the egress proxy this sandbox
+        started, if any (running executions lose it)."""
+        self.pools.close()
+        self._reaper.flush()
         with self._egress_lock:
             gateway = self._egress if self._owns_egress else None
         if gateway is not None:
@@ -105,25 +147,94 @@ class Sandbox:
         """
         limits = limits or bundle.manifest.limits
         redactor = Redactor(envelope.secrets.values())
-        payload = envelope.encode()
-        if len(payload) > self.config.max_input_bytes:
+        size = len(envelope.encode())
+        if size > self.config.max_input_bytes:
             return StepResult(
                 error=StepFailure(
                     ErrorType.INPUT_VALIDATION,
-                    f"the input is {len(payload)} bytes; "
-                    f"the limit is {self.config.max_input_bytes}",
+                    f"the input is {size} bytes; the limit is {self.config.max_input_bytes}",
                 )
             )
+        payload = envelope.encode(bundle.data)
+        image = self._image(bundle)
+        rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
+        pooled = self.pools.take(PoolKey.of(image, limits, egress=bool(rules)))
+        result = None
+        if pooled is not None:
+            result = self._warm(pooled, image, rules, payload, limits, on_log, cancel)
+        if result is None:
+            result = self._cold(image, envelope, rules, payload, limits, on_log, cancel)
+        return _redacted(result, redactor)
+
+    def _image(self, bundle: Bundle) -> str:
         try:
-            image = self.images.for_bundle(bundle)
+            return self.images.for_bundle(bundle)
         except (APIError, RequestException, DockerException) as exc:
             # any engine fault while finding or building the image is the platform's, not the step's
             raise SandboxError(f"cannot prepare the step's image: {exc}") from exc
-        rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
+
+    def _warm(
+        self,
+        pooled: StartedContainer,
+        image: str,
+        rules: tuple[str, ...],
+        payload: bytes,
+        limits: Limits,
+        on_log: LogSink | None,
+        cancel: threading.Event | None,
+    ) -> StepResult | None:
+        """Hand the envelope to a pooled container; ``None`` if the handoff failed before the
+        step saw its envelope (the container is gone then, and the caller goes cold)."""
+        lease = pooled.lease
+        if lease is not None:
+            try:
+                lease = self.egress.grant(lease, rules, self._lease_ttl(limits))
+            except SandboxError:
+                self.filler.discard(pooled)
+                return None
+        try:
+            result = self._handed(pooled, image, payload, limits, on_log, cancel)
+        except BaseException:
+            if lease is not None:
+                with contextlib.suppress(SandboxError):
+                    self.egress.release(lease)
+            raise
+        if lease is None:
+            return result
+        records = self._release(lease)
+        return None if result is None else replace(result, connections=records)
+
+    def _handed(
+        self,
+        container: StartedContainer,
+        image: str,
+        payload: bytes,
+        limits: Limits,
+        on_log: LogSink | None,
+        cancel: threading.Event | None,
+    ) -> StepResult | None:
+        try:
+            return self._execute(container, image, payload, limits, on_log, cancel)
+        except _NotReceived:
+            return None
+        except _DOCKER_ERRORS as exc:
+            raise SandboxError(f"the Docker engine failed during the step: {exc}") from exc
+        finally:
+            self._finish(container)
+
+    def _cold(
+        self,
+        image: str,
+        envelope: Envelope,
+        rules: tuple[str, ...],
+        payload: bytes,
+        limits: Limits,
+        on_log: LogSink | None,
+        cancel: threading.Event | None,
+    ) -> StepResult:
         lease = None
         if rules:
-            ttl_s = limits.timeout_s + 2 * self.config.kill_grace_s + _LEASE_MARGIN_S
-            lease = self.egress.lease(rules, ttl_s)
+            lease = self.egress.lease(rules, self._lease_ttl(limits))
         try:
             result = self._contained(image, envelope, payload, limits, lease, on_log, cancel)
         except BaseException:
@@ -134,7 +245,10 @@ class Sandbox:
             raise
         if lease is not None:
             result = replace(result, connections=self._release(lease))
-        return _redacted(result, redactor)
+        return result
+
+    def _lease_ttl(self, limits: Limits) -> float:
+        return limits.timeout_s + 2 * self.config.kill_grace_s + _LEASE_MARGIN_S
 
     def _release(self, lease: Lease) -> list[dict[str, Any]]:
         """The lease's records. The step has run: if the proxy died meanwhile, its records are
@@ -155,18 +269,21 @@ class Sandbox:
         on_log: LogSink | None,
         cancel: threading.Event | None,
     ) -> StepResult:
-        container_id = self._create(image, envelope, limits, lease)
+        spec = ContainerSpec(image, limits, self._labels(envelope, limits), lease)
+        container = start_container(self._api, self.config, spec)
         try:
-            return self._execute(container_id, image, payload, limits, on_log, cancel)
-        except (APIError, RequestException, DockerException) as exc:
+            return self._execute(container, image, payload, limits, on_log, cancel)
+        except _NotReceived as exc:
+            raise SandboxError(f"the step's container {exc}") from exc
+        except _DOCKER_ERRORS as exc:
             raise SandboxError(f"the Docker engine failed during the step: {exc}") from exc
         finally:
-            self._remove(container_id)
+            self._finish(container)
 
-    def _create(self, image: str, envelope: Envelope, limits: Limits, lease: Lease | None) -> str:
+    def _labels(self, envelope: Envelope, limits: Limits) -> dict[str, str]:
         now = int(time.time())
         expires = now + int(limits.timeout_s + self.config.kill_grace_s) + 60
-        container_labels = {
+        return {
             labels.ROLE: labels.ROLE_STEP,
             labels.RUN_ID: envelope.context.run_id[:200],
             labels.STEP_ID: envelope.context.step_id[:200],
@@ -174,82 +291,80 @@ class Sandbox:
             labels.EXPIRES: str(expires),
             labels.OWNER: owner_id(),
         }
-        try:
-            host_config = self._api.create_host_config(
-                **host_config_kwargs(self.config, limits, lease.source if lease else None)
-            )
-            container_config = self._api.create_container_config(
-                host_config=host_config,
-                **container_kwargs(image, container_labels, egress=lease is not None),
-            )
-            # Close the step's stdin once the host half-closes the attach stream (docker-py has
-            # no keyword for it).
-            container_config["StdinOnce"] = True
-            created = self._api.create_container_from_config(container_config)  # type: ignore[no-untyped-call]
-        except (APIError, RequestException, DockerException) as exc:
-            raise SandboxError(f"cannot create the step container: {exc}") from exc
-        return str(created["Id"])
+
+    def _finish(self, container: StartedContainer) -> None:
+        """Remove a used container: in the background while pools are on (the result should
+        not wait for it), at once otherwise (as before pools existed)."""
+        if self.pools.enabled:
+            self._reaper.remove(container)
+        else:
+            container.streams.close()
+            discard(self._api, container)
 
     def _execute(
         self,
-        container_id: str,
+        container: StartedContainer,
         image: str,
         payload: bytes,
         limits: Limits,
         on_log: LogSink | None,
         cancel: threading.Event | None,
     ) -> StepResult:
+        """Hand ``payload`` to a started container and watch it to the end (the handoff).
+
+        Raises:
+            _NotReceived: it ended, by itself, without reading its envelope.
+        """
         config = self.config
+        container_id = container.id
         result = CappedBuffer(limits.output_kb * 1024 + _FRAME_OVERHEAD)
         logs = CappedBuffer(config.log_kb * 1024)
         flood_at = logs.cap * config.log_flood_factor
-        streams = AttachedStreams(
-            self._api.attach_socket(
-                container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            )
-        )
-        demux = Demultiplexer()
+        streams = container.streams
+        preamble = container.preamble
         timed_out = killed = cancelled = False
-        try:
-            self._api.start(container_id)
-            started = time.monotonic()
-            deadline = started + limits.timeout_s
-            streams.send_and_close_stdin(payload, timeout_s=limits.timeout_s)
-            give_up = deadline + config.kill_grace_s
-            while True:
-                now = time.monotonic()
-                if cancel is not None and cancel.is_set() and not killed:
-                    cancelled = killed = self._kill(container_id)
-                    give_up = now + config.kill_grace_s
-                if now >= deadline and not killed:
-                    timed_out = killed = self._kill(container_id)
-                    give_up = now + config.kill_grace_s
-                if now >= give_up:
-                    break
-                chunk = streams.read(
-                    min(_POLL_S, max(0.0, (deadline if not killed else give_up) - now))
-                )
-                if chunk is None:
-                    continue
-                if not chunk:
-                    break
-                for stream, data in demux.feed(chunk):
-                    if stream == STDOUT:
-                        result.write(data)
-                    elif stream == STDERR:
-                        room = logs.room
-                        logs.write(data)
-                        if on_log is not None and room > 0:
-                            on_log(data[:room])
-                if not killed and (result.truncated or logs.total > flood_at):
-                    killed = self._kill(container_id)
-                    give_up = time.monotonic() + config.kill_grace_s
-            duration_ms = int((time.monotonic() - started) * 1000)
-        finally:
-            streams.close()
+        started = time.monotonic()  # the deadline starts at handoff, however long it waited
+        deadline = started + limits.timeout_s
+        streams.send_and_close_stdin(payload, timeout_s=limits.timeout_s)
+        give_up = deadline + config.kill_grace_s
+        ended = container.ended
+        pieces = list(container.drain())
+        while not ended:
+            for stream, data in pieces:
+                if stream == STDOUT:
+                    result.write(preamble.feed(data))
+                elif stream == STDERR:
+                    room = logs.room
+                    logs.write(data)
+                    if on_log is not None and room > 0:
+                        on_log(data[:room])
+            if not killed and (result.truncated or logs.total > flood_at):
+                killed = self._kill(container_id)
+                give_up = time.monotonic() + config.kill_grace_s
+            now = time.monotonic()
+            if cancel is not None and cancel.is_set() and not killed:
+                cancelled = killed = self._kill(container_id)
+                give_up = now + config.kill_grace_s
+            if now >= deadline and not killed:
+                timed_out = killed = self._kill(container_id)
+                give_up = now + config.kill_grace_s
+            if now >= give_up:
+                break
+            until = deadline if not killed else give_up
+            chunk = streams.read(min(_POLL_S, max(0.0, until - now)))
+            if chunk is None:
+                pieces = []
+                continue
+            if not chunk:
+                break
+            pieces = list(container.demux.feed(chunk))
+        duration_ms = int((time.monotonic() - started) * 1000)
+        streams.close()
         if cancelled:
             raise StepCancelled("the step was cancelled")
         exit_code, oom_killed = self._final_state(container_id)
+        if not (preamble.received or preamble.violated or timed_out or oom_killed or killed):
+            raise _NotReceived(f"ended (exit code {exit_code}) before reading its envelope")
         output, failure = classify(
             Observation(
                 result=result.getvalue(),
@@ -307,16 +422,6 @@ class Sandbox:
         if state.get("Running"):
             return None, bool(state.get("OOMKilled"))
         return int(state.get("ExitCode", -1)), bool(state.get("OOMKilled"))
-
-    def _remove(self, container_id: str) -> None:
-        for _ in range(3):
-            try:
-                self._api.remove_container(container_id, force=True, v=True)
-                return
-            except NotFound:
-                return
-            except (APIError, RequestException):
-                time.sleep(0.2)
 
 
 def _lost_records(why: str) -> dict[str, Any]:

@@ -5,10 +5,18 @@ It uses the standard library only, so it runs before (and independently of) anyt
 its dependencies install, and it is the only code in the container that the platform wrote.
 
 Protocol:
-  * stdin: one JSON envelope ``{"input", "secrets", "context"}``, then EOF.
+  * the runner first imports everything that does not depend on the tenant (the SDK, pydantic,
+    jsonschema, the standard library pieces they use), then writes ``READY`` on stdout: from
+    then on it only waits, so a container can wait in a warm pool (``sandbox.pool``).
+  * stdin: one JSON envelope ``{"input", "secrets", "context", "bundle"}``, then EOF. ``bundle``
+    is the step's bundle (contract 1's gzip'd tar), base64-encoded; the runner writes
+    ``RECEIVED`` on stdout once the whole envelope is in, then unpacks the bundle into the
+    ``BUNDLE_DIR`` tmpfs (regular files and directories only, safe relative paths, count and
+    size capped) and imports the entrypoint from there.
   * stderr: the step's log. The runner points file descriptor 1 at stderr *before* importing user
     code, so ``print`` and subprocesses log there too.
-  * stdout: exactly one result frame, written by the runner on a private descriptor at the end:
+  * stdout: ``READY``, ``RECEIVED``, then exactly one result frame, written by the runner on a
+    private descriptor at the end:
     ``{"ok": true, "output": ...}`` or ``{"ok": false, "error": {"type", "exception", "message",
     "traceback"}}``.
 
@@ -25,12 +33,17 @@ come from Docker and the host's own clock.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import importlib
+import io
 import json
 import os
+import posixpath
 import socket
 import sys
+import tarfile
 import threading
 import traceback
 from typing import Any
@@ -41,6 +54,28 @@ DEPS_DIR = f"{ROOT}/deps"
 SDK_DIR = f"{ROOT}/sdk"
 MANIFEST_FILE = "stepwell.json"
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
+# The same caps as step_sdk.bundle (the host has checked the bundle already; the runner checks
+# again because it is the one writing files).
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_BUNDLE_ENTRIES = 2000
+# Written on stdout (the result channel) before the frame: the host strips exactly these.
+READY = b"stepwell:ready\n"
+RECEIVED = b"stepwell:received\n"
+# Imported before the envelope is read: nothing here depends on the tenant, and every step
+# would otherwise pay for it after handoff.
+PRELOAD = (
+    "step_sdk",
+    "step_sdk.decorator",
+    "step_sdk.json_values",
+    "pydantic",
+    "jsonschema",
+    "datetime",
+    "decimal",
+    "hashlib",
+    "uuid",
+    "urllib.parse",
+)
 # The host refuses deeper frames; refusing here first gives the author a clearer message.
 MAX_OUTPUT_DEPTH = 64
 INVOKE_ATTRIBUTE = "__stepwell_invoke__"
@@ -118,6 +153,81 @@ def _private_result_channel() -> int:
     result_fd = os.dup(1)  # os.dup makes it non-inheritable: subprocesses never get it
     os.dup2(2, 1)
     return result_fd
+
+
+class BundleUnpackError(ValueError):
+    """The envelope's bundle cannot be unpacked; the message names the entry."""
+
+
+def _bundle_path(name: str) -> str:
+    if not name or "\\" in name or "\x00" in name or name.startswith("/"):
+        raise BundleUnpackError(f"bundle entry {name!r}: bad path")
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        raise BundleUnpackError(f"bundle entry {name!r}: empty or parent ('..') path")
+    return "/".join(parts)
+
+
+def unpack_bundle(encoded: Any, target: str = BUNDLE_DIR) -> int:
+    """Write the base64 gzip'd tar ``encoded`` below ``target``; return the number of files.
+
+    Only regular files and directories with safe relative paths, at most
+    ``MAX_BUNDLE_ENTRIES`` entries and ``MAX_UNPACKED_BYTES`` bytes; files are created
+    exclusively and never through a link, so nothing lands outside ``target``.
+
+    Raises:
+        BundleUnpackError: the bundle is missing, too big, not a gzip'd tar, or unsafe.
+    """
+    if not isinstance(encoded, str):
+        raise BundleUnpackError("the envelope has no bundle")
+    if len(encoded) > (MAX_BUNDLE_BYTES * 4) // 3 + 4:
+        raise BundleUnpackError(f"the bundle is over {MAX_BUNDLE_BYTES} bytes")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BundleUnpackError(f"the bundle is not base64: {exc}") from None
+    files = total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for count, info in enumerate(tar, start=1):
+                if count > MAX_BUNDLE_ENTRIES:
+                    raise BundleUnpackError(f"the bundle has over {MAX_BUNDLE_ENTRIES} entries")
+                if info.isdir() and posixpath.normpath(info.name) == ".":
+                    continue
+                path = os.path.join(target, _bundle_path(info.name))
+                if info.isdir():
+                    os.makedirs(path, mode=0o755, exist_ok=True)
+                    continue
+                if not info.isfile():
+                    raise BundleUnpackError(f"bundle entry {info.name!r}: not a regular file")
+                total += info.size
+                if total > MAX_UNPACKED_BYTES:
+                    raise BundleUnpackError(
+                        f"the bundle unpacks to over {MAX_UNPACKED_BYTES} bytes"
+                    )
+                source = tar.extractfile(info)
+                content = source.read() if source is not None else b""
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                fd = os.open(path, flags, 0o444)
+                try:
+                    _write_all(fd, content)
+                finally:
+                    os.close(fd)
+                files += 1
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BundleUnpackError(f"the bundle cannot be unpacked: {exc}") from None
+    return files
+
+
+def _preload() -> None:
+    """Import what every step needs and no tenant chose, while the container waits."""
+    sys.path.insert(0, SDK_DIR)
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a step that needs it reports the failure itself
+            print(f"stepwell: preloading {name} failed: {exc}", file=sys.stderr)
 
 
 def _read_envelope() -> dict[str, Any]:
@@ -233,28 +343,44 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _run(envelope: dict[str, Any]) -> dict[str, Any]:
+    """Import the entrypoint and call it; the frame to send."""
+    try:
+        function = _load_entrypoint()
+        return {"ok": True, "output": _call(function, envelope)}
+    except BaseException as exc:  # anything the user's code raises is the step's error
+        kind = getattr(exc, "stepwell_error_type", None)
+        if kind is None:
+            return _error("StepError", exc, f"{type(exc).__name__}: {exc}")
+        # the SDK's own validation errors: the message says it all
+        return _error(str(kind), None, str(exc))
+
+
 def main() -> None:
     """Run the step once and exit; never returns."""
     sys.dont_write_bytecode = True
     result_fd = _private_result_channel()
     _start_egress_forwarder()
+    _preload()
+    _write_all(result_fd, READY)
     frame: dict[str, Any]
     try:
         envelope = _read_envelope()
     except (ValueError, OSError) as exc:
         frame = _error("InputValidationError", exc, f"malformed envelope: {exc}")
     else:
-        sys.path[:0] = [BUNDLE_DIR, SDK_DIR, DEPS_DIR]
+        _write_all(result_fd, RECEIVED)
+        # the SDK directory is on the path already (_preload): the bundle goes before it, the
+        # dependency layer after it, as before pooling
+        sys.path[:0] = [BUNDLE_DIR]
+        sys.path.insert(sys.path.index(SDK_DIR) + 1, DEPS_DIR)
         os.environ.pop("PYTHONPATH", None)
         try:
-            function = _load_entrypoint()
-            frame = {"ok": True, "output": _call(function, envelope)}
-        except BaseException as exc:  # anything the user's code raises is the step's error
-            kind = getattr(exc, "stepwell_error_type", None)
-            if kind is None:
-                frame = _error("StepError", exc, f"{type(exc).__name__}: {exc}")
-            else:  # the SDK's own validation errors: the message says it all
-                frame = _error(str(kind), None, str(exc))
+            unpack_bundle(envelope.get("bundle"))
+        except BundleUnpackError as exc:
+            frame = _error("StepError", None, str(exc))
+        else:
+            frame = _run(envelope)
     data = _encode(frame)
     try:
         sys.stdout.flush()

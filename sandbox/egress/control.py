@@ -10,6 +10,8 @@ op's result::
      "max_connections": 100, "max_bytes": 104857600, "connect_timeout_s": 10}
     {"op": "open", "id": 2, "token": "<32 hex>", "rules": ["api.github.com", "*:80"],
      "ttl_s": 900}                                   -> {"id": 2, "ok": true, "socket": "<path>"}
+    {"op": "grant", "id": 3, "token": "<32 hex>", "rules": ["api.github.com"], "ttl_s": 60}
+                                                     -> {"id": 3, "ok": true}
     {"op": "close", "id": 3, "token": "<32 hex>"}    -> {"id": 3, "ok": true, "connections": [...]}
     {"op": "ping", "id": 4}         -> {"id": 4, "ok": true, "leases": 1, "connections": 0}
 
@@ -74,10 +76,12 @@ class Controller:
                 raise ControlError("/op: the proxy is not configured yet: send configure first")
             elif op == "open":
                 reply["socket"] = await self._open(message, self.settings)
+            elif op == "grant":
+                self._grant(message)
             elif op == "close":
                 reply["connections"] = await self._close(message)
             else:
-                raise ControlError(f"/op: unknown op {op!r} (configure, open, close, ping)")
+                raise ControlError(f"/op: unknown op {op!r} (configure, open, grant, close, ping)")
         except (ControlError, SettingsError) as exc:
             return {"id": message.get("id"), "ok": False, "error": str(exc)}
         return reply
@@ -95,26 +99,11 @@ class Controller:
 
     async def _open(self, message: dict[str, Any], settings: ProxySettings) -> str:
         token = _token(message)
-        raw_rules = message.get("rules")
-        if not isinstance(raw_rules, list) or len(raw_rules) > MAX_ENTRIES:
-            raise ControlError(f"/rules: must be a list of at most {MAX_ENTRIES} egress entries")
-        rules: list[EgressRule] = []
-        for index, entry in enumerate(raw_rules):
-            try:
-                rules.append(parse_entry(entry))
-            except EgressEntryError as exc:
-                raise ControlError(f"/rules/{index}: {exc}") from None
-        ttl_s = message.get("ttl_s")
-        if (
-            isinstance(ttl_s, bool)
-            or not isinstance(ttl_s, int | float)
-            or not math.isfinite(ttl_s)
-            or ttl_s <= 0
-        ):
-            raise ControlError(f"/ttl_s: must be a positive number of seconds, got {ttl_s!r}")
+        rules = _rules(message)
+        ttl_s = _ttl(message)
         if token in self.leases:
             raise ControlError("/token: this token is in use already")
-        lease = Lease(self.root, token, tuple(rules), settings)
+        lease = Lease(self.root, token, rules, settings)
         try:
             await lease.open(float(ttl_s))
         except OSError as exc:
@@ -123,6 +112,20 @@ class Controller:
         self._forget_uncollected()
         print(f"egress: lease {token[:8]}... open", file=sys.stderr, flush=True)
         return str(lease.directory / "proxy.sock")
+
+    def _grant(self, message: dict[str, Any]) -> None:
+        """Rules for a lease opened without any (a pooled container's), applied at handoff."""
+        token = _token(message)
+        rules = _rules(message)
+        ttl_s = _ttl(message)
+        lease = self.leases.get(token)
+        if lease is None:
+            raise ControlError("/token: no open lease has this token")
+        try:
+            lease.grant(rules, ttl_s)
+        except ValueError as exc:
+            raise ControlError(f"/token: {exc}") from None
+        print(f"egress: lease {token[:8]}... granted", file=sys.stderr, flush=True)
 
     async def _close(self, message: dict[str, Any]) -> list[dict[str, Any]]:
         lease = self.leases.pop(_token(message), None)
@@ -140,6 +143,31 @@ class Controller:
         for lease in list(self.leases.values()):
             await lease.close("proxy shutting down")
         self.leases.clear()
+
+
+def _rules(message: dict[str, Any]) -> tuple[EgressRule, ...]:
+    raw_rules = message.get("rules")
+    if not isinstance(raw_rules, list) or len(raw_rules) > MAX_ENTRIES:
+        raise ControlError(f"/rules: must be a list of at most {MAX_ENTRIES} egress entries")
+    rules: list[EgressRule] = []
+    for index, entry in enumerate(raw_rules):
+        try:
+            rules.append(parse_entry(entry))
+        except EgressEntryError as exc:
+            raise ControlError(f"/rules/{index}: {exc}") from None
+    return tuple(rules)
+
+
+def _ttl(message: dict[str, Any]) -> float:
+    ttl_s = message.get("ttl_s")
+    if (
+        isinstance(ttl_s, bool)
+        or not isinstance(ttl_s, int | float)
+        or not math.isfinite(ttl_s)
+        or ttl_s <= 0
+    ):
+        raise ControlError(f"/ttl_s: must be a positive number of seconds, got {ttl_s!r}")
+    return float(ttl_s)
 
 
 def _token(message: dict[str, Any]) -> str:

@@ -120,6 +120,29 @@ class EgressGateway:
             proxy_id=proxy.container_id,
         )
 
+    def grant(self, lease: Lease, rules: Sequence[str], ttl_s: float) -> Lease:
+        """Give ``lease``, opened with no rules for a warm pool's container, the rules of the
+        execution it is handed to, and ``ttl_s`` seconds to live from now. Until this call its
+        socket lets nothing through.
+
+        Raises:
+            SandboxError: the proxy that holds the lease is gone, or refused (the lease expired,
+                or had its rules already): the pooled container must not be used.
+        """
+        proxy = self._proxy
+        if proxy is None or proxy.container_id != lease.proxy_id or not proxy.channel.alive:
+            raise SandboxError("the egress proxy that holds this lease is gone")
+        try:
+            proxy.channel.request(
+                "grant", CONTROL_TIMEOUT_S, token=lease.token, rules=list(rules), ttl_s=float(ttl_s)
+            )
+        except ProxyUnavailable:
+            self._discard(proxy)
+            raise
+        return Lease(
+            token=lease.token, source=lease.source, rules=tuple(rules), proxy_id=lease.proxy_id
+        )
+
     def release(self, lease: Lease) -> list[dict[str, Any]]:
         """Close ``lease`` (its socket goes, live connections are cut) and return its records.
 

@@ -54,6 +54,7 @@ class Lease:
         self._bytes = 0
         self._expiry: asyncio.TimerHandle | None = None
         self._closing: asyncio.Task[None] | None = None
+        self.granted = False
 
     async def open(self, ttl_s: float) -> None:
         """Create the directory and the listening socket; close by itself after ``ttl_s``.
@@ -79,6 +80,23 @@ class Lease:
         loop = asyncio.get_running_loop()
         self._acceptor = loop.create_task(self._accept_loop(listener))
         self._expiry = loop.call_later(ttl_s, self._expire)
+
+    def grant(self, rules: tuple[EgressRule, ...], ttl_s: float) -> None:
+        """Give a lease opened without rules (a warm pool's) its execution's rules, once, and
+        a new time to live counted from now.
+
+        Raises:
+            ValueError: the lease is closed, or was granted rules already.
+        """
+        if self.closed:
+            raise ValueError("the lease is closed")
+        if self.granted or self.rules:
+            raise ValueError("the lease has its rules already")
+        self.granted = True
+        self.rules = rules
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry = asyncio.get_running_loop().call_later(ttl_s, self._expire)
 
     def _expire(self) -> None:
         self._start_closing("lease expired")

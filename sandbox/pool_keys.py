@@ -1,0 +1,73 @@
+"""What a warm pool is keyed by, and which pools recent use asks to keep warm.
+
+A pooled container can serve any step whose container would have been created the same way:
+same image (the base image or a dependency layer, never a step's own), same network wiring
+(none, or an egress lease socket) and the same limits class. The runtime and every hardening
+option come from the sandbox's configuration, which is fixed for the life of a
+:class:`~sandbox.pool.WarmPools`, so they need not be in the key.
+
+Limits are classes (exact ``memory_mb`` and ``cpus``), not applied at handoff with
+``update_container``: an update is one more engine round trip on the critical path, and lowering
+a running container's memory can fail or reclaim mid-call, which would make a handoff's outcome
+depend on the engine's state. Steps keep the defaults almost always, so one class serves most.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from step_sdk.manifest import Limits
+
+
+@dataclass(frozen=True, order=True)
+class PoolKey:
+    """The creation-time facts a pooled container has and a step needs."""
+
+    image: str
+    egress: bool
+    memory_mb: int
+    cpus: float
+
+    @classmethod
+    def of(cls, image: str, limits: Limits, *, egress: bool) -> PoolKey:
+        return cls(image=image, egress=egress, memory_mb=limits.memory_mb, cpus=limits.cpus)
+
+    def limits(self) -> Limits:
+        """The container limits of this class (time and output limits stay per execution)."""
+        return Limits(memory_mb=self.memory_mb, cpus=self.cpus)
+
+    def describe(self) -> str:
+        """One line for logs: short image id, network wiring and limits class."""
+        image = self.image.removeprefix("sha256:")[:12]
+        network = "egress" if self.egress else "no network"
+        return f"{image} ({network}, {self.memory_mb} MB, {self.cpus:g} cpu)"
+
+
+class RecentUse:
+    """Which keys were used lately: those are the pools worth keeping warm.
+
+    A key stays wanted for ``keep_warm_s`` seconds after its last use; at most ``max_keys``
+    keys are wanted at once (the most recently used), so a burst of rarely used layers cannot
+    fill the engine with idle containers. Not thread-safe: the pools call it under their lock.
+    """
+
+    def __init__(
+        self, keep_warm_s: float, max_keys: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.keep_warm_s = keep_warm_s
+        self.max_keys = max_keys
+        self._clock = clock
+        self._last_use: dict[PoolKey, float] = {}
+
+    def record(self, key: PoolKey) -> None:
+        self._last_use[key] = self._clock()
+
+    def wanted(self) -> list[PoolKey]:
+        """Keys used within ``keep_warm_s``, most recent first; forgets older ones."""
+        now = self._clock()
+        for key in [k for k, used in self._last_use.items() if now - used > self.keep_warm_s]:
+            del self._last_use[key]
+        recent = sorted(self._last_use, key=lambda k: self._last_use[k], reverse=True)
+        return recent[: self.max_keys]
