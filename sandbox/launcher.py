@@ -41,6 +41,7 @@ from sandbox.outcome import Observation, classify
 from sandbox.pool import WarmPools
 from sandbox.pool_fill import PoolFiller, pool_settings
 from sandbox.pool_keys import PoolKey
+from sandbox.pool_seed import seed_keys
 from sandbox.redaction import Redactor
 from sandbox.result import StepFailure, StepResult
 from sandbox.step_images import StepImages
@@ -113,6 +114,19 @@ class Sandbox:
         limits = limits or bundle.manifest.limits
         rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
         return PoolKey.of(self._image(bundle), limits, egress=bool(rules))
+
+    def seed_pools(self) -> list[PoolKey]:
+        """Warm the pools a starting worker will likely need first (``sandbox.pool_seed``);
+        return their keys (none when pools are off).
+
+        Raises:
+            SandboxError: the base image is missing.
+        """
+        if self.config.pool_size <= 0:
+            return []
+        keys = seed_keys(self._client, self.config, self.images.base_image_id())
+        self.pools.expect(keys)
+        return keys
 
     def flush(self) -> None:
         """Wait until every container used or discarded so far has been removed."""
@@ -326,6 +340,9 @@ class Sandbox:
         started = time.monotonic()  # the deadline starts at handoff, however long it waited
         deadline = started + limits.timeout_s
         streams.send_and_close_stdin(payload, timeout_s=limits.timeout_s)
+        # Waiting for the exit from now on, not after the stream ends, takes one engine round
+        # trip off every execution's end.
+        exited = self._watch_exit(container_id, limits.timeout_s + 3 * config.kill_grace_s)
         give_up = deadline + config.kill_grace_s
         ended = container.ended
         pieces = list(container.drain())
@@ -362,7 +379,7 @@ class Sandbox:
         streams.close()
         if cancelled:
             raise StepCancelled("the step was cancelled")
-        exit_code, oom_killed = self._final_state(container_id)
+        exit_code, oom_killed = self._final_state(container_id, exited)
         if not (preamble.received or preamble.violated or timed_out or oom_killed or killed):
             raise _NotReceived(f"ended (exit code {exit_code}) before reading its envelope")
         output, failure = classify(
@@ -410,14 +427,23 @@ class Sandbox:
         threading.Thread(target=kill, name="stepwell-kill", daemon=True).start()
         return True
 
-    def _final_state(self, container_id: str) -> tuple[int | None, bool]:
-        """Exit code and OOM flag, from Docker: the container's own word is never used."""
-        try:
-            self._api.wait(container_id, timeout=int(self.config.kill_grace_s))
-        except (APIError, RequestException):
-            self._kill(container_id)
+    def _watch_exit(self, container_id: str, timeout_s: float) -> threading.Event:
+        """An event set once the engine reports the container stopped (or the wait failed)."""
+        exited = threading.Event()
+
+        def wait() -> None:
             with contextlib.suppress(APIError, RequestException):
-                self._api.wait(container_id, timeout=int(self.config.kill_grace_s))
+                self._api.wait(container_id, timeout=int(timeout_s))
+            exited.set()
+
+        threading.Thread(target=wait, name="stepwell-wait", daemon=True).start()
+        return exited
+
+    def _final_state(self, container_id: str, exited: threading.Event) -> tuple[int | None, bool]:
+        """Exit code and OOM flag, from Docker: the container's own word is never used."""
+        if not exited.wait(self.config.kill_grace_s):
+            self._kill(container_id)
+            exited.wait(self.config.kill_grace_s)
         state: dict[str, Any] = self._api.inspect_container(container_id)["State"]
         if state.get("Running"):
             return None, bool(state.get("OOMKilled"))

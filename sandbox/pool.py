@@ -121,6 +121,14 @@ class WarmPools:
         self._ensure_thread()
         return taken
 
+    def expect(self, keys: list[PoolKey]) -> None:
+        """Count ``keys`` as used now, last first (a starting worker's guess at what comes)."""
+        with self._cond:
+            for key in reversed(keys):
+                self._use.record(key)
+            self._cond.notify_all()
+        self._ensure_thread()
+
     def warm(self, key: PoolKey, count: int) -> None:
         """Keep ``count`` containers of ``key`` ready regardless of use (0 unpins the key)."""
         with self._cond:

@@ -215,6 +215,11 @@ def unpack_bundle(encoded: Any, target: str = BUNDLE_DIR) -> int:
                 finally:
                     os.close(fd)
                 files += 1
+        # The step's code is read-only by mode, as on the image's read-only root before: the
+        # step's user owns this tmpfs and could change the modes back, but the container is
+        # used once, so that would only change its own copy.
+        for directory, _, _ in sorted(os.walk(target), reverse=True):
+            os.chmod(directory, 0o555)  # noqa: S103 (read and list only: the step imports from here)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise BundleUnpackError(f"the bundle cannot be unpacked: {exc}") from None
     return files

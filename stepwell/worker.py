@@ -2,8 +2,8 @@
 
 It registers ``FlowRun`` and the step activities, limits concurrent steps, removes sandbox
 leftovers at start and every minute (logging and outliving engine outages), and on SIGTERM/SIGINT
-stops polling, gives running steps a grace period to finish, then cancels them (which kills their
-containers) and stops the egress proxy, if a step with egress started one.
+stops polling, drains its warm pools, gives running steps a grace period to finish, then cancels
+them (which kills their containers) and stops the egress proxy, if a step with egress started one.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from activities.bundles import BundleCache, LocalBundleStore
 from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
+from sandbox.errors import SandboxError
 from sandbox.images import ImageBuilder
 from sandbox.janitor import collect_containers
 from sandbox.launcher import Sandbox
@@ -101,6 +102,19 @@ async def janitor(docker_client: docker.DockerClient, *, every_s: float = JANITO
     await run_periodically("janitor", one_pass, every_s=every_s, log=log)
 
 
+def _warm_pools(sandbox: Sandbox, settings: Settings) -> None:
+    """Start warming the pools and say what is kept warm (the base image may not exist yet:
+    then the pools start with the first step)."""
+    log.info("warm pools: %s", settings.describe_pools())
+    try:
+        keys = sandbox.seed_pools()
+    except SandboxError as exc:
+        log.warning("warm pools start with the first step: %s", exc)
+        return
+    for key in keys:
+        log.info("keeping warm: %s", key.describe())
+
+
 async def run_worker(
     settings: Settings,
     secrets: SecretProvider | None = None,
@@ -128,6 +142,7 @@ async def run_worker(
     sandbox = Sandbox(docker_client, settings.sandbox_config())
     activities = build_activities(settings, docker_client, secrets, sandbox=sandbox)
     worker = build_worker(client, settings, activities)
+    await asyncio.to_thread(_warm_pools, sandbox, settings)
     cleanup = asyncio.create_task(janitor(docker_client))
     if stop is None:
         stop = asyncio.Event()
@@ -138,6 +153,8 @@ async def run_worker(
     async with worker:
         await stop.wait()
         log.info("shutting down: running steps get %ss to finish", settings.worker_shutdown_grace_s)
+        # no step will take a pooled container any more: remove them while the steps finish
+        await asyncio.to_thread(sandbox.pools.close)
     cleanup.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await cleanup

@@ -83,6 +83,24 @@ class Settings(BaseSettings):
         "refused in production mode",
     )
 
+    pool_size: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="started containers kept waiting per warm pool (image, network wiring, "
+        "limits class); 0: none, every step creates its container when it runs",
+    )
+    pool_idle_s: float = Field(
+        300, gt=0, le=86400, description="a pooled container waiting longer is replaced"
+    )
+    pool_refill_concurrency: int = Field(
+        1, ge=1, le=16, description="pooled containers being created at once"
+    )
+    pool_keep_warm_s: float = Field(
+        900, gt=0, le=7 * 86400, description="a pool is kept this long after its last use"
+    )
+    pool_max_keys: int = Field(4, ge=1, le=64, description="pools kept warm at once")
+
     @model_validator(mode="after")
     def _egress_checks_stay_on(self) -> Settings:
         if self.mode == "production" and self.egress_test_public:
@@ -124,4 +142,20 @@ class Settings(BaseSettings):
             egress_dns=tuple(self.egress_dns),
             egress_test_public=tuple(self.egress_test_public),
             production=self.mode == "production",
+            pool_size=self.pool_size,
+            pool_idle_s=self.pool_idle_s,
+            pool_refill_concurrency=self.pool_refill_concurrency,
+            pool_keep_warm_s=self.pool_keep_warm_s,
+            pool_max_keys=self.pool_max_keys,
+        )
+
+    def describe_pools(self) -> str:
+        """One line saying what the worker keeps warm, for ``stepwell up`` and the worker."""
+        if self.pool_size == 0:
+            return "none (STEPWELL_POOL_SIZE=0): every step creates its container when it runs"
+        return (
+            f"{self.pool_size} started containers per pool for the base image and the "
+            f"dependency layers used in the last {self.pool_keep_warm_s:g} s (at most "
+            f"{self.pool_max_keys} pools); idle ones are replaced after {self.pool_idle_s:g} s, "
+            f"{self.pool_refill_concurrency} refilled at a time"
         )

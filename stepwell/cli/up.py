@@ -112,6 +112,7 @@ def _print_summary(settings: Settings, key: str, seeded: Seeded) -> None:
         f"Temporal     {settings.temporal_address} (data: {settings.home / 'temporal.db'})",
         f"worker       task queue {settings.task_queue!r}, "
         f"{settings.max_concurrent_steps} concurrent steps",
+        f"warm pools   {settings.describe_pools()}",
         f"API key      {key}",
         f"             export STEPWELL_API_KEY={key}",
         f"steps        {len(seeded.steps)} example steps pushed",
