@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import docker
 import pytest
 
+from activities.secrets import NoSecrets
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import SandboxError
 from sandbox.launcher import Sandbox
 from sandbox.runtimes import check_runtime, engine_runtimes
+from stepwell.worker import run_worker
+from stepwell_settings import Settings
 from tests.sandbox.conftest import make_bundle
 
 MISSING = "stepwell-no-such-runtime"
@@ -47,3 +51,14 @@ def test_step_containers_are_created_under_the_configured_runtime(
         bundle, envelope
     )
     assert result.ok and result.output == 1
+
+
+async def test_the_worker_refuses_to_start_under_an_unregistered_runtime(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    """It stops before connecting to Temporal (nothing listens at the address given)."""
+    settings = Settings(
+        home=tmp_path, sandbox_runtime=MISSING, temporal_address="127.0.0.1:9", pool_size=0
+    )
+    with pytest.raises(SandboxError, match=f"STEPWELL_SANDBOX_RUNTIME={MISSING}"):
+        await run_worker(settings, NoSecrets())
