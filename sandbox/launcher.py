@@ -11,6 +11,7 @@ happens, and never used twice.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +58,7 @@ _POLL_S = 0.25
 # An egress lease outlives the container's own time by this much, then closes itself.
 _LEASE_MARGIN_S = 30.0
 _DOCKER_ERRORS = (APIError, RequestException, DockerException)
+log = logging.getLogger("stepwell.sandbox")
 
 
 class StepCancelled(SandboxError):
@@ -175,7 +177,7 @@ class Sandbox:
         pooled = self.pools.take(PoolKey.of(image, limits, egress=bool(rules)))
         result = None
         if pooled is not None:
-            result = self._warm(pooled, image, rules, payload, limits, on_log, cancel)
+            result = self._warm(pooled, envelope, image, rules, payload, limits, on_log, cancel)
         if result is None:
             result = self._cold(image, envelope, rules, payload, limits, on_log, cancel)
         return _redacted(result, redactor)
@@ -190,6 +192,7 @@ class Sandbox:
     def _warm(
         self,
         pooled: StartedContainer,
+        envelope: Envelope,
         image: str,
         rules: tuple[str, ...],
         payload: bytes,
@@ -199,6 +202,10 @@ class Sandbox:
     ) -> StepResult | None:
         """Hand the envelope to a pooled container; ``None`` if the handoff failed before the
         step saw its envelope (the container is gone then, and the caller goes cold)."""
+        # A pooled container has no run or step label (it was made before the run existed):
+        # this line ties them together for whoever reads the worker's log.
+        context = envelope.context
+        log.info("run %s step %s: pooled container %s", context.run_id, context.step_id, pooled.id)
         lease = pooled.lease
         if lease is not None:
             try:

@@ -94,6 +94,11 @@ class Lease:
             raise ValueError("the lease has its rules already")
         self.granted = True
         self.rules = rules
+        # The execution starts now: its records and caps count from here (before, the socket
+        # refused everything, and nothing of the tenant was in the container anyway).
+        self.records = RecordLog()
+        self._attempts = 0
+        self._bytes = 0
         if self._expiry is not None:
             self._expiry.cancel()
         self._expiry = asyncio.get_running_loop().call_later(ttl_s, self._expire)

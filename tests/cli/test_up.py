@@ -91,6 +91,7 @@ async def test_up_serves_the_api_seeds_examples_and_stops_on_ctrl_c(
         # the default egress setting (declared) does not take http.request's "*"; chat.notify's
         # explicit host is fine
         assert "8 example steps pushed" in summary, summary
+        assert "warm pools   2 started containers per pool" in summary, summary
         skipped = "not pushed: http.request@1.0.0 (egress *, *:80: not allowed by STEPWELL_EGRESS)"
         assert skipped in summary, summary
         key = re.search(r"API key\s+(sw_\S+)", summary)

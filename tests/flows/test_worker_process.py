@@ -36,6 +36,9 @@ def worker_env(temporal: WorkflowEnvironment, home: Path, queue: str) -> dict[st
         "STEPWELL_TASK_QUEUE": queue,
         "STEPWELL_HEARTBEAT_TIMEOUT_S": "3",
         "STEPWELL_WORKER_SHUTDOWN_GRACE_S": "5",
+        # These tests find a run's container by its stepwell.run_id label, which only a container
+        # created for the run has (a pooled one is created before any run exists).
+        "STEPWELL_POOL_SIZE": "0",
     }
 
 
@@ -184,3 +187,53 @@ async def test_flow_run_refuses_an_invalid_flow_with_pointers(
     assert "/steps/0/uses" in text and "no version 9.9.9" in text
     assert "/steps/1/with/text" in text and "/steps/1/with/max_len" in text
     assert "Traceback" not in text
+
+
+async def test_a_worker_keeps_pools_warm_says_so_and_drains_them_on_sigterm(
+    temporal: WorkflowEnvironment,
+    tmp_path: Path,
+    base_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    queue = f"pools-{uuid.uuid4().hex[:8]}"
+    env = {**worker_env(temporal, tmp_path / "home", queue), "STEPWELL_POOL_SIZE": "2"}
+    worker = await asyncio.create_subprocess_exec(
+        STEPWELL, "worker", env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert worker.stderr is not None
+    reading = asyncio.create_task(worker.stderr.read())  # a full pipe would stall the worker
+    owner = f"{labels.owner_id().rpartition(':')[0]}:{worker.pid}"
+    pooled = {"label": [f"{labels.ROLE}={labels.ROLE_POOLED}", f"{labels.OWNER}={owner}"]}
+    try:
+        for _ in range(300):
+            if len(docker_client.api.containers(filters=pooled)) >= 2:
+                break
+            await asyncio.sleep(0.2)
+        waiting = {c["Id"] for c in docker_client.api.containers(filters=pooled)}
+        assert len(waiting) == 2, "the worker warms the base image's pool when it starts"
+        name = f"test.pooled{uuid.uuid4().hex[:6]}"
+        echo = inline_step(name, "def main():\n    return 'warm'\n")
+        definition = FlowDefinition.model_validate(
+            {"name": "warm", "steps": [{"id": "echo", "uses": f"{name}@1.0.0"}]}
+        )
+        request = FlowRunInput(
+            definition=definition.document(),
+            steps=LocalSteps([echo], LocalBundleStore(tmp_path / "home" / "bundles")).resolve(
+                definition
+            ),
+        )
+        result = await temporal.client.execute_workflow(
+            FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=queue,
+            result_type=FlowRunOutput,
+        )  # fmt: skip
+        assert result.output == {"echo": "warm"}
+        assert not {c["Id"] for c in docker_client.api.containers(all=True)} >= waiting, (
+            "one of the waiting containers served the step and is gone"
+        )
+    finally:
+        assert await stop(worker) == 0
+    log = (await reading).decode()
+    assert "warm pools: 2 started containers per pool" in log, log
+    assert f"keeping warm: {base_image.removeprefix('sha256:')[:12]}" in log, log
+    assert docker_client.api.containers(all=True, filters=pooled) == []
