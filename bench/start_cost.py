@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             check_runtime(client, other, image)
         except SandboxError as exc:
-            skipped.append(f"{runtime}: {str(exc).splitlines()[0][:160]}")
+            skipped.append(f"{runtime}: ...{str(exc).splitlines()[0][-150:]}")  # the cause
             continue
         variants[f"runtime {runtime}"] = (other, True)
     print(f"# base image {image[7:19]}, {args.runs} runs each\n# {load_line()}")
