@@ -14,6 +14,9 @@ from sandbox.config import ENV_ALLOWLIST, SANDBOX_USER, SandboxConfig
 from step_sdk.manifest import Limits
 
 RUNNER_COMMAND = ["python3", "-I", "-B", "-u", "/opt/stepwell/runner.py"]
+# A container created for one execution (the cold path) skips the runner's preload of the SDK:
+# its envelope follows at once, and a step that never imports the SDK should not pay for it.
+COLD_RUNNER_COMMAND = (*RUNNER_COMMAND, "--cold")
 WORK_DIR = "/work"
 # The runner unpacks the envelope's bundle here (contract 2): a tmpfs of its own, owned by the
 # step's user, so the image needs no per-step layer and a started container can take any step.
