@@ -16,7 +16,7 @@ from sandbox import labels
 from sandbox.config import SandboxConfig
 from sandbox.launcher import Sandbox
 from step_sdk.bundle import build_bundle
-from step_sdk.manifest import Manifest
+from step_sdk.manifest import Limits, Manifest
 from stepwell_settings import Settings
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".stepwell" / "cache"
@@ -41,6 +41,19 @@ def main(company="acme"):
 """
 MODELS_BUNDLE = build_bundle(
     Manifest(name="bench.models", version="1.0.0", entrypoint="step:main"),
+    {"step.py": MODELS_STEP},
+)
+
+
+# The same steps in a limits class of their own (memory), which no warm pool serves: their
+# executions take the cold path even in a sandbox whose pools are on.
+COLD_LIMITS = Limits(memory_mb=192)
+COLD_NOOP_BUNDLE = build_bundle(
+    Manifest(name="bench.noop-cold", version="1.0.0", entrypoint="step:main", limits=COLD_LIMITS),
+    {"step.py": b"def main():\n    return 1\n"},
+)
+COLD_MODELS_BUNDLE = build_bundle(
+    Manifest(name="bench.models-cold", version="1.0.0", entrypoint="step:main", limits=COLD_LIMITS),
     {"step.py": MODELS_STEP},
 )
 

@@ -8,12 +8,16 @@ so that a change in the machine's load touches every measurement alike:
 * baseline      - the equivalent of ``docker run --rm`` of the base image with the sandbox's
   hardening running ``python3 -c pass``, through the docker SDK's low-level API (create, start,
   wait, remove);
-* cold trivial  - a trivial step through ``Sandbox.run`` with no warm pool: the container is
-  created, started and removed on the execution's critical path;
+* pools off     - a trivial step through ``Sandbox.run`` with pools off (size 0): created,
+  started and removed on the execution's critical path, as before pools existed;
+* cold trivial  - a trivial step whose pool is empty, in a sandbox whose pools are on (its
+  limits class has no pool): the cold path, the used container removed in the background;
 * cold models   - the same for a step that imports the SDK's pydantic models;
-* warm trivial  - a trivial step handed to a container of a warm pool (pool size 1, the pool
-  refilled and the used container removed before each timed run: a container is waiting);
+* warm trivial  - a trivial step handed to a container of a warm pool (one container pinned);
 * warm models   - the pydantic step, the same way.
+
+Before each timed run (untimed) the warm pool is refilled and every used container removed, so
+no background work of one measurement runs during another.
 
 Then the memory one idle pooled container costs (``docker stats`` usage and RSS), the ratios
 against the targets of issue 12 (warm trivial <= 0.15x baseline, cold trivial <= 0.8x baseline,
@@ -37,6 +41,8 @@ from collections.abc import Callable
 
 import docker
 from bench_common import (
+    COLD_MODELS_BUNDLE,
+    COLD_NOOP_BUNDLE,
     MODELS_BUNDLE,
     NOOP_BUNDLE,
     bench_config,
@@ -75,37 +81,23 @@ def run_step(sandbox: Sandbox, bundle: Bundle) -> None:
     assert result.ok, result.error
 
 
-def warm_step(sandbox: Sandbox, bundle: Bundle) -> Callable[[], None]:
-    """One execution that finds a container waiting (refill and removal done beforehand)."""
-
-    def prepare() -> None:
-        sandbox.flush()
-        if not sandbox.pools.wait_ready(READY_TIMEOUT_S):
-            raise SystemExit(f"the warm pool did not fill in {READY_TIMEOUT_S:g} s")
-
-    def run() -> None:
-        run_step(sandbox, bundle)
-
-    return _Prepared(prepare, run)
+def settle(sandbox: Sandbox) -> None:
+    """Wait until ``sandbox`` has removed what it used and its pools are full again."""
+    sandbox.flush()
+    if not sandbox.pools.wait_ready(READY_TIMEOUT_S):
+        raise SystemExit(f"the warm pool did not fill in {READY_TIMEOUT_S:g} s")
 
 
-class _Prepared:
-    """An action whose untimed preparation runs before the clock starts (see ``interleaved``)."""
-
-    def __init__(self, prepare: Callable[[], None], run: Callable[[], None]) -> None:
-        self.prepare, self.run = prepare, run
-
-    def __call__(self) -> None:
-        self.run()
-
-
-def interleaved(actions: dict[str, Callable[[], object]], runs: int) -> dict[str, list[float]]:
-    """Milliseconds of each action, one call of each per round, ``runs`` rounds."""
+def interleaved(
+    actions: dict[str, Callable[[], object]], runs: int, settled: list[Sandbox]
+) -> dict[str, list[float]]:
+    """Milliseconds of each action, one call of each per round, ``runs`` rounds; before each
+    call, untimed, every sandbox of ``settled`` is settled."""
     samples: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(runs):
         for name, action in actions.items():
-            if isinstance(action, _Prepared):
-                action.prepare()
+            for sandbox in settled:
+                settle(sandbox)
             samples[name] += timed(action, 1)
     return samples
 
@@ -142,6 +134,7 @@ def print_ratios(p50: dict[str, float]) -> None:
         ("cold trivial", "baseline", 0.8),
         ("warm models", "warm trivial", 1.2),
         ("warm trivial", "floor", None),
+        ("pools off", "baseline", None),
         ("cold models", "cold trivial", None),
     ]
     for top, bottom, target in ratios:
@@ -163,13 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
 
     client = docker.from_env(timeout=120)
-    cold_config, warm_config = bench_config(0), bench_config(1)
+    # Pools on with one container pinned for the default limits class, no other pool.
+    cold_config, warm_config = bench_config(0), bench_config(0)
     base_id = ImageBuilder(client, cold_config).ensure()
     server = client.version()
     print(
         f"# Docker {server.get('Version')} ({server.get('Os')}/{server.get('Arch')}), Python "
         f"{sys.version.split()[0]}, base image {base_id[7:19]}, {runs} runs each, floor: "
-        f"{args.python}\n# {load_line()}\n# warm: {pool_line(warm_config)}"
+        f"{args.python}\n# {load_line()}\n# warm and cold: {pool_line(warm_config)}, one "
+        "container pinned for the default limits class"
     )
 
     cold = Sandbox(client, cold_config)
@@ -178,18 +173,19 @@ def main(argv: list[str] | None = None) -> int:
         for bundle in (NOOP_BUNDLE, MODELS_BUNDLE):
             run_step(cold, bundle)  # warm-up: prepares the image
         warm.pools.warm(warm.pool_key(NOOP_BUNDLE), 1)  # both bundles share one pool key
+        assert warm.pool_key(COLD_NOOP_BUNDLE) != warm.pool_key(NOOP_BUNDLE)
         actions: dict[str, Callable[[], object]] = {
             "floor": lambda: subprocess.run([args.python, "-c", "pass"], check=True),
             "baseline": lambda: hardened_run(client, cold_config, base_id),
-            "cold trivial": lambda: run_step(cold, NOOP_BUNDLE),
-            "cold models": lambda: run_step(cold, MODELS_BUNDLE),
-            "warm trivial": warm_step(warm, NOOP_BUNDLE),
-            "warm models": warm_step(warm, MODELS_BUNDLE),
+            "pools off": lambda: run_step(cold, NOOP_BUNDLE),
+            "cold trivial": lambda: run_step(warm, COLD_NOOP_BUNDLE),
+            "cold models": lambda: run_step(warm, COLD_MODELS_BUNDLE),
+            "warm trivial": lambda: run_step(warm, NOOP_BUNDLE),
+            "warm models": lambda: run_step(warm, MODELS_BUNDLE),
         }
-        p50 = print_table(interleaved(actions, runs))
+        p50 = print_table(interleaved(actions, runs, [warm]))
         print_ratios(p50)
-        warm.flush()
-        warm.pools.wait_ready(READY_TIMEOUT_S)
+        settle(warm)
         memory = idle_pooled_memory(client, warm)
         stats = warm.pools.stats()
         counts = {k: stats[k] for k in ("hits", "misses", "filled", "fill_failures", "dead")}
