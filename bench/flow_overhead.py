@@ -5,17 +5,17 @@ one Temporal dev server, started here from the ``temporal`` binary next to this 
 
 * temporal        - one workflow calling a plain ``noop`` activity N times in sequence, in the
   worker process with no isolation: the engine's floor;
-* stepwell cold   - one ``FlowRun`` of an N-step flow whose steps are chained through
+* stepwell pools off - one ``FlowRun`` of an N-step flow whose steps are chained through
   ``{{ steps.s<i-1>.output }}``, each a trivial step in a fresh hardened container, through the
-  real worker (``build_worker``) and ``StepActivities``, with no warm pool; timed from
+  real worker (``build_worker``) and ``StepActivities``, with pools off (size 0); timed from
   ``start_workflow`` to result;
 * stepwell warm   - the same with a warm pool (``--pool-size``, refilled in the background);
 * docker run loop - N sequential hardened containers of the base image running ``python3 -c pass``
   through the docker SDK's low-level API (create, start, wait, remove): no Temporal.
 
 Then the example ``new-lead`` flow (examples/flows/lead.json: four different steps, one of them
-a ``foreach``) end to end, cold and warm, p50 of ``--lead-runs`` runs after a warm-up run. The
-target of issue 12 is stepwell warm <= 1.5x temporal.
+a ``foreach``) end to end, pools off and warm, p50 of ``--lead-runs`` runs after a warm-up
+run. The target of issue 12 is stepwell warm <= 1.5x temporal.
 
 For reference only (different machine, so not directly comparable): a public benchmark of 40
 sequential light Python tasks reports 2.1-4.4 s for Windmill and 3.0 s for plain Temporal on a
@@ -77,7 +77,7 @@ NOOP_BUNDLE = build_bundle(
 TIMEOUT = timedelta(seconds=30)
 RATIOS = (
     "stepwell warm/temporal",
-    "stepwell cold/temporal",
+    "stepwell pools off/temporal",
     "stepwell warm/docker run loop",
     "docker run loop/temporal",
 )
@@ -204,7 +204,10 @@ async def time_engines(
     totals, lead = {"temporal": await time_temporal(env.client, tasks)}, {}
     warm_config = bench_config(pool_size)
     try:
-        for name, config in (("stepwell cold", bench_config(0)), ("stepwell warm", warm_config)):
+        for name, config in (
+            ("stepwell pools off", bench_config(0)),
+            ("stepwell warm", warm_config),
+        ):
             sandbox = Sandbox(docker_client, config)
             try:
                 if config.pool_size:
@@ -260,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         value = totals[top] / totals[bottom]
         note = verdict(value, TARGET) if ratio == RATIOS[0] else ""
         print(f"{label:<36}{value:>9.2f}x  {note}")
-    print(f"\nnew-lead flow end to end ({len(lead['stepwell cold'])} runs, p50 / max ms)")
+    print(f"\nnew-lead flow end to end ({len(lead['stepwell pools off'])} runs, p50 / max ms)")
     print("-" * 55)
     for name, seconds in lead.items():
         ms = sorted(s * 1000 for s in seconds)

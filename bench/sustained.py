@@ -5,7 +5,7 @@ Measured in one run, each way after C uncounted warm-up executions:
 * docker churn - N hardened containers of the base image running ``python3 -c pass``, C at a
   time, through the docker SDK's low-level API (create, start, wait, remove): what the engine
   sustains on this machine, the baseline;
-* cold         - N trivial steps through ``Sandbox.run`` with no warm pool, C at a time;
+* pools off    - N trivial steps through ``Sandbox.run`` with pools off (size 0), C at a time;
 * warm pool    - the same with a warm pool of C containers (refilled in the background; an
   execution that finds the pool empty takes the cold path).
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "docker churn": throughput(
                 lambda: hardened_run(client, cold_config, base_id), executions, concurrency
             ),
-            "cold": throughput(lambda: sandbox_step(cold), executions, concurrency),
+            "pools off": throughput(lambda: sandbox_step(cold), executions, concurrency),
         }
         before = warm.pools.stats()
         rates["warm pool"] = throughput(lambda: sandbox_step(warm), executions, concurrency)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, rate in rates.items():
         print(f"{name:<26}{executions:>11}{rate:>10.2f}")
     print()
-    for name in ("warm pool", "cold"):
+    for name in ("warm pool", "pools off"):
         ratio = rates[name] / rates["docker churn"]
         note = verdict(ratio, TARGET, at_most=False) if name == "warm pool" else ""
         print(f"{'ratio ' + name + '/churn':<26}{ratio:>20.2f}x  {note}")
