@@ -83,6 +83,7 @@ class WarmPools:
         self._counts = {"hits": 0, "misses": 0, "filled": 0, "fill_failures": 0,
                         "recycled": 0, "dead": 0}  # fmt: skip
         self._closed = False
+        self._announced: set[PoolKey] = set()
         self._thread: threading.Thread | None = None
         self._executor = ThreadPoolExecutor(
             max(1, self.settings.refill_concurrency), thread_name_prefix="stepwell-refill"
@@ -196,6 +197,7 @@ class WarmPools:
                 return
             now = self._clock()
             targets = self._targets()
+            self._announce(targets)
             for key, pool in list(self._idle.items()):
                 keep = targets.get(key, 0)
                 while pool and (now - pool[0].ready_at > self.settings.idle_s or len(pool) > keep):
@@ -214,6 +216,15 @@ class WarmPools:
                     in_flight += 1
                     self._executor.submit(self._fill_one, key)
         self._discard_all(stale)
+
+    def _announce(self, targets: dict[PoolKey, int]) -> None:
+        """Log each pool as it starts and stops being kept warm (the worker's log says what
+        it keeps warm as that changes with use)."""
+        for key in sorted(set(targets) - self._announced):
+            log.info("keeping warm: %s, %d containers", key.describe(), targets[key])
+        for key in sorted(self._announced - set(targets)):
+            log.info("no longer keeping warm (unused): %s", key.describe())
+        self._announced = set(targets)
 
     def _targets(self) -> dict[PoolKey, int]:
         targets = {}

@@ -107,12 +107,9 @@ def _warm_pools(sandbox: Sandbox, settings: Settings) -> None:
     then the pools start with the first step)."""
     log.info("warm pools: %s", settings.describe_pools())
     try:
-        keys = sandbox.seed_pools()
+        sandbox.seed_pools()  # the pools log each key they keep warm ("keeping warm: ...")
     except SandboxError as exc:
         log.warning("warm pools start with the first step: %s", exc)
-        return
-    for key in keys:
-        log.info("keeping warm: %s", key.describe())
 
 
 async def run_worker(

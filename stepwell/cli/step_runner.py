@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -53,7 +54,8 @@ class LocalRunner:
         if self._sandbox is None:
             settings = Settings()
             client = connect()
-            config = settings.sandbox_config()
+            # A command runs a few executions and exits: a warm pool would be filled to be drained.
+            config = replace(settings.sandbox_config(), pool_size=0)
             builder = ImageBuilder(client, config, log=self._say)
             if builder.find() is None:
                 with self._console.status("building the base image (first time only)"):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +44,9 @@ def main(probe=None):
 
 
 @pytest.fixture
-def pooled(docker_client: docker.DockerClient, sandbox_config: SandboxConfig) -> Iterator[Sandbox]:
+def pooled(
+    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, base_image: str
+) -> Iterator[Sandbox]:
     """A sandbox whose pools are only what a test pins with ``warm`` (pool_size 0)."""
     sandbox = Sandbox(docker_client, replace(sandbox_config, pool_size=0, pool_idle_s=600))
     yield sandbox
@@ -199,7 +202,7 @@ def test_handoff_to_a_container_that_died_while_idle_falls_back_cold(
 
 
 def test_a_container_that_exits_before_reading_its_envelope_falls_back_cold(
-    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, run_id: str
+    docker_client: docker.DockerClient, sandbox_config: SandboxConfig, base_image: str, run_id: str
 ) -> None:
     sandbox = Sandbox(docker_client, replace(sandbox_config, pool_size=0))
     # A runner that says READY, then dies at the first byte of its envelope, without RECEIVED.
@@ -266,3 +269,17 @@ def test_pool_size_zero_is_the_cold_path(
     assert sandbox.pools.stats()["hits"] == 0 and sandbox.pools.keeps_warm() == {}
     assert _pooled_containers(docker_client) == []
     assert _gone(docker_client, result.container_id)  # removed before run() returned
+
+
+def test_the_deadline_starts_at_handoff_not_when_the_container_started(
+    pooled: Sandbox, docker_client: docker.DockerClient, run_id: str
+) -> None:
+    bundle = make_bundle(
+        "import time\ndef main():\n    time.sleep(2)\n    return 'done'\n", timeout_s=5
+    )
+    (waiting,) = _warm(pooled, pooled.pool_key(bundle), 1)
+    # Let the container wait longer than the step's whole time limit before it is handed over.
+    time.sleep(6)
+    result = pooled.run(bundle, _envelope(run_id))
+    assert result.container_id == waiting
+    assert result.ok and result.output == "done", (result.error, result.logs)
