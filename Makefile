@@ -19,6 +19,8 @@ lint: setup
 bench: setup
 	.venv/bin/python bench/sandbox_latency.py
 	.venv/bin/python bench/flow_overhead.py
+	.venv/bin/python bench/sustained.py
+	.venv/bin/python bench/start_cost.py
 	.venv/bin/python bench/api_load.py
 	.venv/bin/python bench/egress.py
 

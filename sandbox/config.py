@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,8 @@ BASE_IMAGE = "stepwell/runtime-python3.11"
 ROOTFS_IMAGE = "stepwell/rootfs-python3.11"
 REGISTRY_IMAGE = "python:3.11-slim"
 SANDBOX_USER = "65534:65534"
+# An OCI runtime name as registered with Docker (sandbox.runtimes), never anything option-like.
+RUNTIME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # The only environment a step sees; nothing of the worker's environment is ever passed on.
 ENV_ALLOWLIST = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -30,6 +33,8 @@ class SandboxConfig:
 
     cache_dir: Path = field(default_factory=lambda: Path(".stepwell/cache"))
     base_image: str = BASE_IMAGE
+    # The OCI runtime of step containers (see sandbox.runtimes): "runc" or a registered other.
+    container_runtime: str = "runc"
     pids_limit: int = 128
     nofile: int = 1024
     fsize_mb: int = 32

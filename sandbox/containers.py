@@ -37,7 +37,8 @@ DOCKER_ERRORS = (APIError, RequestException, DockerException)
 class ContainerSpec:
     """What a container is created with; none of it can change once it exists.
 
-    ``command`` replaces the runner's and exists for tests of broken runners only.
+    ``command`` replaces the runner's default one: the cold path's (no preload), or a broken
+    runner's in tests.
     """
 
     image: str

@@ -14,6 +14,9 @@ from sandbox.config import ENV_ALLOWLIST, SANDBOX_USER, SandboxConfig
 from step_sdk.manifest import Limits
 
 RUNNER_COMMAND = ["python3", "-I", "-B", "-u", "/opt/stepwell/runner.py"]
+# A container created for one execution (the cold path) skips the runner's preload of the SDK:
+# its envelope follows at once, and a step that never imports the SDK should not pay for it.
+COLD_RUNNER_COMMAND = (*RUNNER_COMMAND, "--cold")
 WORK_DIR = "/work"
 # The runner unpacks the envelope's bundle here (contract 2): a tmpfs of its own, owned by the
 # step's user, so the image needs no per-step layer and a started container can take any step.
@@ -56,6 +59,9 @@ def host_config_kwargs(
     memory = f"{limits.memory_mb}m"
     fsize = config.fsize_mb * 1024 * 1024
     kwargs: dict[str, Any] = {
+        # Named even when it is the engine's default: an engine whose default is another
+        # runtime must not silently change what every step runs under.
+        "runtime": config.container_runtime,
         "network_mode": "none",
         "read_only": True,
         "tmpfs": {
@@ -109,6 +115,8 @@ def container_kwargs(
         "labels": labels,
         "stdin_open": True,
         "tty": False,
+        # Without a network stack at all the start is ~140 ms shorter than with network_mode
+        # "none" alone (no network namespace set-up by the engine; measured in issue 12).
         "network_disabled": True,
     }
 

@@ -37,6 +37,7 @@ from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
 from sandbox.execution import LogSink, NotReceived, StepCancelled, execute
 from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
+from sandbox.hardening import COLD_RUNNER_COMMAND
 from sandbox.labels import owner_id
 from sandbox.pool import WarmPools
 from sandbox.pool_fill import PoolFiller, pool_settings
@@ -282,7 +283,8 @@ class Sandbox:
         on_log: LogSink | None,
         cancel: threading.Event | None,
     ) -> StepResult:
-        spec = ContainerSpec(image, limits, self._labels(envelope, limits), lease)
+        step_labels = self._labels(envelope, limits)
+        spec = ContainerSpec(image, limits, step_labels, lease, command=COLD_RUNNER_COMMAND)
         container = start_container(self._api, self.config, spec)
         try:
             return execute(

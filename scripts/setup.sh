@@ -69,6 +69,52 @@ if ! command -v debootstrap >/dev/null && is_root && command -v apt-get >/dev/nu
 fi
 "$VENV/bin/stepwell" images build
 
+# --- Container runtime (STEPWELL_SANDBOX_RUNTIME) --------------------------------------------------
+# runc comes with every engine. For crun: install Debian's package and register it in the local
+# engine's daemon.json under "runtimes", then make dockerd re-read that file with SIGHUP (a
+# reloadable option): the engine is never restarted, so running containers are not disturbed.
+# Then one hardened container is started under the runtime, as the worker does at start-up.
+runtime="${STEPWELL_SANDBOX_RUNTIME:-runc}"
+if [ "$runtime" != runc ]; then
+  engine_runtimes() { "$VENV/bin/python" -c 'import docker; print("\n".join(docker.from_env(timeout=10).info()["Runtimes"]))'; }
+  if ! engine_runtimes | grep -qx "$runtime"; then
+    [ "$runtime" = crun ] || die "STEPWELL_SANDBOX_RUNTIME=$runtime is not registered with the Docker engine; register it in its daemon.json"
+    [ -z "${DOCKER_HOST:-}" ] || die "register crun in the daemon.json of the engine at $DOCKER_HOST (\"runtimes\": {\"crun\": {\"path\": \"/usr/bin/crun\"}}) and reload it"
+    command -v crun >/dev/null || apt_install crun
+    is_root || die "registering crun with dockerd needs root: run this again with sudo"
+    config="${DOCKERD_CONFIG:-/etc/docker/daemon.json}"
+    pid="$(cat "${DOCKERD_PIDFILE:-/var/run/docker.pid}" 2>/dev/null)" ||
+      die "cannot find dockerd's pid to reload it: add crun to $config and reload dockerd (SIGHUP)"
+    say "registering crun in $config and reloading dockerd (SIGHUP, no restart)"
+    mkdir -p "$(dirname "$config")"
+    "$VENV/bin/python" - "$config" "$(command -v crun)" <<'PY'
+import json, os, sys
+path, binary = sys.argv[1], sys.argv[2]
+config = json.load(open(path)) if os.path.exists(path) else {}
+config.setdefault("runtimes", {})["crun"] = {"path": binary}
+partial = path + ".partial"
+with open(partial, "w") as out:
+    json.dump(config, out, indent=2)
+    out.write("\n")
+os.replace(partial, path)
+PY
+    kill -HUP "$pid"
+    for _ in $(seq 1 20); do engine_runtimes | grep -qx crun && break; sleep 0.5; done
+    engine_runtimes | grep -qx crun || die "dockerd did not pick up crun from $config (see its log)"
+  fi
+  "$VENV/bin/python" - <<'PY' || die "unset STEPWELL_SANDBOX_RUNTIME to use runc"
+import sys
+from docker import from_env
+from sandbox.errors import SandboxError
+from stepwell.worker import check_sandbox_runtime
+from stepwell_settings import Settings
+try:
+    check_sandbox_runtime(from_env(), Settings())
+except SandboxError as exc:
+    sys.exit(f"error: {exc}")
+PY
+fi
+
 # --- PostgreSQL for the test suite -----------------------------------------------------------------
 # The API's database tests run on SQLite and on a real PostgreSQL server (Debian's package).
 if [ -z "${STEPWELL_TEST_POSTGRES_URL:-}" ]; then

@@ -7,7 +7,8 @@ its dependencies install, and it is the only code in the container that the plat
 Protocol:
   * the runner first imports everything that does not depend on the tenant (the SDK, pydantic,
     jsonschema, the standard library pieces they use), then writes ``READY`` on stdout: from
-    then on it only waits, so a container can wait in a warm pool (``sandbox.pool``).
+    then on it only waits, so a container can wait in a warm pool (``sandbox.pool``). Started
+    with ``--cold`` (a container created for one execution), it skips those imports.
   * stdin: one JSON envelope ``{"input", "secrets", "context", "bundle"}``, then EOF. ``bundle``
     is the step's bundle (contract 1's gzip'd tar), base64-encoded; the runner writes
     ``RECEIVED`` on stdout once the whole envelope is in, then unpacks the bundle into the
@@ -37,6 +38,7 @@ import base64
 import binascii
 import contextlib
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -61,6 +63,8 @@ MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 MAX_BUNDLE_ENTRIES = 2000
 # Written on stdout (the result channel) before the frame: the host strips exactly these.
 READY = b"stepwell:ready\n"
+# Given by the host to a container it creates for one execution (the cold path): no preload.
+COLD_FLAG = "--cold"
 RECEIVED = b"stepwell:received\n"
 # Imported before the envelope is read: nothing here depends on the tenant, and every step
 # would otherwise pay for it after handoff.
@@ -225,9 +229,16 @@ def unpack_bundle(encoded: Any, target: str = BUNDLE_DIR) -> int:
     return files
 
 
-def _preload() -> None:
-    """Import what every step needs and no tenant chose, while the container waits."""
+def _preload(imports: bool = True) -> None:
+    """Import what every step needs and no tenant chose, while the container waits.
+
+    A cold container (``COLD_FLAG``: created for one execution, its envelope already on the way)
+    only puts the SDK on the path: the step runs next, and one that never imports the SDK
+    should not wait ~150 ms of CPU for pydantic and jsonschema.
+    """
     sys.path.insert(0, SDK_DIR)
+    if not imports:
+        return
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -313,11 +324,35 @@ def _unjsonable(output: Any) -> str:
     The host checks the same again; checking here gives the author the same message as
     ``step_sdk.testing.call`` does.
     """
-    try:
-        from step_sdk.json_values import describe, json_value_problems
-    except ImportError:  # a bundle shadowing step_sdk: the host's check still applies
+    checks = _json_value_checks()
+    if checks is None:  # no SDK next to the runner: the host's check still applies
         return ""
-    return describe(json_value_problems(output))
+    return str(checks.describe(checks.json_value_problems(output)))
+
+
+def _json_value_checks() -> Any:
+    """``step_sdk.json_values``, loaded from its file under a private name.
+
+    Not through the package: ``step_sdk/__init__`` imports pydantic and jsonschema (~150 ms of
+    CPU that a step without the SDK would pay for a standard-library check), and a bundle with
+    a ``step_sdk`` of its own cannot stand in for it either.
+    """
+    global _JSON_VALUES
+    if _JSON_VALUES is None:
+        path = os.path.join(SDK_DIR, "step_sdk", "json_values.py")
+        spec = importlib.util.spec_from_file_location("_stepwell_json_values", path)
+        if spec is None or spec.loader is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except (OSError, ImportError):
+            return None
+        _JSON_VALUES = module
+    return _JSON_VALUES
+
+
+_JSON_VALUES: Any = None
 
 
 def _printable(text: str) -> str:
@@ -366,7 +401,7 @@ def main() -> None:
     sys.dont_write_bytecode = True
     result_fd = _private_result_channel()
     _start_egress_forwarder()
-    _preload()
+    _preload(imports=COLD_FLAG not in sys.argv[1:])
     _write_all(result_fd, READY)
     frame: dict[str, Any]
     try:

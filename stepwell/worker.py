@@ -23,8 +23,10 @@ from activities.bundles import BundleCache, LocalBundleStore
 from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
 from sandbox.errors import SandboxError
+from sandbox.images import ImageBuilder
 from sandbox.janitor import collect_containers
 from sandbox.launcher import Sandbox
+from sandbox.runtimes import check_runtime
 from stepwell.background import run_periodically
 from stepwell.temporal_runtime import connect
 from stepwell_settings import Settings
@@ -71,6 +73,17 @@ def build_activities(
     sandbox = sandbox or Sandbox(docker_client, settings.sandbox_config())
     bundles = BundleCache(LocalBundleStore(settings.bundle_dir))
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
+
+
+def check_sandbox_runtime(docker_client: docker.DockerClient, settings: Settings) -> None:
+    """Refuse to start when steps cannot run under ``STEPWELL_SANDBOX_RUNTIME``.
+
+    Raises:
+        SandboxError: the runtime is not registered with the engine or cannot start a
+            container there (one probe container of the base image, when it is built).
+    """
+    config = settings.sandbox_config()
+    check_runtime(docker_client, config, ImageBuilder(docker_client, config).find())
 
 
 async def janitor(docker_client: docker.DockerClient, *, every_s: float = JANITOR_EVERY_S) -> None:
@@ -120,6 +133,7 @@ async def run_worker(
         secrets = DatabaseSecrets(engine, box)
     docker_client = docker.from_env(timeout=120)
     docker_client.ping()
+    await asyncio.to_thread(check_sandbox_runtime, docker_client, settings)
     client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     # Its egress proxy starts with the first step that declares egress, and stops with us.
     sandbox = Sandbox(docker_client, settings.sandbox_config())

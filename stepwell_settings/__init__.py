@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from sandbox.config import SandboxConfig
+from sandbox.config import RUNTIME_NAME, SandboxConfig
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
 
@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     pip_index_url: str | None = None
     sandbox_log_kb: int = Field(1024, ge=16, le=65536)
     sandbox_pids_limit: int = Field(128, ge=16, le=4096)
+    sandbox_runtime: str = Field(
+        "runc",
+        pattern=RUNTIME_NAME.pattern,
+        description="OCI runtime of step containers: 'runc' (every engine has it) or another "
+        "registered with the engine, e.g. 'crun' (scripts/setup.sh registers it)",
+    )
     layer_max_age_days: float = Field(14, gt=0)
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
@@ -145,6 +151,7 @@ class Settings(BaseSettings):
             cache_dir=self.home / "cache",
             log_kb=self.sandbox_log_kb,
             pids_limit=self.sandbox_pids_limit,
+            container_runtime=self.sandbox_runtime,
             pip_index_url=self.pip_index_url,
             egress_mode=self.egress,
             egress_max_connections=self.egress_max_connections,
