@@ -3,6 +3,13 @@
 The envelope goes in (the handoff, when the deadline starts), stdout and stderr come out capped,
 the container is killed at the deadline, on cancellation or on a flood, and the exit code and
 OOM flag come from Docker, never from the container. The caller removes the container.
+
+An execution ends at its result: once a complete frame and the runner's end marker on stderr
+(``sandbox.log_end``) are in, the host has everything the step produced and kills the container
+at once rather than wait for the engine to report its exit (about five sixths of a warm
+execution, docs/pools.md). Its exit code is then unknown (``None``): the step was over, and
+whatever the process did after writing its result cannot change it. Without both (a step that
+never finishes, is killed, or exits without a result) the exit facts come from Docker as before.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from requests.exceptions import RequestException
 from sandbox.config import SandboxConfig
 from sandbox.containers import StartedContainer
 from sandbox.errors import SandboxError
+from sandbox.log_end import EndMarker
 from sandbox.outcome import Observation, classify
 from sandbox.result import StepResult
 from sandbox.streams import STDERR, STDOUT, CappedBuffer
@@ -71,15 +79,20 @@ def execute(
     give_up = deadline + config.kill_grace_s
     ended = container.ended
     pieces = list(container.drain())
+    end = EndMarker()
+    frame_complete = finished = False
     while not ended:
         for stream, data in pieces:
             if stream == STDOUT:
-                result.write(preamble.feed(data))
+                data = preamble.feed(data)
+                result.write(data)
+                if data:  # the frame is one line: complete once a piece ends the line
+                    frame_complete = data.endswith(b"\n")
             elif stream == STDERR:
-                room = logs.room
-                logs.write(data)
-                if on_log is not None and room > 0:
-                    on_log(data[:room])
+                _log(logs, on_log, end.feed(data))
+        if not killed and frame_complete and end.seen and not result.truncated:
+            finished = killed = _kill(api, container_id)
+            break
         if not killed and (result.truncated or logs.total > flood_at):
             killed = _kill(api, container_id)
             give_up = time.monotonic() + config.kill_grace_s
@@ -101,10 +114,14 @@ def execute(
             break
         pieces = list(container.demux.feed(chunk))
     duration_ms = int((time.monotonic() - started) * 1000)
+    _log(logs, on_log, end.flush())
     streams.close()
     if cancelled:
         raise StepCancelled("the step was cancelled")
-    exit_code, oom_killed = _final_state(api, config, container_id, exited)
+    if finished:
+        exit_code, oom_killed = None, False
+    else:
+        exit_code, oom_killed = _final_state(api, config, container_id, exited)
     if not (preamble.received or preamble.violated or timed_out or oom_killed or killed):
         raise NotReceived(f"ended (exit code {exit_code}) before reading its envelope")
     output, failure = classify(
@@ -140,6 +157,13 @@ def execute(
             "result_bytes": result.total,
         },
     )
+
+
+def _log(logs: CappedBuffer, on_log: LogSink | None, data: bytes) -> None:
+    room = logs.room
+    logs.write(data)
+    if on_log is not None and room > 0 and data:
+        on_log(data[:room])
 
 
 def _kill(api: APIClient, container_id: str) -> bool:

@@ -15,7 +15,8 @@ Protocol:
     ``BUNDLE_DIR`` tmpfs (regular files and directories only, safe relative paths, count and
     size capped) and imports the entrypoint from there.
   * stderr: the step's log. The runner points file descriptor 1 at stderr *before* importing user
-    code, so ``print`` and subprocesses log there too.
+    code, so ``print`` and subprocesses log there too. At the end, once that output is flushed,
+    the runner writes ``END`` there: the log is complete.
   * stdout: ``READY``, ``RECEIVED``, then exactly one result frame, written by the runner on a
     private descriptor at the end:
     ``{"ok": true, "output": ...}`` or ``{"ok": false, "error": {"type", "exception", "message",
@@ -66,6 +67,9 @@ READY = b"stepwell:ready\n"
 # Given by the host to a container it creates for one execution (the cold path): no preload.
 COLD_FLAG = "--cold"
 RECEIVED = b"stepwell:received\n"
+# On stderr, after the step's own output is flushed and before the result frame: the log is
+# complete (sandbox/log_end.py).
+END = b"\x00stepwell:end\n"
 # Imported before the envelope is read: nothing here depends on the tenant, and every step
 # would otherwise pay for it after handoff.
 PRELOAD = (
@@ -425,8 +429,9 @@ def main() -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+        _write_all(2, END)
     except (OSError, ValueError):
-        pass
+        pass  # the step closed its stderr: the host waits for the exit instead
     _write_all(result_fd, data)
     os.close(result_fd)
     # os._exit: user threads, atexit hooks and finalizers get no chance to keep the step alive
