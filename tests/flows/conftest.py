@@ -6,6 +6,7 @@ import shutil
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,29 @@ async def task_queue(
     worker_settings: Settings,
 ) -> AsyncIterator[str]:
     """A worker on a unique task queue for this test."""
+    sandbox = Sandbox(docker_client, sandbox_config)
+    async with worker_queue(temporal, sandbox, bundle_store, worker_settings) as queue:
+        yield queue
+
+
+@asynccontextmanager
+async def worker_queue(
+    temporal: WorkflowEnvironment,
+    sandbox: Sandbox,
+    bundle_store: LocalBundleStore,
+    settings: Settings,
+    secrets: StaticSecrets | None = None,
+) -> AsyncIterator[str]:
+    """A real worker with ``sandbox`` on a unique task queue, whose name it yields."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     activities = StepActivities(
-        Sandbox(docker_client, sandbox_config),
+        sandbox,
         BundleCache(bundle_store),
-        StaticSecrets(SECRETS),
+        secrets or StaticSecrets(SECRETS),
         max_concurrent=4,
         heartbeat_every_s=1.0,
     )
-    async with build_worker(temporal.client, worker_settings, activities, task_queue=queue):
+    async with build_worker(temporal.client, settings, activities, task_queue=queue):
         yield queue
     activities.close()
 

@@ -23,9 +23,8 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from activities.bundles import BundleCache, LocalBundleStore
+from activities.bundles import LocalBundleStore
 from activities.connections import MAX_TEXT_CHARS
-from activities.step_activities import StepActivities
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope
 from sandbox.launcher import Sandbox
@@ -35,9 +34,8 @@ from step_sdk.manifest import Limits
 from stepwell.cli.main import app
 from stepwell.local_steps import LocalSteps
 from stepwell.runs import read_run as read_cli_run
-from stepwell.worker import build_worker
 from stepwell_settings import Settings
-from tests.flows.conftest import inline_step
+from tests.flows.conftest import inline_step, worker_queue
 from ui_api.runs.reader import VisibleRun, history_facts, read_run, step_states
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
@@ -80,16 +78,9 @@ async def recording_queue(
     bundle_store: LocalBundleStore,
     worker_settings: Settings,
 ) -> AsyncIterator[str]:
-    queue = f"conn-{uuid.uuid4().hex[:8]}"
-    activities = StepActivities(
-        RecordingSandbox(docker_client, sandbox_config),
-        BundleCache(bundle_store),
-        max_concurrent=4,
-        heartbeat_every_s=1.0,
-    )
-    async with build_worker(temporal.client, worker_settings, activities, task_queue=queue):
+    sandbox = RecordingSandbox(docker_client, sandbox_config)
+    async with worker_queue(temporal, sandbox, bundle_store, worker_settings) as queue:
         yield queue
-    activities.close()
 
 
 FLAKY = inline_step(

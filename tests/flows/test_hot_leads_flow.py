@@ -17,15 +17,14 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import BundleCache, LocalBundleStore
+from activities.bundles import LocalBundleStore
 from activities.secrets import StaticSecrets
-from activities.step_activities import StepActivities
 from sandbox.launcher import Sandbox
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import MANIFEST_FILE
 from stepwell.local_steps import LocalSteps
-from stepwell.worker import build_worker
 from stepwell_settings import Settings
+from tests.flows.conftest import worker_queue
 from tests.sandbox.egress_fixtures import EgressServers
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
@@ -49,18 +48,12 @@ async def egress_queue(
     worker_settings: Settings,
 ) -> AsyncIterator[str]:
     """A worker whose sandbox has the egress proxy, and the webhook URL as the secret."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
     url = f"http://public.stepwell.test:{egress_servers.http_port}/services/T/B/{MARKER}"
-    activities = StepActivities(
-        egress_sandbox,
-        BundleCache(bundle_store),
-        StaticSecrets({"local": {"CHAT_WEBHOOK_URL": url}}),
-        max_concurrent=4,
-        heartbeat_every_s=1.0,
-    )
-    async with build_worker(temporal.client, worker_settings, activities, task_queue=queue):
+    secrets = StaticSecrets({"local": {"CHAT_WEBHOOK_URL": url}})
+    async with worker_queue(
+        temporal, egress_sandbox, bundle_store, worker_settings, secrets
+    ) as queue:
         yield queue
-    activities.close()
 
 
 async def _run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -17,6 +18,13 @@ from sandbox.result import StepResult
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Limits, Manifest
 from tests.sandbox.egress_fixtures import run_egress  # noqa: F401 - a fixture
+from tests.sandbox.egress_harness import (
+    ProxyProcess,
+    Upstream,
+    build_layout,
+    running_proxy,
+    running_upstream,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -58,3 +66,20 @@ def no_container_left_behind(docker_client: docker.DockerClient, run_id: str) ->
     yield
     left = docker_client.api.containers(all=True, filters={"label": f"{labels.RUN_ID}={run_id}"})
     assert left == [], f"containers left behind: {[c['Id'][:12] for c in left]}"
+
+
+# The egress proxy program's own tests (test_egress_proxy_*.py): the program laid out as in its
+# image, once per module; a running proxy process and an upstream server per test.
+@pytest.fixture(scope="module")
+def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_layout(tmp_path_factory.mktemp("egress-layout"))
+
+
+@pytest.fixture
+def proxy(program: Path) -> Iterator[ProxyProcess]:
+    yield from running_proxy(program)
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    yield from running_upstream()

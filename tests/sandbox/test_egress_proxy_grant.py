@@ -3,37 +3,16 @@ the execution's rules, once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.sandbox.egress_harness import (
     ProxyProcess,
     Upstream,
-    build_layout,
     one,
     open_tunnel,
     public,
-    running_proxy,
-    running_upstream,
     status,
 )
-
-
-@pytest.fixture(scope="module")
-def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_layout(tmp_path_factory.mktemp("egress-layout"))
-
-
-@pytest.fixture
-def proxy(program: Path) -> Iterator[ProxyProcess]:
-    yield from running_proxy(program)
-
-
-@pytest.fixture
-def upstream() -> Iterator[Upstream]:
-    yield from running_upstream()
 
 
 def test_a_lease_without_rules_refuses_until_granted_then_records_only_the_execution(

@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,33 +25,14 @@ from tests.sandbox.egress_harness import (
     IO_TIMEOUT_S,
     ProxyProcess,
     Upstream,
-    build_layout,
     exchange,
     one,
     open_tunnel,
     public,
     read_all,
-    running_proxy,
-    running_upstream,
     status,
     unix_connect,
 )
-
-
-@pytest.fixture(scope="module")
-def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_layout(tmp_path_factory.mktemp("egress-layout"))
-
-
-@pytest.fixture
-def proxy(program: Path) -> Iterator[ProxyProcess]:
-    yield from running_proxy(program)
-
-
-@pytest.fixture
-def upstream() -> Iterator[Upstream]:
-    yield from running_upstream()
-
 
 # Caps -----------------------------------------------------------------------------------------
 

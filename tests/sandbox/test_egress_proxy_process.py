@@ -11,39 +11,21 @@ test_egress_proxy_lifecycle.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.sandbox.egress_harness import (
     ProxyProcess,
     Upstream,
-    build_layout,
     exchange,
     one,
     open_tunnel,
     public,
     read_all,
-    running_proxy,
     running_upstream,
     status,
     unix_connect,
 )
-
-
-@pytest.fixture(scope="module")
-def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_layout(tmp_path_factory.mktemp("egress-layout"))
-
-
-@pytest.fixture
-def proxy(program: Path) -> Iterator[ProxyProcess]:
-    yield from running_proxy(program)
-
-
-@pytest.fixture
-def upstream() -> Iterator[Upstream]:
-    yield from running_upstream()
 
 
 @pytest.fixture

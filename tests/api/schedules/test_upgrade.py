@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from tests.api.conftest import _postgres_database
 from ui_api.db import MIGRATIONS, create_engine, migrate, session_scope
 from ui_api.schedules.models import Schedule
 from ui_api.schedules.service import overlap_policy, schedule_spec
@@ -27,14 +23,6 @@ ROWS = [
     " paused, note, created_at) VALUES ('sch_every', 'ws_old', 'flw_old', NULL, 604800,"
     " 'UTC', 'null', false, '', :at)",
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        yield from _postgres_database()
 
 
 def test_schedules_stored_before_the_upgrade_load_and_sync(empty_database: str) -> None:

@@ -4,16 +4,13 @@ and no stored egress value, however odd, makes a later read fail."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from tests.api.conftest import _postgres_database
 from tests.api.step_bundles import manifest_doc
 from ui_api.db import MIGRATIONS, create_engine, migrate, session_scope
 from ui_api.steps.router import _detail, _out
@@ -25,14 +22,6 @@ ROWS = [
     " deprecation_message, created_at) VALUES ('ws_old', 'test.echo', '1.0.0', 'sha256:00', 1,"
     " :manifest, false, '', :at)",
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        yield from _postgres_database()
 
 
 def test_versions_stored_before_the_upgrade_read_with_no_egress(empty_database: str) -> None:
