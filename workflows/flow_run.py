@@ -94,6 +94,7 @@ class FlowRun:
         self._states = {step.id: StepState() for step in definition.steps}
         self._index = {step.id: index for index, step in enumerate(definition.steps)}
         scope: dict[str, Any] = {"trigger": request.trigger, "steps": {}, "vars": definition.vars}
+        evicted = False
         try:
             await self._run_all(request, definition, scope)
             output = self._flow_output(definition, scope)
@@ -117,11 +118,17 @@ class FlowRun:
         except asyncio.CancelledError:
             self._status = "cancelled"
             raise
+        except GeneratorExit:
+            # The worker evicted the run from its cache (it resumes elsewhere from history):
+            # no workflow call may run now, and the run has not ended.
+            evicted = True
+            raise
         except Exception:  # a bug: failure_exception_types fails the run with it
             self._status = "failed"
             raise
         finally:
-            self._close_steps()
+            if not evicted:
+                self._close_steps()
         # Step outputs and connection records are in the history once already (their
         # activities' results and failures): the run's result keeps each step's state without
         # them, so nothing is carried twice and they never push the result over its limit.
