@@ -15,6 +15,7 @@ depend on the engine's state. Steps keep the defaults almost always, so one clas
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,12 +47,16 @@ class PoolKey:
 
 
 class RecentUse:
-    """Which keys were used lately: those are the pools worth keeping warm.
+    """Which keys were used lately, and how much: those are the pools worth keeping warm.
 
-    A key stays wanted for ``keep_warm_s`` seconds after its last use; at most ``max_keys``
-    keys are wanted at once (the most recently used), so a burst of rarely used layers cannot
-    fill the engine with idle containers. Not thread-safe: the pools call it under their lock.
+    A key stays wanted while it has uses within the last ``keep_warm_s`` seconds; at most
+    ``max_keys`` keys are wanted at once, the most used first (then the most recently used), so
+    a burst of rarely used keys (one step per memory size, say) cannot push the pools everyone
+    uses out. Not thread-safe: the pools call it under their lock.
     """
+
+    # Uses remembered per key: enough to rank keys, bounded whatever the traffic.
+    MAX_USES = 256
 
     def __init__(
         self, keep_warm_s: float, max_keys: int, clock: Callable[[], float] = time.monotonic
@@ -59,15 +64,18 @@ class RecentUse:
         self.keep_warm_s = keep_warm_s
         self.max_keys = max_keys
         self._clock = clock
-        self._last_use: dict[PoolKey, float] = {}
+        self._uses: dict[PoolKey, deque[float]] = {}
 
     def record(self, key: PoolKey) -> None:
-        self._last_use[key] = self._clock()
+        self._uses.setdefault(key, deque(maxlen=self.MAX_USES)).append(self._clock())
 
     def wanted(self) -> list[PoolKey]:
-        """Keys used within ``keep_warm_s``, most recent first; forgets older ones."""
-        now = self._clock()
-        for key in [k for k, used in self._last_use.items() if now - used > self.keep_warm_s]:
-            del self._last_use[key]
-        recent = sorted(self._last_use, key=lambda k: self._last_use[k], reverse=True)
-        return recent[: self.max_keys]
+        """Keys used within ``keep_warm_s``, most used first; forgets older uses."""
+        since = self._clock() - self.keep_warm_s
+        for key, uses in list(self._uses.items()):
+            while uses and uses[0] < since:
+                uses.popleft()
+            if not uses:
+                del self._uses[key]
+        ranked = sorted(self._uses, key=lambda k: (len(self._uses[k]), self._uses[k][-1]))
+        return list(reversed(ranked))[: self.max_keys]

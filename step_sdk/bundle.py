@@ -24,6 +24,11 @@ from step_sdk.validation import pointer
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 MAX_ENTRIES = 2000
+# One file, unpacked: the sandbox's fsize ulimit (SandboxConfig.fsize_mb, 32 MiB) stops the
+# runner writing a bigger one into the container's bundle directory.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+# A path component, in bytes: Linux's NAME_MAX (limits.h), which the unpacking filesystem has.
+MAX_NAME_BYTES = 255
 _FIXED_MTIME = 0
 
 
@@ -63,12 +68,28 @@ def _check_path(name: str) -> str:
         raise BundleError(f"entry {name!r}: absolute or parent ('..') paths are not allowed")
     if any(part in ("..", "") for part in name.rstrip("/").split("/")):
         raise BundleError(f"entry {name!r}: '..' or empty path components are not allowed")
+    if any(
+        len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in name.split("/")
+    ):
+        raise BundleError(f"entry {name!r}: a path component is longer than {MAX_NAME_BYTES} bytes")
     return normalized
+
+
+def _check_tree(paths: list[str]) -> None:
+    """Refuse a file whose path is also a directory of another file (``q`` and ``q/r``)."""
+    files = set(paths)
+    for path in paths:
+        parent = posixpath.dirname(path)
+        while parent:
+            if parent in files:
+                raise BundleError(f"entry {parent!r} is a file and also the directory of {path!r}")
+            parent = posixpath.dirname(parent)
 
 
 def build_bundle(manifest: Manifest, files: dict[str, bytes]) -> Bundle:
     """Pack ``files`` (relative path -> content) and the manifest into a deterministic bundle."""
     entries = {_check_path(path): content for path, content in files.items()}
+    _check_tree(list(entries))
     entries.pop(MANIFEST_FILE, None)
     entries[MANIFEST_FILE] = manifest_json(manifest)
     raw = io.BytesIO()
@@ -116,6 +137,11 @@ def read_files(data: bytes) -> dict[str, bytes]:
                     continue
                 if not info.isfile():
                     raise BundleError(f"entry {info.name!r}: only regular files are allowed")
+                if info.size > MAX_FILE_BYTES:
+                    raise BundleError(
+                        f"entry {info.name!r} is {info.size} bytes; one file may have at most "
+                        f"{MAX_FILE_BYTES}"
+                    )
                 total += info.size
                 if total > MAX_UNPACKED_BYTES:
                     raise BundleError(f"bundle unpacks to more than {MAX_UNPACKED_BYTES} bytes")
@@ -125,6 +151,7 @@ def read_files(data: bytes) -> dict[str, bytes]:
                 files[path] = handle.read() if handle is not None else b""
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BundleError(f"bundle is not a gzip'd tar: {exc}") from None
+    _check_tree(list(files))
     return files
 
 

@@ -40,6 +40,7 @@ from ui_api.secrets.crypto import InsecureSecretKey
 def up() -> None:
     """Start Temporal (dev server, web UI), the API and a worker; print where everything is."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("stepwell.pool").setLevel(logging.INFO)  # "keeping warm: ..." as it changes
     settings = Settings()
     problem = port_problem(settings.api_host, settings.api_port)
     if problem:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import tarfile
 from pathlib import Path
@@ -61,6 +62,31 @@ def test_unsafe_entries_are_rejected(name: str, kind: bytes) -> None:
     data = tar_gz([manifest_info, info], {"stepwell.json": b"{}", name: b"x"})
     with pytest.raises(BundleError, match="entry"):
         read_bundle(data)
+
+
+def _manifest_and(files: dict[str, bytes]) -> bytes:
+    entries = [tarfile.TarInfo("stepwell.json")] + [tarfile.TarInfo(name) for name in files]
+    return tar_gz(entries, {"stepwell.json": b"{}", **files})
+
+
+@pytest.mark.parametrize(
+    ("files", "says"),
+    [
+        ({"q": b"x", "q/r.txt": b"y"}, "'q' is a file and also the directory of 'q/r.txt'"),
+        ({"a/b": b"x", "a/b/c/d.py": b"y"}, "'a/b' is a file and also the directory"),
+        ({"n" * 256 + ".py": b"x"}, "a path component is longer than 255 bytes"),
+        ({"big.bin": b"\0" * (32 * 1024 * 1024 + 1)}, "one file may have at most 33554432"),
+    ],
+    ids=["file-and-directory", "nested-file-and-directory", "long-name", "file-over-fsize"],
+)
+def test_entries_no_container_could_unpack_are_refused_when_read(
+    files: dict[str, bytes], says: str
+) -> None:
+    """The runner unpacks a bundle into the step's container: what it could never write there
+    (over the sandbox's fsize ulimit, a name over NAME_MAX, a file where a directory must be)
+    is refused when the bundle is read (at push), not at every run."""
+    with pytest.raises(BundleError, match=re.escape(says)):
+        read_bundle(_manifest_and(files))
 
 
 def test_missing_or_invalid_manifest_names_the_field() -> None:

@@ -210,6 +210,22 @@ def test_recent_use_keeps_the_most_recent_keys_only(clock: Clock) -> None:
     assert use.wanted() == [keys[2]]
 
 
+def test_a_burst_of_rarely_used_keys_does_not_push_out_the_pool_everyone_uses(
+    clock: Clock,
+) -> None:
+    """One tenant running a step once per memory size must not evict the default pool."""
+    use = RecentUse(keep_warm_s=900, max_keys=2, clock=clock)
+    default = PoolKey.of("sha256:base", Limits(), egress=False)
+    for _ in range(20):
+        clock.now += 1
+        use.record(default)
+    rare = [PoolKey.of("sha256:base", Limits(memory_mb=100 + n), egress=False) for n in range(6)]
+    for key in rare:
+        clock.now += 1
+        use.record(key)
+    assert use.wanted() == [default, rare[-1]]
+
+
 def test_limits_classes_and_wiring_are_separate_pools() -> None:
     small = PoolKey.of("sha256:base", Limits(memory_mb=128), egress=False)
     wired = PoolKey.of("sha256:base", Limits(), egress=True)
