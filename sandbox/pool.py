@@ -203,6 +203,12 @@ class WarmPools:
                 while pool and (now - pool[0].ready_at > self.settings.idle_s or len(pool) > keep):
                     stale.append(pool.popleft().container)
                     self._counts["recycled"] += 1
+                # a container that died while idle is replaced now, not at its idle age (the
+                # check is local: its attach stream has closed)
+                for entry in [e for e in pool if not e.container.idle_and_alive()]:
+                    pool.remove(entry)
+                    stale.append(entry.container)
+                    self._counts["dead"] += 1
                 if not pool:
                     del self._idle[key]
             in_flight = sum(self._filling.values())
