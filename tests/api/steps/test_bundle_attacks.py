@@ -17,7 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from step_sdk.bundle import MAX_ENTRIES, MAX_UNPACKED_BYTES
+from step_sdk.bundle import MAX_ENTRIES, MAX_FILE_BYTES, MAX_UNPACKED_BYTES
 from tests.api.helpers import WorkspaceKey, assert_error
 from tests.api.step_bundles import (
     STEP_SOURCE,
@@ -107,13 +107,22 @@ HOSTILE: list[tuple[str, Builder, str, str]] = [
         f"more than {MAX_ENTRIES} entries",
     ),
     (
-        "tar-bomb-huge-file",
+        "tar-bomb-many-files",  # each file within its own cap, together over the total
+        lambda: with_manifest(
+            manifest_doc(),
+            *(regular(f"part{i}.bin", bytes(MAX_FILE_BYTES)) for i in range(3)),
+        ),
+        "/bundle",
+        f"unpacks to more than {MAX_TAR_BYTES}",  # the tar stream's cap comes first
+    ),
+    (
+        "tar-bomb-huge-file",  # refused from its header, before any of it is read
         lambda: zeros_gzip(
             header_claiming("big.bin", tarfile.REGTYPE, MAX_UNPACKED_BYTES + 1),
             MAX_UNPACKED_BYTES + 1024,
         ),
         "/bundle",
-        f"unpacks to more than {MAX_UNPACKED_BYTES}",
+        f"one file may have at most {MAX_FILE_BYTES}",
     ),
     (
         "gzip-bomb-pax-header",  # tarfile would read this header whole into memory
