@@ -93,21 +93,41 @@ _PIPE_CHUNK = 256 * 1024
 
 
 def _pipe(source: socket.socket, target: socket.socket) -> None:
-    """Copy ``source`` to ``target`` until end of stream, then pass the end on (half-close)."""
-    buffer = bytearray(_PIPE_CHUNK)
-    view = memoryview(buffer)
+    """Copy ``source`` to ``target`` until end of stream, then pass the end on (half-close).
+
+    With ``splice(2)`` the bytes go through a kernel pipe and never through Python."""
     try:
-        while True:
-            size = source.recv_into(buffer)
-            if not size:
-                break
-            target.sendall(view[:size])
+        if hasattr(os, "splice"):
+            _splice_all(source.fileno(), target.fileno())
+        else:
+            _copy_all(source, target)
     except OSError:
         pass
     finally:
         for sock, how in ((target, socket.SHUT_WR), (source, socket.SHUT_RD)):
             with contextlib.suppress(OSError):
                 sock.shutdown(how)
+
+
+def _splice_all(source: int, target: int) -> None:
+    read_end, write_end = os.pipe()
+    try:
+        while True:
+            moved = os.splice(source, write_end, _PIPE_CHUNK)
+            if not moved:
+                return
+            while moved:
+                moved -= os.splice(read_end, target, moved)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def _copy_all(source: socket.socket, target: socket.socket) -> None:
+    buffer = bytearray(_PIPE_CHUNK)
+    view = memoryview(buffer)
+    while size := source.recv_into(buffer):
+        target.sendall(view[:size])
 
 
 def _forward(client: socket.socket) -> None:
@@ -137,10 +157,13 @@ def _serve_forwarder(listener: socket.socket) -> None:
         threading.Thread(target=_forward, args=(client,), daemon=True).start()
 
 
-def _start_egress_forwarder() -> None:
+def _start_egress_forwarder(keep_closed: tuple[int, ...] = ()) -> None:
     """Listen on ``EGRESS_LISTEN`` and forward to ``EGRESS_SOCKET``, if the execution has egress.
 
-    Daemon threads only: they never keep the step alive, and ``main`` ends with ``os._exit``.
+    The forwarder is a child process forked before anything is imported or read: it moves the
+    step's network bytes on a CPU of its own instead of competing with the step's code for its
+    interpreter, and holds none of the runner's descriptors (``keep_closed``, stdin). It ends
+    with the container (the runner's exit ends the init, and with it every process).
     """
     if not os.path.exists(EGRESS_SOCKET):
         return
@@ -149,10 +172,20 @@ def _start_egress_forwarder() -> None:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(EGRESS_LISTEN)
         listener.listen(128)
+        child = os.fork()
     except OSError as exc:
         print(f"stepwell: the egress forwarder could not start: {exc}", file=sys.stderr)
         return
-    threading.Thread(target=_serve_forwarder, args=(listener,), daemon=True).start()
+    if child:
+        listener.close()
+        return
+    try:  # the forwarder process: never returns
+        for fd in (0, *keep_closed):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _serve_forwarder(listener)
+    finally:
+        os._exit(0)
 
 
 def _private_result_channel() -> int:
@@ -404,7 +437,7 @@ def main() -> None:
     """Run the step once and exit; never returns."""
     sys.dont_write_bytecode = True
     result_fd = _private_result_channel()
-    _start_egress_forwarder()
+    _start_egress_forwarder(keep_closed=(result_fd,))
     _preload(imports=COLD_FLAG not in sys.argv[1:])
     _write_all(result_fd, READY)
     frame: dict[str, Any]
