@@ -23,11 +23,9 @@ Protocol:
     "traceback"}}``.
 
 Egress: when the host gave the execution an egress lease, ``EGRESS_SOCKET`` exists (the proxy's
-per-execution Unix socket, mounted read-only) and the environment has ``HTTP_PROXY`` and friends
-pointing at ``127.0.0.1:3128``. Before any user code runs, the runner listens there and pipes
-each connection to the socket, so standard HTTP clients work unchanged inside a container that
-has no network. The proxy outside the container enforces everything; bypassing the forwarder and
-talking to the socket directly gains a step nothing.
+per-execution Unix socket, mounted read-only); before anything else the runner starts the
+forwarder of ``step_sdk/egress_forwarder.py``, which makes it reachable at ``127.0.0.1:3128``
+for standard HTTP clients.
 
 Nothing here is trusted by the host: the frame is parsed strictly, and exit status, OOM and time
 come from Docker and the host's own clock.
@@ -37,17 +35,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import importlib
 import importlib.util
 import io
 import json
 import os
 import posixpath
-import socket
 import sys
 import tarfile
-import threading
 import traceback
 from typing import Any
 
@@ -88,104 +83,18 @@ PRELOAD = (
 MAX_OUTPUT_DEPTH = 64
 INVOKE_ATTRIBUTE = "__stepwell_invoke__"
 EGRESS_SOCKET = "/run/stepwell/egress/proxy.sock"
-EGRESS_LISTEN = ("127.0.0.1", 3128)
-_PIPE_CHUNK = 256 * 1024
-
-
-def _pipe(source: socket.socket, target: socket.socket) -> None:
-    """Copy ``source`` to ``target`` until end of stream, then pass the end on (half-close).
-
-    With ``splice(2)`` the bytes go through a kernel pipe and never through Python."""
-    try:
-        if hasattr(os, "splice"):
-            _splice_all(source.fileno(), target.fileno())
-        else:
-            _copy_all(source, target)
-    except OSError:
-        pass
-    finally:
-        for sock, how in ((target, socket.SHUT_WR), (source, socket.SHUT_RD)):
-            with contextlib.suppress(OSError):
-                sock.shutdown(how)
-
-
-def _splice_all(source: int, target: int) -> None:
-    read_end, write_end = os.pipe()
-    try:
-        while True:
-            moved = os.splice(source, write_end, _PIPE_CHUNK)
-            if not moved:
-                return
-            while moved:
-                moved -= os.splice(read_end, target, moved)
-    finally:
-        os.close(read_end)
-        os.close(write_end)
-
-
-def _copy_all(source: socket.socket, target: socket.socket) -> None:
-    buffer = bytearray(_PIPE_CHUNK)
-    view = memoryview(buffer)
-    while size := source.recv_into(buffer):
-        target.sendall(view[:size])
-
-
-def _forward(client: socket.socket) -> None:
-    """One forwarded connection: client <-> the proxy's socket, both directions at once."""
-    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        upstream.connect(EGRESS_SOCKET)
-    except OSError:
-        upstream.close()
-        client.close()
-        return
-    outbound = threading.Thread(target=_pipe, args=(client, upstream), daemon=True)
-    outbound.start()
-    _pipe(upstream, client)
-    outbound.join()
-    upstream.close()
-    client.close()
-
-
-def _serve_forwarder(listener: socket.socket) -> None:
-    while True:
-        try:
-            client, _ = listener.accept()
-        except OSError:
-            return
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(target=_forward, args=(client,), daemon=True).start()
 
 
 def _start_egress_forwarder(keep_closed: tuple[int, ...] = ()) -> None:
-    """Listen on ``EGRESS_LISTEN`` and forward to ``EGRESS_SOCKET``, if the execution has egress.
-
-    The forwarder is a child process forked before anything is imported or read: it moves the
-    step's network bytes on a CPU of its own instead of competing with the step's code for its
-    interpreter, and holds none of the runner's descriptors (``keep_closed``, stdin). It ends
-    with the container (the runner's exit ends the init, and with it every process).
-    """
+    """Start the egress forwarder (``step_sdk/egress_forwarder.py``) if the execution has
+    egress, i.e. if the host mounted its lease's socket."""
     if not os.path.exists(EGRESS_SOCKET):
         return
-    try:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(EGRESS_LISTEN)
-        listener.listen(128)
-        child = os.fork()
-    except OSError as exc:
-        print(f"stepwell: the egress forwarder could not start: {exc}", file=sys.stderr)
+    forwarder = _sdk_module("egress_forwarder")
+    if forwarder is None:
+        print("stepwell: the egress forwarder is missing from the SDK", file=sys.stderr)
         return
-    if child:
-        listener.close()
-        return
-    try:  # the forwarder process: never returns
-        for fd in (0, *keep_closed):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        _serve_forwarder(listener)
-    finally:
-        os._exit(0)
+    forwarder.start(EGRESS_SOCKET, keep_closed)
 
 
 def _private_result_channel() -> int:
@@ -361,23 +270,23 @@ def _unjsonable(output: Any) -> str:
     The host checks the same again; checking here gives the author the same message as
     ``step_sdk.testing.call`` does.
     """
-    checks = _json_value_checks()
+    checks = _sdk_module("json_values")
     if checks is None:  # no SDK next to the runner: the host's check still applies
         return ""
     return str(checks.describe(checks.json_value_problems(output)))
 
 
-def _json_value_checks() -> Any:
-    """``step_sdk.json_values``, loaded from its file under a private name.
+def _sdk_module(name: str) -> Any:
+    """``step_sdk/<name>.py`` (a standard-library-only module), loaded from its file under a
+    private name, once; ``None`` if it cannot be loaded.
 
     Not through the package: ``step_sdk/__init__`` imports pydantic and jsonschema (~150 ms of
-    CPU that a step without the SDK would pay for a standard-library check), and a bundle with
+    CPU that a step without the SDK would pay for a standard-library module), and a bundle with
     a ``step_sdk`` of its own cannot stand in for it either.
     """
-    global _JSON_VALUES
-    if _JSON_VALUES is None:
-        path = os.path.join(SDK_DIR, "step_sdk", "json_values.py")
-        spec = importlib.util.spec_from_file_location("_stepwell_json_values", path)
+    if name not in _SDK_MODULES:
+        path = os.path.join(SDK_DIR, "step_sdk", f"{name}.py")
+        spec = importlib.util.spec_from_file_location(f"_stepwell_{name}", path)
         if spec is None or spec.loader is None:
             return None
         module = importlib.util.module_from_spec(spec)
@@ -385,11 +294,11 @@ def _json_value_checks() -> Any:
             spec.loader.exec_module(module)
         except (OSError, ImportError):
             return None
-        _JSON_VALUES = module
-    return _JSON_VALUES
+        _SDK_MODULES[name] = module
+    return _SDK_MODULES[name]
 
 
-_JSON_VALUES: Any = None
+_SDK_MODULES: dict[str, Any] = {}
 
 
 def _printable(text: str) -> str:

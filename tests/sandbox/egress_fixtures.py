@@ -3,17 +3,14 @@
 * HTTP and HTTPS servers on ``0.0.0.0``, reached by the proxy at the Docker bridge address and
   exempted from the address checks through ``egress_test_public`` (the "public" servers);
 * an HTTP server on ``0.0.0.0`` that is NOT exempted (a host service a step must never reach);
-* a DNS server on the bridge address, port 53, which the proxy uses (``egress_dns``):
-  ``public.stepwell.test`` -> bridge address, ``private.stepwell.test`` -> 10.1.2.3,
-  ``metadata.stepwell.test`` -> 169.254.169.254, ``loopback6.stepwell.test`` -> ::1 (AAAA),
-  ``rebind.stepwell.test`` -> alternately the bridge address and 127.0.0.1 (TTL 0).
+* a DNS server on the bridge address, port 53, which the proxy uses (``egress_dns``; its
+  answers are in ``tests/sandbox/egress_dns.py``).
 
 Every server keeps a log of what it received, so a test asserts what the host observed.
 """
 
 from __future__ import annotations
 
-import itertools
 import socket
 import ssl
 import subprocess
@@ -27,8 +24,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import docker
 import pytest
-from dnslib import AAAA, QTYPE, RR, A, DNSRecord
-from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from sandbox.config import SandboxConfig
 from sandbox.egress.gateway import EgressGateway, Lease
@@ -37,8 +32,7 @@ from sandbox.launcher import LogSink, Sandbox
 from sandbox.result import StepResult
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Limits, Manifest
-
-ZONE = "stepwell.test"
+from tests.sandbox.egress_dns import ZONE, EgressDns
 
 
 @dataclass
@@ -183,66 +177,6 @@ def start_servers(bridge: str, directory: Path) -> EgressServers:
         log=log,
         _servers=servers,
     )
-
-
-class _Resolver(BaseResolver):  # type: ignore[misc]
-    def __init__(self, bridge: str) -> None:
-        self.bridge = bridge
-        self.queries: list[tuple[str, str]] = []
-        self.lock = threading.Lock()
-        self._rebind = itertools.cycle([bridge, "127.0.0.1"])
-
-    def resolve(self, request: DNSRecord, handler: object) -> DNSRecord:
-        reply = request.reply()
-        name = str(request.q.qname).rstrip(".").lower()
-        kind = QTYPE[request.q.qtype]
-        with self.lock:
-            self.queries.append((name, kind))
-            rebind = next(self._rebind) if name == f"rebind.{ZONE}" and kind == "A" else None
-        fixed = {
-            f"public.{ZONE}": self.bridge,
-            f"private.{ZONE}": "10.1.2.3",
-            f"metadata.{ZONE}": "169.254.169.254",
-        }
-        if kind == "A" and name in fixed:
-            reply.add_answer(RR(name, QTYPE.A, rdata=A(fixed[name]), ttl=60))
-        elif rebind is not None:
-            reply.add_answer(RR(name, QTYPE.A, rdata=A(rebind), ttl=0))
-        elif kind == "AAAA" and name == f"loopback6.{ZONE}":
-            reply.add_answer(RR(name, QTYPE.AAAA, rdata=AAAA("::1"), ttl=60))
-        elif not name.endswith(ZONE) or name.split(".")[0] not in (
-            "public",
-            "private",
-            "metadata",
-            "rebind",
-            "loopback6",
-        ):
-            reply.header.rcode = 3  # NXDOMAIN
-        return reply
-
-
-class EgressDns:
-    """A DNS server on ``address``:53 (UDP and TCP) with a log of the queries it answered."""
-
-    def __init__(self, address: str) -> None:
-        self._resolver = _Resolver(address)
-        quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
-        self._servers = [
-            DNSServer(self._resolver, port=53, address=address, logger=quiet, tcp=tcp)
-            for tcp in (False, True)
-        ]
-        for server in self._servers:
-            server.start_thread()
-
-    def queries(self, name: str, kind: str = "A") -> int:
-        """How many ``kind`` queries for ``name`` it answered."""
-        with self._resolver.lock:
-            return sum(1 for q in self._resolver.queries if q == (name, kind))
-
-    def close(self) -> None:
-        for server in self._servers:
-            server.stop()
-            server.server.server_close()
 
 
 def bridge_address(api: Any) -> str:

@@ -22,8 +22,8 @@ import pytest
 from sandbox import labels
 from sandbox.envelope import Envelope, StepContext
 from sandbox.launcher import Sandbox, StepCancelled
+from tests.sandbox.egress_dns import EgressDns
 from tests.sandbox.egress_fixtures import (
-    EgressDns,
     EgressServers,
     RecordingGateway,
     RunEgress,
