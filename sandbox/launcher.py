@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import docker
@@ -32,6 +31,7 @@ from sandbox.containers import (
     start_container,
 )
 from sandbox.egress.gateway import EgressGateway, Lease
+from sandbox.egress.records import ConnectionRecord, printable
 from sandbox.egress.rules import effective_rules, ignored_note
 from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
@@ -321,18 +321,11 @@ class Sandbox:
 
 def _lost_records(why: str) -> dict[str, Any]:
     """A record in the proxy's shape saying the execution's records could not be collected."""
-    return {
-        "host": "*",
-        "port": 0,
-        "address": None,
-        "method": "",
-        "allowed": False,
-        "reason": f"the egress proxy's records of this execution were lost: {why}"[:255],
-        "bytes_out": 0,
-        "bytes_in": 0,
-        "started_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "duration_ms": 0,
-    }
+    lost = ConnectionRecord(
+        host="*", reason=printable(f"the egress proxy's records of this execution were lost: {why}")
+    )
+    lost.finish()
+    return lost.as_json()
 
 
 def _redacted(result: StepResult, redactor: Redactor) -> StepResult:
