@@ -2,6 +2,7 @@
 import { Redirect, Route, Switch } from "wouter";
 import { EmptyState } from "./components/EmptyState";
 import { FlowsPage } from "./pages/flows/FlowsPage";
+import { RunPage } from "./pages/runs/RunPage";
 import { RunsPage } from "./pages/runs/RunsPage";
 import { CataloguePage } from "./pages/steps/CataloguePage";
 import { SecretsPage } from "./pages/secrets/SecretsPage";
@@ -14,6 +15,7 @@ export function Routes() {
       </Route>
       <Route path="/flows" component={FlowsPage} />
       <Route path="/runs" component={RunsPage} />
+      <Route path="/runs/:id" component={RunPage} />
       <Route path="/steps" component={CataloguePage} />
       <Route path="/secrets" component={SecretsPage} />
       <Route>
