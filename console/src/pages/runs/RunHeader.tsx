@@ -83,7 +83,7 @@ export function RunHeader({ run, flowName, connection }: Props) {
         </p>
       )}
       <ErrorBanner error={failure?.error} title={failure?.action} />
-      <dl className="run-facts">
+      <dl className="run-facts" aria-label="Run facts">
         <dt>Flow</dt>
         <dd>
           {run.flow_id ? (

@@ -7,7 +7,7 @@ import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { duration, formatTime } from "../../components/time";
 import { useApi } from "../../components/useApi";
-import { RunFiltersForm } from "./RunFiltersForm";
+import { LabelledSelect, RunFiltersForm } from "./RunFiltersForm";
 import { filterQuery, isFiltered, readFilters, type RunFilters } from "./runFilters";
 import { StatusBadge } from "./StatusBadge";
 import "./runs.css";
@@ -91,16 +91,17 @@ export function RunsPage() {
         >
           Older runs
         </button>
-        <label>
-          Runs per page{" "}
-          <select value={limit} onChange={(e) => show(filters, Number(e.target.value))}>
-            {PAGE_SIZES.map((size) => (
-              <option key={size} value={size}>
-                {size}
-              </option>
-            ))}
-          </select>
-        </label>
+        <LabelledSelect
+          label="Runs per page"
+          value={String(limit)}
+          onChange={(value) => show(filters, Number(value))}
+        >
+          {PAGE_SIZES.map((size) => (
+            <option key={size} value={size}>
+              {size}
+            </option>
+          ))}
+        </LabelledSelect>
         <button type="button" onClick={runs.reload} disabled={runs.loading}>
           Refresh
         </button>
