@@ -109,3 +109,24 @@ def test_a_long_run_is_cancelled_and_re_run_from_its_page(
         expect(page.get_by_role("button", name="Cancel run")).to_be_visible()
     finally:
         api.post(f"/v1/runs/{rerun_id}/cancel")  # frees the worker for the other tests
+
+
+def test_leaving_a_running_runs_page_closes_its_event_stream(
+    signed_in: Page, console_stack: ConsoleStack
+) -> None:
+    api = console_stack.api
+    push_step(api, SLEEPER)
+    run_id = start_run(api, save_flow(api, sleep_flow(90)))
+    page = signed_in
+    try:
+        page.goto(f"/#/runs/{run_id}")
+        expect(page.get_by_role("region", name="Step nap")).to_contain_text(
+            "running", timeout=LONG_S
+        )
+        with page.expect_event(
+            "requestfailed", lambda request: request.url.endswith(f"/v1/runs/{run_id}/events")
+        ):
+            page.get_by_role("navigation", name="Sections").get_by_role("link", name="Runs").click()
+        expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+    finally:
+        api.post(f"/v1/runs/{run_id}/cancel")

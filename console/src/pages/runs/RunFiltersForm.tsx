@@ -30,7 +30,11 @@ export function LabelledSelect(props: {
 export function RunFiltersForm({ filters, flows, onChange }: Props) {
   const known = flows.some((flow) => flow.id === filters.flow);
   return (
-    <form className="toolbar run-filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
+    <form
+      className="toolbar run-filters"
+      aria-label="Filter runs"
+      onSubmit={(e) => e.preventDefault()}
+    >
       <LabelledSelect
         label="Flow"
         value={filters.flow ?? ""}

@@ -68,7 +68,12 @@ export function RunHeader({ run, flowName, connection }: Props) {
         </h1>
         <div className="toolbar">
           {running && (
-            <button type="button" className="danger" onClick={cancel} disabled={busy !== null || cancelAsked}>
+            <button
+              type="button"
+              className="danger"
+              onClick={cancel}
+              disabled={busy !== null || cancelAsked}
+            >
               {cancelAsked ? "Cancelling…" : "Cancel run"}
             </button>
           )}
@@ -87,7 +92,9 @@ export function RunHeader({ run, flowName, connection }: Props) {
         <dt>Flow</dt>
         <dd>
           {run.flow_id ? (
-            <Link href={`/flows/${encodeURIComponent(run.flow_id)}`}>{flowName ?? run.flow_id}</Link>
+            <Link href={`/flows/${encodeURIComponent(run.flow_id)}`}>
+              {flowName ?? run.flow_id}
+            </Link>
           ) : (
             "—"
           )}

@@ -91,7 +91,11 @@ function RunBody({ run, live }: { run: RunDetail; live: ReturnType<typeof useLiv
           {run.status === "succeeded" ? (
             <JsonBlock value={run.output} label="Run output" />
           ) : (
-            <p className="hint">{run.status === "running" ? "Not yet: the run is going." : "None: the run did not succeed."}</p>
+            <p className="hint">
+              {run.status === "running"
+                ? "Not yet: the run is going."
+                : "None: the run did not succeed."}
+            </p>
           )}
         </div>
       </div>

@@ -18,8 +18,12 @@ function offset(origin: number, value: string | null | undefined): string {
 }
 
 function seconds(from: number, to: number): string {
-  return Number.isFinite(from) && Number.isFinite(to) ? `${((to - from) / 1000).toFixed(2)} s` : "—";
+  if (!Number.isFinite(from) || !Number.isFinite(to)) return "—";
+  return `${((to - from) / 1000).toFixed(2)} s`;
 }
+
+const rowKey = (stepId: string, execution: Execution) =>
+  `${stepId}/${execution.execution_id}/${execution.scheduled_at}`;
 
 /** The current time, ticking every second while `live`. */
 function useNow(live: boolean): number {
@@ -55,8 +59,9 @@ export function RunTimeline({ run }: { run: RunDetail }) {
           const scheduled = ms(execution.scheduled_at);
           const started = ms(execution.started_at);
           const finished = ms(execution.finished_at) || now;
+          const began = Number.isFinite(started) ? started : finished;
           return (
-            <div className="timeline-row" key={`${stepId}/${execution.execution_id}/${execution.scheduled_at}`}>
+            <div className="timeline-row" key={rowKey(stepId, execution)}>
               <span className="timeline-label">
                 {execution.execution_id}
                 {execution.attempt > 1 && <small> ×{execution.attempt}</small>}
@@ -64,7 +69,7 @@ export function RunTimeline({ run }: { run: RunDetail }) {
               <span className="timeline-track">
                 <span
                   className="timeline-wait"
-                  style={{ left: at(scheduled), width: width(scheduled, Number.isFinite(started) ? started : finished) }}
+                  style={{ left: at(scheduled), width: width(scheduled, began) }}
                 />
                 {Number.isFinite(started) && (
                   <span
@@ -73,7 +78,9 @@ export function RunTimeline({ run }: { run: RunDetail }) {
                   />
                 )}
               </span>
-              <span className="timeline-time">{seconds(Number.isFinite(started) ? started : scheduled, finished)}</span>
+              <span className="timeline-time">
+                {seconds(Number.isFinite(started) ? started : scheduled, finished)}
+              </span>
             </div>
           );
         })}
@@ -100,7 +107,11 @@ export function RunTimeline({ run }: { run: RunDetail }) {
         </thead>
         <tbody>
           {rows.map(({ stepId, execution }) => (
-            <ExecutionRow key={`${stepId}/${execution.execution_id}/${execution.scheduled_at}`} execution={execution} origin={origin} />
+            <ExecutionRow
+              key={rowKey(stepId, execution)}
+              execution={execution}
+              origin={origin}
+            />
           ))}
         </tbody>
       </table>

@@ -34,19 +34,26 @@ export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
         {step.items != null && <> · {step.items} items</>}
         {step.duration_ms != null && <> · {(step.duration_ms / 1000).toFixed(2)} s</>}
         {step.started_at && <> · started {formatTime(step.started_at)}</>}
-        {step.infra_retries > 0 && <> · run again {step.infra_retries}× after an infrastructure failure</>}
+        {step.infra_retries > 0 && (
+          <> · run again {step.infra_retries}× after an infrastructure failure</>
+        )}
       </p>
       {step.error && <StepErrorView stepId={stepId} error={step.error} />}
       {step.infra_error && (
         <p className="hint">
-          Last infrastructure failure: {String(step.infra_error.type)}: {String(step.infra_error.message)}
+          Last infrastructure failure: {String(step.infra_error.type)}:{" "}
+          {String(step.infra_error.message)}
         </p>
       )}
       {!NOT_RUN.has(step.status) && (
         <div className="step-io">
           <div>
             <h4>Input</h4>
-            <JsonBlock value={step.input} label={`Input of step ${stepId}`} />
+            {(step.executions ?? []).length === 0 ? (
+              <p className="hint">Never rendered: the step failed before it was scheduled.</p>
+            ) : (
+              <JsonBlock value={step.input} label={`Input of step ${stepId}`} />
+            )}
           </div>
           <div>
             <h4>Output</h4>
