@@ -37,6 +37,7 @@ def test_a_run_goes_green_live(signed_in: Page, console_stack: ConsoleStack) -> 
     # no reload from here on: the page follows the run's event stream
     expect(status).to_have_text("succeeded", timeout=LONG_S)
     expect(step).to_contain_text("succeeded")
+    expect(page.get_by_text("live", exact=True)).to_have_count(0)  # the stream has ended
     expect(page.get_by_label("step nap, succeeded")).to_have_class(re.compile("status-succeeded"))
     expect(page.get_by_label("Run output")).to_contain_text('"slept": 3')
     expect(page.get_by_label("Input of step nap")).to_contain_text('"seconds": 3')

@@ -82,7 +82,7 @@ export function RunHeader({ run, flowName, connection }: Props) {
           </button>
         </div>
       </div>
-      {CONNECTION[connection] && (
+      {running && CONNECTION[connection] && (
         <p className="hint" aria-live="polite">
           {CONNECTION[connection]}
         </p>
