@@ -4,13 +4,17 @@ times (a timeline), live and after the end; and runs listed by how they started.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.workflow.v1 import PendingActivityInfo
 
 from tests.api.helpers import WorkspaceKey, finished, insert_flow, insert_step
 from tests.api.runs.helpers import FAILING, chatty_flow, start, step_running
+from ui_api.runs.executions import step_executions, step_input
+from ui_api.runs.history import ExecutionFacts
 from ui_api.runs.listing import visibility_query
 from ui_api.runs.schemas import RunStatus, RunTrigger
 from ui_api.services import Services
@@ -113,3 +117,38 @@ def test_the_trigger_filter_is_a_quoted_clause() -> None:
         "WorkflowType = 'FlowRun' AND StepwellWorkspace = 'ws_1' "
         "AND ExecutionStatus = 'Failed' AND StepwellTrigger = 'schedule'"
     )
+
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_foreach_steps_input_is_each_items_latest_in_item_order() -> None:
+    executions = [
+        ExecutionFacts("a1", "fan[1]", AT, input={"n": 1}),
+        ExecutionFacts("a0", "fan[0]", AT + timedelta(seconds=1), input={"n": 0}),
+        # item 0 run again after an infrastructure failure: a new activity, the latest input
+        ExecutionFacts("a2", "fan[0]", AT + timedelta(seconds=2), input={"n": "again"}),
+    ]
+    assert step_input(executions) == [{"n": "again"}, {"n": 1}]
+    assert [e.execution_id for e in step_executions(executions, [])] == [
+        "fan[1]",
+        "fan[0]",
+        "fan[0]",
+    ]
+    assert step_input([]) is None
+
+
+def test_a_started_pending_activity_gives_a_running_executions_attempt_and_start() -> None:
+    pending = PendingActivityInfo(
+        activity_id="a1", state=PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, attempt=2
+    )
+    pending.last_started_time.FromDatetime(AT + timedelta(seconds=5))
+    scheduled = ExecutionFacts("a1", "work", AT, attempt_offset=1)
+    [entry] = step_executions([scheduled], [pending])
+    assert entry.status == "running" and entry.attempt == 3  # counted on after an earlier one
+    assert entry.started_at == AT + timedelta(seconds=5) and entry.finished_at is None
+    waiting = PendingActivityInfo(
+        activity_id="a1", state=PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, attempt=1
+    )
+    [entry] = step_executions([scheduled], [waiting])
+    assert entry.status == "scheduled" and entry.started_at is None
