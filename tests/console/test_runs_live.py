@@ -34,6 +34,7 @@ def test_a_run_goes_green_live(signed_in: Page, console_stack: ConsoleStack) -> 
     expect(status).to_have_text("running")
     step = page.get_by_role("region", name="Step nap")
     expect(page.get_by_label("Run input")).to_contain_text('"why": "watch"')
+    screenshot(page, "run-running")
     # no reload from here on: the page follows the run's event stream
     expect(status).to_have_text("succeeded", timeout=LONG_S)
     expect(step).to_contain_text("succeeded")

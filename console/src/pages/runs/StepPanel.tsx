@@ -10,7 +10,7 @@ interface Props {
   stepId: string;
   uses: string | undefined;
   step: Schemas["StepRun"];
-  /** Log text streamed live, when the stream has some for this step. */
+  /** Log text streamed live since the stream opened, when it has some for this step. */
   liveLog: string | undefined;
   selected: boolean;
 }
@@ -18,7 +18,9 @@ interface Props {
 const NOT_RUN = new Set(["pending", "not_started", "skipped"]);
 
 export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
-  const logs = liveLog ?? step.logs;
+  // While the step runs, the stream's text is the newest; once it ended, the run's record
+  // holds the whole log (the stream may have closed before sending its end).
+  const logs = step.status === "running" ? (liveLog ?? step.logs) : step.logs || liveLog;
   return (
     <section
       id={`step-${stepId}`}
@@ -32,7 +34,9 @@ export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
       <p className="hint">
         {step.attempts} attempt{step.attempts === 1 ? "" : "s"}
         {step.items != null && <> · {step.items} items</>}
-        {step.duration_ms != null && <> · {(step.duration_ms / 1000).toFixed(2)} s</>}
+        {step.duration_ms != null && step.finished_at && (
+          <> · {(step.duration_ms / 1000).toFixed(2)} s</>
+        )}
         {step.started_at && <> · started {formatTime(step.started_at)}</>}
         {step.infra_retries > 0 && (
           <> · run again {step.infra_retries}× after an infrastructure failure</>

@@ -1,9 +1,11 @@
 // What the run page shows of a run while it goes: GET /v1/runs/{id} for the whole picture, and
 // its Server-Sent Events (GET /v1/runs/{id}/events, see ui_api/runs/events.py) for the moment
 // anything changes: `progress` patches the statuses at once and asks for the whole run again,
-// `log` carries log text live, `end` closes. The stream is opened with fetch-event-source so the
-// Authorization header is sent; it stops when the run ends or the page is left, and reconnects
-// with a growing pause when the connection drops (or Temporal is briefly unreachable).
+// `log` carries log text live, `end` closes. While the run goes it is also read every few seconds
+// for what the stream does not carry (when an execution started, its input). The stream is
+// opened with fetch-event-source so the Authorization header is sent; it stops when the run ends
+// or the page is left, and reconnects with a growing pause when the connection drops (or
+// Temporal is briefly unreachable).
 import { fetchEventSource, type EventSourceMessage } from "@microsoft/fetch-event-source";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { api, call, toApiError, type Schemas } from "../../api/client";
@@ -36,6 +38,8 @@ interface Log {
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 15000;
+// What the stream does not carry (an execution's start, its input) is read again this often.
+const REREAD_MS = 3000;
 
 /** The run with a `progress` event's statuses, attempts and times applied. */
 export function withProgress(run: RunDetail, progress: Progress): RunDetail {
@@ -169,7 +173,11 @@ export function useLiveRun(runId: string): LiveRun {
     }).catch(() => {
       // refused: the error is shown; nothing to retry
     });
-    return () => stop.abort();
+    const reread = setInterval(refresh, REREAD_MS);
+    return () => {
+      stop.abort();
+      clearInterval(reread);
+    };
   }, [running, runId, refresh]);
 
   return { run, error, logs, connection, streamError, refresh };
