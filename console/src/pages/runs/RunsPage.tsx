@@ -1,0 +1,4 @@
+// Placeholder until this page is built (issue 13).
+export function RunsPage() {
+  return <h1>Runs</h1>;
+}

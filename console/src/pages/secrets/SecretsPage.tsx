@@ -1,0 +1,4 @@
+// Placeholder until this page is built (issue 13).
+export function SecretsPage() {
+  return <h1>Secrets</h1>;
+}
