@@ -1,25 +1,24 @@
 """The browser-test harness: a real ``stepwell up`` (``console_stack``), Debian's Chromium
 (``chromium``), a fresh page per test that checks where its requests went (``page``; more of
 them, each its own browser session: ``new_page()``), the same page signed in through the
-console's form (``signed_in``; ``sign_in(page, stack)`` for another page), and
-``screenshot(page, name)`` (from tests.console.browser).
+console's form (``signed_in``). Helpers for tests, in tests.console.browser: ``sign_in(page,
+stack)``, ``workspace_label(page)`` and ``screenshot(page, name)``.
 
 Every test using ``console_stack`` is marked ``temporal`` and ``docker``. Browser tests are plain
-``def`` tests (Playwright's sync API refuses to run inside an event loop)."""
+``def`` tests, in modules with no async test (Playwright's sync API holds an event loop)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import docker
 import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
-    Locator,
     Page,
     Playwright,
-    expect,
     sync_playwright,
 )
 
@@ -28,10 +27,12 @@ from tests.console.browser import (
     BrowserLog,
     chromium_executable,
     screenshot,
+    sign_in,
+    workspace_label,
 )
 from tests.console.stack import ConsoleStack, running_stack
 
-__all__ = ["ConsoleStack", "screenshot"]
+__all__ = ["ConsoleStack", "screenshot", "sign_in", "workspace_label"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,10 +48,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def console_stack(
-    tmp_path_factory: pytest.TempPathFactory, base_image: str
+    tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient, base_image: str
 ) -> Iterator[ConsoleStack]:
     """A real ``stepwell up`` (Temporal dev server, API, worker, Docker) for the whole session."""
-    with running_stack(tmp_path_factory.mktemp("console-home")) as stack:
+    with running_stack(tmp_path_factory.mktemp("console-home"), docker_client) as stack:
         yield stack
 
 
@@ -121,21 +122,6 @@ def new_page(chromium: Browser, console_stack: ConsoleStack) -> Iterator[Callabl
     for context, _log in opened:
         context.close()
     _check([log for _context, log in opened], console_stack)
-
-
-def workspace_label(page: Page) -> Locator:
-    """Where the console's top bar shows the signed-in workspace's name."""
-    return page.get_by_role("banner").get_by_label("Workspace", exact=True)
-
-
-def sign_in(page: Page, stack: ConsoleStack) -> str:
-    """Sign in through the console's form; returns the workspace name the top bar then shows."""
-    workspace = str(stack.api.get("/v1/workspace").raise_for_status().json()["name"])
-    page.goto("/")
-    page.get_by_label("API key").fill(stack.api_key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(workspace_label(page)).to_have_text(workspace)
-    return workspace
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from collections.abc import Callable
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.console.browser import screenshot
-from tests.console.conftest import sign_in, workspace_label
+from tests.console.browser import screenshot, sign_in, workspace_label
 from tests.console.stack import ConsoleStack
 
 WRONG_KEY = "sw_this-key-was-never-issued-by-this-stack"
