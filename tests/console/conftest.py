@@ -19,6 +19,7 @@ from playwright.sync_api import (
     BrowserContext,
     Page,
     Playwright,
+    expect,
     sync_playwright,
 )
 
@@ -35,6 +36,10 @@ from tests.console.stack import ConsoleStack, running_stack
 __all__ = ["ConsoleStack", "screenshot", "sign_in", "workspace_label"]
 
 HERE = Path(__file__).resolve().parent
+# Upper bounds for Playwright's auto-waiting (it goes on as soon as the condition holds), wide
+# enough for a stack that shares two cores with step containers.
+WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -83,6 +88,7 @@ def browser_log(console_stack: ConsoleStack) -> BrowserLog:
 
 def _open(chromium: Browser, stack: ConsoleStack, log: BrowserLog) -> tuple[BrowserContext, Page]:
     context = chromium.new_context(base_url=stack.base_url)
+    context.set_default_timeout(WAIT_MS)
     log.attach(context)
     page = context.new_page()
     log.watch(page)
