@@ -4,6 +4,7 @@ a second version and its diff, and the JSON view's round trip."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -179,3 +180,23 @@ def test_problems_of_another_step_are_listed_with_a_way_to_it(signed_in: Page) -
     expect(page.get_by_role("region", name="Problems elsewhere")).to_contain_text(
         "/definition/name"
     )
+
+
+def test_the_json_view_keeps_fields_the_form_does_not_know(signed_in: Page) -> None:
+    page = signed_in
+    page.goto("/#/flows/new")
+    page.get_by_role("tab", name="JSON").click()
+    definition = lead_definition("kept-fields")
+    definition["x_note"] = "flow-level"
+    definition["steps"][3]["x_note"] = "step-level"
+    page.get_by_label("Definition (JSON)").fill(json.dumps(definition))
+    # The server's words for the unknown fields, listed since no field shows them.
+    expect(page.get_by_role("region", name="Problems elsewhere")).to_contain_text("/x_note")
+
+    page.get_by_role("tab", name="Visual editor").click()
+    page.get_by_role("button", name="Edit step each").click()
+    page.get_by_label("Concurrency").fill("2")
+    page.get_by_role("tab", name="JSON").click()
+    shown = json.loads(page.get_by_label("Definition (JSON)").input_value())
+    definition["steps"][3]["concurrency"] = 2
+    assert shown == definition

@@ -2,7 +2,7 @@
 // `{{ expression }}`), each problem on its field.
 import { useId } from "react";
 import { withField, type FlowDef } from "./definition";
-import { Field, FieldErrors } from "./Field";
+import { Field, FieldErrors, numberOrUndefined } from "./Field";
 
 export interface FlowSettingsProps {
   flow: FlowDef;
@@ -55,6 +55,14 @@ export function FlowSettings({ flow, errors, suggestions, onChange }: FlowSettin
         value={typeof flow.description === "string" ? flow.description : ""}
         onChange={(value) => onChange(withField(flow, "description", value || undefined))}
         errors={errors.description}
+      />
+      <Field
+        label="Run timeout (s)"
+        type="number"
+        value={typeof flow.timeout_s === "number" ? String(flow.timeout_s) : ""}
+        onChange={(value) => onChange(withField(flow, "timeout_s", numberOrUndefined(value)))}
+        errors={errors.timeout_s}
+        placeholder="the server's default"
       />
       <fieldset aria-describedby={errors.output?.length ? `${outputId}-error` : undefined}>
         <legend>Flow output</legend>
