@@ -200,3 +200,25 @@ def test_the_json_view_keeps_fields_the_form_does_not_know(signed_in: Page) -> N
     shown = json.loads(page.get_by_label("Definition (JSON)").input_value())
     definition["steps"][3]["concurrency"] = 2
     assert shown == definition
+
+
+def test_renaming_a_step_renames_what_reads_it(
+    signed_in: Page, console_stack: ConsoleStack
+) -> None:
+    page = signed_in
+    name = unique("lead-rename")
+    flow_id = save_lead_via_api(console_stack, name)
+    page.goto(f"/#/flows/{flow_id}")
+    page.get_by_role("button", name="Edit step score").click()
+    step_id = page.get_by_label("Step id", exact=True)
+    step_id.fill("rating")
+    step_id.press("Tab")
+    expect_no_problems(page)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved as version 2.")).to_be_visible()
+
+    expected = json.loads(
+        json.dumps(lead_definition(name)).replace("steps.score.", "steps.rating.")
+    )
+    expected["steps"][1]["id"] = "rating"
+    assert definition_of(console_stack, flow_id) == expected

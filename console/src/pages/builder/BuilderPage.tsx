@@ -7,7 +7,7 @@ import { api, ApiError, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { FlowGraph } from "../../graph/FlowGraph";
 import { FlowHeader } from "../flows/FlowHeader";
-import { addStep, asBody, emptyFlow, removeStep, steps, updateStep, type FlowDef } from "./definition";
+import { addStep, asBody, emptyFlow, removeStep, renameReferences, steps, updateStep, type FlowDef } from "./definition";
 import { FlowSettings } from "./FlowSettings";
 import { JsonView } from "./JsonView";
 import { Palette } from "./Palette";
@@ -168,6 +168,10 @@ function Builder({ flowId }: { flowId: string | null }) {
               inputErrors={placed.inputs}
               suggestions={suggestionsFor(current, chosen, outputSchemas)}
               onChange={(next) => change(updateStep(current, chosen, () => next))}
+              onRename={(from, to) => {
+                const renamed = renameReferences(current, from, to);
+                if (renamed !== current) change(renamed);
+              }}
               onRemove={() => {
                 change(removeStep(current, chosen));
                 setSelected(null);

@@ -12,9 +12,12 @@ export interface FieldProps {
   multiline?: boolean;
   placeholder?: string;
   hint?: ReactNode;
+  onFocus?: () => void;
+  onBlur?: () => void;
 }
 
-export function Field({ label, value, onChange, errors, suggestions, type, multiline, placeholder, hint }: FieldProps) {
+export function Field(props: FieldProps) {
+  const { label, value, onChange, errors, suggestions, type, multiline, placeholder, hint } = props;
   const id = useId();
   const invalid = Boolean(errors?.length);
   const common = {
@@ -23,6 +26,8 @@ export function Field({ label, value, onChange, errors, suggestions, type, multi
     placeholder,
     "aria-invalid": invalid || undefined,
     "aria-describedby": invalid ? `${id}-error` : undefined,
+    onFocus: props.onFocus,
+    onBlur: props.onBlur,
   };
   return (
     <div className="builder-field">

@@ -1,7 +1,7 @@
 // The selected step's editor: id, version, inputs (rjsf), `if`, `foreach` + `concurrency`,
 // `needs`, `on_error`, `retry`, `timeout_s`; each problem shown on its own field.
 import type { ErrorSchema } from "@rjsf/utils";
-import { useId } from "react";
+import { useId, useRef } from "react";
 import { api, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useApi } from "../../components/useApi";
@@ -19,6 +19,8 @@ export interface StepEditorProps {
   suggestions: string[];
   onChange: (step: FlowStepDef) => void;
   onRemove: () => void;
+  /** The step's id changed from `from` to `to` (once the id field loses focus). */
+  onRename: (from: string, to: string) => void;
 }
 
 function text(value: unknown): string {
@@ -41,6 +43,7 @@ export function StepEditor(props: StepEditorProps) {
   };
   const needs = Array.isArray(step.needs) ? step.needs : [];
   const idOk = STEP_ID.test(step.id);
+  const idWhenFocused = useRef(step.id);
   const versionId = useId();
   const needsId = useId();
 
@@ -60,6 +63,9 @@ export function StepEditor(props: StepEditorProps) {
           label="Step id"
           value={step.id}
           onChange={(value) => set("id", value)}
+          onFocus={() => (idWhenFocused.current = step.id)}
+          onBlur={() => props.onRename(idWhenFocused.current, step.id)}
+          hint="Renaming updates the expressions and needs that read this step."
           errors={[...(idOk ? [] : ["lowercase letters, digits and _, starting with a letter (at most 64)"]), ...(errors.id ?? [])]}
         />
         <div className="builder-field">

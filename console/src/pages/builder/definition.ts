@@ -69,3 +69,40 @@ export function pretty(value: unknown): string {
 export function asBody(flow: FlowDef): Schemas["DefinitionBody"]["definition"] {
   return clean(flow) as unknown as Schemas["DefinitionBody"]["definition"];
 }
+
+/** `value` with `steps.<from>` read as `steps.<to>` inside every `{{ }}` expression. */
+function renameIn(value: unknown, from: string, to: string): unknown {
+  if (typeof value === "string") {
+    const reads = new RegExp(`\\bsteps\\.${from}(?![A-Za-z0-9_])`, "g");
+    return value.replace(/\{\{(.*?)\}\}/gs, (whole: string, inner: string) =>
+      reads.test(inner) ? `{{${inner.replace(reads, `steps.${to}`)}}}` : whole,
+    );
+  }
+  if (Array.isArray(value)) return value.map((item) => renameIn(item, from, to));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renameIn(item, from, to)]));
+  }
+  return value;
+}
+
+/**
+ * After step `from` was renamed `to`: every expression and `needs` that named `from` names `to`.
+ * Nothing changes unless `to` is a valid id that exactly one step has (a rename onto another
+ * step's id would merge their readers).
+ */
+export function renameReferences(flow: FlowDef, from: string, to: string): FlowDef {
+  if (from === to || !STEP_ID.test(from) || !STEP_ID.test(to)) return flow;
+  if (steps(flow).filter((step) => step.id === to).length !== 1) return flow;
+  return {
+    ...flow,
+    steps: steps(flow).map((step) => {
+      let next: FlowStepDef = step;
+      for (const field of ["with", "if", "foreach"] as const) {
+        if (step[field] !== undefined) next = withField(next, field, renameIn(step[field], from, to));
+      }
+      if (Array.isArray(step.needs)) next = withField(next, "needs", step.needs.map((id) => (id === from ? to : id)));
+      return next;
+    }),
+    ...(flow.output !== undefined ? { output: renameIn(flow.output, from, to) } : {}),
+  };
+}
