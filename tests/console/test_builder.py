@@ -222,3 +222,22 @@ def test_renaming_a_step_renames_what_reads_it(
     )
     expected["steps"][1]["id"] = "rating"
     assert definition_of(console_stack, flow_id) == expected
+
+
+def test_literal_inputs_follow_the_schema(signed_in: Page) -> None:
+    page = signed_in
+    page.goto("/#/flows/new")
+    add_step(page, "stats", "math.stats", "score")
+    inputs = page.get_by_role("region", name="Step score")
+    values = inputs.get_by_role("group", name="Values*")
+    values.get_by_role("button", name="Add", exact=True).click()
+    values.get_by_role("button", name="Add", exact=True).click()
+    numbers = values.get_by_role("spinbutton")
+    expect(numbers).to_have_count(2)
+    numbers.nth(0).fill("1.5")
+    numbers.nth(1).fill("4")
+    page.get_by_label("Stdev Kind", exact=True).select_option("sample")
+    screenshot(page, "builder-literal-inputs")
+    page.get_by_role("tab", name="JSON").click()
+    shown = json.loads(page.get_by_label("Definition (JSON)").input_value())
+    assert shown["steps"][0]["with"] == {"values": [1.5, 4], "stdev_kind": "sample"}

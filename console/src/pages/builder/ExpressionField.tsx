@@ -21,7 +21,9 @@ export function isExpression(value: unknown): boolean {
 
 function fieldLabel(props: FieldProps): string {
   const title = typeof props.schema.title === "string" ? props.schema.title : "";
-  return title || props.name || "value";
+  // An array item is named `<array>-<index>`: say "values item 1".
+  const name = props.name.replace(/-(\d+)$/, (_, index: string) => ` item ${Number(index) + 1}`);
+  return title || name || "value";
 }
 
 /** Every message in an error schema, nested ones too (an expression stands for all of them). */
