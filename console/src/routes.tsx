@@ -4,7 +4,10 @@ import { EmptyState } from "./components/EmptyState";
 import { FlowsPage } from "./pages/flows/FlowsPage";
 import { RunsPage } from "./pages/runs/RunsPage";
 import { CataloguePage } from "./pages/steps/CataloguePage";
+import { StepPage } from "./pages/steps/StepPage";
 import { SecretsPage } from "./pages/secrets/SecretsPage";
+import { RunByHandPage } from "./pages/triggers/RunByHandPage";
+import { TriggersPage } from "./pages/triggers/TriggersPage";
 
 export function Routes() {
   return (
@@ -13,8 +16,11 @@ export function Routes() {
         <Redirect to="/flows" />
       </Route>
       <Route path="/flows" component={FlowsPage} />
+      <Route path="/flows/:id/triggers" component={TriggersPage} />
+      <Route path="/flows/:id/run" component={RunByHandPage} />
       <Route path="/runs" component={RunsPage} />
       <Route path="/steps" component={CataloguePage} />
+      <Route path="/steps/:name" component={StepPage} />
       <Route path="/secrets" component={SecretsPage} />
       <Route>
         <EmptyState title="There is no such page.">
