@@ -1,14 +1,15 @@
 // Builds the console into ../ui_api/console/static (served by the API at / and /console/).
 // Deterministic: the same package-lock.json and sources give the same bytes (no timestamps, no
 // hashes of absolute paths, no source maps). Run: `npm ci --ignore-scripts && npm run build`
-// (or `make console` from the repository root).
+// (or `make console` from the repository root). `node build.mjs DIR` builds into DIR instead.
 import { build } from "esbuild";
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, "..", "ui_api", "console", "static");
+// An optional argument builds elsewhere (the tests build twice and compare the bytes).
+const out = process.argv[2] ? resolve(process.argv[2]) : join(here, "..", "ui_api", "console", "static");
 
 // Third-party files served as they ship (the API docs pages load them from our origin).
 const VENDOR = {
