@@ -1,6 +1,8 @@
 // Every page of the console, by hash route (`/#/flows/flw_...`). One line per page.
 import { Redirect, Route, Switch } from "wouter";
 import { EmptyState } from "./components/EmptyState";
+import { FlowBuilderPage, NewFlowPage } from "./pages/builder/BuilderPage";
+import { VersionsPage } from "./pages/builder/VersionsPage";
 import { FlowsPage } from "./pages/flows/FlowsPage";
 import { RunsPage } from "./pages/runs/RunsPage";
 import { CataloguePage } from "./pages/steps/CataloguePage";
@@ -16,8 +18,11 @@ export function Routes() {
         <Redirect to="/flows" />
       </Route>
       <Route path="/flows" component={FlowsPage} />
+      <Route path="/flows/new" component={NewFlowPage} />
+      <Route path="/flows/:id/versions" component={VersionsPage} />
       <Route path="/flows/:id/triggers" component={TriggersPage} />
       <Route path="/flows/:id/run" component={RunByHandPage} />
+      <Route path="/flows/:id" component={FlowBuilderPage} />
       <Route path="/runs" component={RunsPage} />
       <Route path="/steps" component={CataloguePage} />
       <Route path="/steps/:name" component={StepPage} />
