@@ -7,6 +7,7 @@ import { useState } from "react";
 import { Link, useLocation } from "wouter";
 import { ApiError, api, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { FlowHeader } from "../flows/FlowHeader";
 import { FieldError } from "./fieldErrors";
 import { schemaValidator } from "./schemaValidator";
 import { triggerInput } from "./triggerInputs";
@@ -89,7 +90,8 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
   const extraErrors = { ...apiErrors, ...localErrors } as ErrorSchema;
   return (
     <div className="run-page">
-      <h1>Run{flow ? ` ${flow.name}` : ""} by hand</h1>
+      <FlowHeader flowId={params.id} current="triggers" name={flow?.name} />
+      <h2>Run by hand</h2>
       <ErrorBanner error={loaded.error} title="Could not read the flow" />
       {flow && !flow.enabled && (
         <p className="notice" role="status">

@@ -11,6 +11,9 @@ import { ScheduleForm, type ScheduleFields } from "./ScheduleForm";
 
 type Detail = Schemas["ScheduleDetail"];
 
+/** How many seconds "Trigger now" looks for the run it started. */
+const TRIGGER_LOOKS = 30;
+
 async function schedulesOf(flowId: string): Promise<Detail[]> {
   const list = await call(
     api.GET("/v1/flows/{flow_id}/schedules", { params: { path: { flow_id: flowId } } }),
@@ -45,7 +48,7 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
     setNotice("");
     try {
       await action();
-      setNotice(done);
+      if (done) setNotice(done);
       schedules.reload();
     } catch (failure) {
       setError(failure);
@@ -71,7 +74,16 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
   const triggerNow = (schedule: Detail) =>
     act(async () => {
       const started = await call(api.POST("/v1/schedules/{schedule_id}/trigger", path(schedule)));
-      setNotice(`Triggered: a run whose id starts with ${started.run_id_prefix} is starting.`);
+      setNotice(`Triggered: a run whose id starts with ${started.run_id_prefix} is starting…`);
+      // Temporal starts the run a moment after accepting the trigger: look until it shows.
+      for (let look = 0; look < TRIGGER_LOOKS; look++) {
+        await new Promise((resolve) => window.setTimeout(resolve, 1000));
+        const detail = await call(api.GET("/v1/schedules/{schedule_id}", path(schedule)));
+        if (detail.runs_started > schedule.runs_started) {
+          setNotice(`Triggered: run ${detail.recent_runs.at(-1)?.run_id ?? started.run_id_prefix} started.`);
+          return;
+        }
+      }
     });
 
   return (

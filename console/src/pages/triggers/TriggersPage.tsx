@@ -1,6 +1,7 @@
 // /flows/:id/triggers: the flow's webhook and schedules, and the way to run it by hand.
 import { Link } from "wouter";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { FlowHeader } from "../flows/FlowHeader";
 import { SchedulesPanel } from "./SchedulesPanel";
 import { sampleTrigger, useFlowTrigger } from "./useFlowTrigger";
 import { WebhookPanel } from "./WebhookPanel";
@@ -11,7 +12,7 @@ export function TriggersPage({ params }: { params: { id: string } }) {
   const flow = loaded.data?.flow;
   return (
     <div className="triggers-page">
-      <h1>Triggers{flow ? ` of ${flow.name}` : ""}</h1>
+      <FlowHeader flowId={params.id} current="triggers" name={flow?.name} />
       <ErrorBanner error={loaded.error} title="Could not read the flow" />
       {flow && !flow.enabled && (
         <p className="notice" role="status">
