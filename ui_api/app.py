@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from ui_api.auth import router as keys
+from ui_api.console import STATIC, SecurityHeaders, install_console
 from ui_api.errors import ErrorResponse, install_error_handlers
 from ui_api.flows import router as flows
 from ui_api.health import router as health
@@ -34,14 +37,24 @@ def _version() -> str:
         return "0"
 
 
-def create_app(services: Services) -> FastAPI:
-    """The API over already-built services (the server and the tests build those)."""
-    app = FastAPI(
+class StepwellAPI(FastAPI):
+    """FastAPI with :class:`SecurityHeaders` outside everything, Starlette's error middleware
+    included (``add_middleware`` would put it inside, and a 500 answer would lack them)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+def create_app(services: Services, *, console: Path = STATIC) -> FastAPI:
+    """The API over already-built services (the server and the tests build those), with the
+    web console built into ``console`` at ``/`` and the reference pages at ``/docs`` and
+    ``/redoc`` (served from local files: FastAPI's own pages load scripts from a CDN)."""
+    app = StepwellAPI(
         title="Stepwell API",
         version=_version(),
         description=DESCRIPTION,
         openapi_url="/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
         responses={
             400: {"model": ErrorResponse},
@@ -56,4 +69,5 @@ def create_app(services: Services) -> FastAPI:
     services.metrics.install(app)
     for module in (health, keys, steps, flows, runs, webhooks, schedules, secrets):
         app.include_router(module.router)
+    install_console(app, console)
     return app

@@ -108,6 +108,7 @@ async def _serve(settings: Settings, server: subprocess.Popen[bytes], runtime: R
 def _print_summary(settings: Settings, key: str, seeded: Seeded) -> None:
     public = settings.public_url.rstrip("/")
     lines = [
+        f"console      {public}/  (sign in with the API key below)",
         f"API          {public}  (docs: {public}/docs)",
         f"Temporal UI  {settings.temporal_ui_url}",
         f"Temporal     {settings.temporal_address} (data: {settings.home / 'temporal.db'})",

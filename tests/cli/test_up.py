@@ -88,6 +88,9 @@ async def test_up_serves_the_api_seeds_examples_and_stops_on_ctrl_c(
         await asyncio.wait_for(_read_until(process.stdout, "Ctrl-C stops everything", seen), 180)
         summary = "".join(seen)
         assert "warning" not in summary, summary
+        console = f"console      http://127.0.0.1:{api_port}/  (sign in with the API key below)"
+        lines = summary.splitlines()  # the summary's first line, after any log line
+        assert console in lines and lines[lines.index(console) + 1].startswith("API "), summary
         # the default egress setting (declared) does not take http.request's "*"; chat.notify's
         # explicit host is fine
         assert "8 example steps pushed" in summary, summary
