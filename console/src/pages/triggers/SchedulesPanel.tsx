@@ -31,6 +31,15 @@ export function describeTiming(schedule: Schemas["ScheduleOut"]): string {
   return `every ${schedule.interval_s} s`;
 }
 
+/** A fire time in the schedule's own time zone (the one its cron expression is read in). */
+function inZone(time: string, timeZone: string): string {
+  try {
+    return new Date(time).toLocaleString(undefined, { timeZone, timeZoneName: "short" });
+  } catch {
+    return formatTime(time);
+  }
+}
+
 function state(schedule: Detail): string {
   if (schedule.paused) return "paused";
   return schedule.active ? "active" : "inactive (the flow is disabled)";
@@ -126,7 +135,7 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
                   <ol className="fire-times" aria-label="Next fire times">
                     {schedule.next_fire_times.map((time) => (
                       <li key={time}>
-                        <time dateTime={time}>{formatTime(time)}</time>
+                        <time dateTime={time}>{inZone(time, schedule.timezone)}</time>
                       </li>
                     ))}
                   </ol>
