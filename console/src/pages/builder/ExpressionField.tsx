@@ -4,8 +4,8 @@
 // suggestions. Which mode a field starts in follows its value (a string holding `{{`).
 // Deep imports: @rjsf/core's index also exports its test registry, which imports ajv.
 import getDefaultRegistry from "@rjsf/core/lib/getDefaultRegistry.js";
-import type { FieldProps } from "@rjsf/utils";
-import { useId, useState } from "react";
+import type { ErrorSchema, FieldProps } from "@rjsf/utils";
+import { useId, useLayoutEffect, useState } from "react";
 import { FieldErrors } from "./Field";
 
 const DefaultSchemaField = getDefaultRegistry().fields.SchemaField;
@@ -21,13 +21,32 @@ export function isExpression(value: unknown): boolean {
 
 function fieldLabel(props: FieldProps): string {
   const title = typeof props.schema.title === "string" ? props.schema.title : "";
-  return props.name || title || "value";
+  return title || props.name || "value";
+}
+
+/** Every message in an error schema, nested ones too (an expression stands for all of them). */
+export function allErrors(errors: ErrorSchema | undefined): string[] {
+  if (!errors || typeof errors !== "object") return [];
+  const own = Array.isArray(errors.__errors) ? errors.__errors : [];
+  const nested = Object.entries(errors)
+    .filter(([key]) => key !== "__errors")
+    .flatMap(([, value]) => allErrors(value as ErrorSchema));
+  return [...own, ...nested];
 }
 
 export function ExpressionField(props: FieldProps) {
   const path = props.fieldPathId.path;
   const [expression, setExpression] = useState(() => isExpression(props.formData));
   const id = useId();
+  const ownErrors = props.errorSchema?.__errors;
+  const literalId = props.fieldPathId.$id;
+  // rjsf describes an input by its errors but does not mark it invalid; this does.
+  useLayoutEffect(() => {
+    const input = expression ? null : document.getElementById(literalId);
+    if (!input) return;
+    if (ownErrors?.length) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  });
   if (path.length === 0) return <DefaultSchemaField {...props} />;
 
   const label = fieldLabel(props);
@@ -39,7 +58,7 @@ export function ExpressionField(props: FieldProps) {
     if (on && typeof value !== "string") change(undefined);
     if (!on && isExpression(value) && type !== "string") change(undefined);
   };
-  const errors = props.errorSchema?.__errors;
+  const errors = allErrors(props.errorSchema);
   const context = props.registry.formContext as InputsContext | undefined;
   const defaultValue = props.schema.default;
 
@@ -53,7 +72,7 @@ export function ExpressionField(props: FieldProps) {
         <div className="builder-field">
           <label htmlFor={id}>
             {label}
-            {props.required ? " (required)" : ""}
+            {props.required && <span className="required">*</span>}
           </label>
           <input
             id={id}
@@ -61,8 +80,8 @@ export function ExpressionField(props: FieldProps) {
             value={typeof props.formData === "string" ? props.formData : ""}
             placeholder="{{ trigger.field }}"
             list={`${id}-suggestions`}
-            aria-invalid={errors?.length ? true : undefined}
-            aria-describedby={errors?.length ? `${id}-error` : undefined}
+            aria-invalid={errors.length ? true : undefined}
+            aria-describedby={errors.length ? `${id}-error` : undefined}
             onChange={(event) => change(event.target.value === "" ? undefined : event.target.value)}
           />
           <datalist id={`${id}-suggestions`}>

@@ -4,7 +4,7 @@
 import Form from "@rjsf/core/lib/components/Form.js";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import { clean } from "./definition";
-import { ExpressionField, type InputsContext } from "./ExpressionField";
+import { allErrors, ExpressionField, type InputsContext } from "./ExpressionField";
 import { schemaValidator } from "./validator";
 
 const FIELDS = { SchemaField: ExpressionField };
@@ -20,8 +20,20 @@ export interface StepInputsProps {
 
 export function StepInputs({ schema, value, onChange, errors, suggestions }: StepInputsProps) {
   const context: InputsContext = { suggestions };
+  const known = new Set(Object.keys((schema as { properties?: object } | null)?.properties ?? {}));
+  const stray = Object.entries(errors).filter(([key]) => key !== "__errors" && !known.has(key));
   return (
-    <Form
+    <>
+      {stray.length > 0 && (
+        <ul className="field-error" aria-label="Problems with inputs the step does not have">
+          {stray.map(([key, value]) => (
+            <li key={key}>
+              <code>{key}</code>: {allErrors(value as ErrorSchema).join("; ")}
+            </li>
+          ))}
+        </ul>
+      )}
+      <Form
       tagName="div"
       className="step-inputs"
       schema={(schema ?? { type: "object" }) as RJSFSchema}
@@ -35,6 +47,7 @@ export function StepInputs({ schema, value, onChange, errors, suggestions }: Ste
       extraErrors={errors}
       experimental_defaultFormStateBehavior={{ emptyObjectFields: "skipDefaults", arrayMinItems: { populate: "never" } }}
       onChange={(event) => onChange(clean((event.formData ?? {}) as Record<string, unknown>))}
-    />
+      />
+    </>
   );
 }
