@@ -4,6 +4,7 @@ import { EmptyState } from "./components/EmptyState";
 import { FlowBuilderPage, NewFlowPage } from "./pages/builder/BuilderPage";
 import { VersionsPage } from "./pages/builder/VersionsPage";
 import { FlowsPage } from "./pages/flows/FlowsPage";
+import { RunPage } from "./pages/runs/RunPage";
 import { RunsPage } from "./pages/runs/RunsPage";
 import { CataloguePage } from "./pages/steps/CataloguePage";
 import { StepPage } from "./pages/steps/StepPage";
@@ -24,6 +25,7 @@ export function Routes() {
       <Route path="/flows/:id/run" component={RunByHandPage} />
       <Route path="/flows/:id" component={FlowBuilderPage} />
       <Route path="/runs" component={RunsPage} />
+      <Route path="/runs/:id" component={RunPage} />
       <Route path="/steps" component={CataloguePage} />
       <Route path="/steps/:name" component={StepPage} />
       <Route path="/secrets" component={SecretsPage} />
