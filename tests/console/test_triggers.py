@@ -61,8 +61,13 @@ def test_a_webhook_issued_in_the_console_starts_a_run_from_its_curl_line(
     assert run["input"] == body
     assert run["trigger"] == "webhook"
     screenshot(page, "triggers-webhook")
+    visit(page, f"/runs/{delivery['run_id']}")
+    expect(page.get_by_label("Run facts")).to_contain_text("webhook")
+    expect(page.get_by_label("Run input")).to_contain_text('"company": "Curl Corp"')
+    visit(page, f"/flows/{flow['id']}/triggers")
 
     page.get_by_role("button", name="Rotate").click()
+    page.get_by_label("Body to send (JSON)").fill(json.dumps(body))
     expect(url).not_to_have_text(first_url)
     old = httpx.post(first_url, json=body, timeout=30)
     assert old.status_code == 404, old.text
@@ -152,6 +157,9 @@ def test_a_schedule_shows_its_next_fire_times_pauses_resumes_and_triggers_a_run(
     assert run_id.startswith(listed["run_id_prefix"])
     run = run_of(console_stack, run_id)
     assert run["flow_id"] == flow["id"] and run["input"] == payload
+    recent.click()
+    expect(page.get_by_label("Run facts")).to_contain_text("schedule")
+    page.go_back()
 
     schedule.get_by_role("button", name="Edit").click()
     edit = schedule.get_by_role("form", name="Edit schedule")
@@ -188,6 +196,8 @@ def test_a_run_by_hand_from_the_generated_form_gets_exactly_that_input(
     assert run["flow_id"] == flow["id"]
     assert run["input"] == {"company": "Form Corp", "values": [40, 70.5]}
     assert run["trigger"] == "manual"
+    expect(page.get_by_label("Run facts")).to_contain_text("manual")
+    expect(page.get_by_label("Run input")).to_contain_text('"company": "Form Corp"')
 
 
 def test_a_required_field_left_empty_is_named_before_anything_starts(
