@@ -70,8 +70,8 @@ export function FlowsPage() {
       <ErrorBanner error={actionError} />
       {flows.data && flows.data.length === 0 && (
         <EmptyState title="No flows yet.">
-          Create one with <Link href="/flows/new">New flow</Link> (steps from the catalogue,
-          wired with <code>{"{{ expressions }}"}</code>), or save a definition with{" "}
+          Create one with <Link href="/flows/new">New flow</Link> (steps from the catalogue, wired
+          with <code>{"{{ expressions }}"}</code>), or save a definition with{" "}
           <code>POST /v1/flows</code>.
         </EmptyState>
       )}
@@ -96,7 +96,9 @@ export function FlowsPage() {
                 <td>{flow.description}</td>
                 <td>v{flow.latest_version}</td>
                 <td>
-                  <span className={`status ${flow.enabled ? "status-succeeded" : "status-skipped"}`}>
+                  <span
+                    className={`status ${flow.enabled ? "status-succeeded" : "status-skipped"}`}
+                  >
                     {flow.enabled ? "enabled" : "disabled"}
                   </span>
                 </td>

@@ -25,7 +25,10 @@ export function SecretValueForm({ name, onSaved, onCancel }: Props) {
     setError(undefined);
     try {
       const saved = await call(
-        api.PUT("/v1/secrets/{name}", { params: { path: { name: name ?? newName.trim() } }, body: { value } }),
+        api.PUT("/v1/secrets/{name}", {
+          params: { path: { name: name ?? newName.trim() } },
+          body: { value },
+        }),
       );
       setNewName("");
       onSaved(saved);
@@ -39,9 +42,16 @@ export function SecretValueForm({ name, onSaved, onCancel }: Props) {
 
   const nameErrors = errorsAt(error, "/path/name");
   const valueErrors = errorsAt(error, "/value");
-  const shown = error instanceof ApiError && error.details.length > 0 && nameErrors.length + valueErrors.length === error.details.length;
+  const shown =
+    error instanceof ApiError &&
+    error.details.length > 0 &&
+    nameErrors.length + valueErrors.length === error.details.length;
   return (
-    <form className="secret-form" onSubmit={(event) => void submit(event)} aria-label={name ? `Replace ${name}` : "Set a secret"}>
+    <form
+      className="secret-form"
+      onSubmit={(event) => void submit(event)}
+      aria-label={name ? `Replace ${name}` : "Set a secret"}
+    >
       {!shown && <ErrorBanner error={error} />}
       {!name && (
         <div className="field">

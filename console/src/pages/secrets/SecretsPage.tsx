@@ -24,7 +24,11 @@ export function SecretsPage() {
     secrets.reload();
   };
   const remove = async (secret: Secret) => {
-    if (!window.confirm(`Delete the secret ${secret.name}? Steps that want it will fail until it is set again.`))
+    if (
+      !window.confirm(
+        `Delete the secret ${secret.name}? Steps that want it will fail until it is set again.`,
+      )
+    )
       return;
     setError(undefined);
     setNotice("");

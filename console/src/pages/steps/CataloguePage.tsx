@@ -16,7 +16,9 @@ async function catalogue(q: string, includeDeprecated: boolean): Promise<Item[]>
   do {
     const page: Schemas["CataloguePage"] = await call(
       api.GET("/v1/steps", {
-        params: { query: { q: q || null, include_deprecated: includeDeprecated, limit: 200, cursor } },
+        params: {
+          query: { q: q || null, include_deprecated: includeDeprecated, limit: 200, cursor },
+        },
       }),
     );
     items.push(...page.items);
@@ -60,7 +62,9 @@ export function CataloguePage() {
       <ErrorBanner error={steps.error} title="Could not read the catalogue" />
       {steps.data?.length === 0 &&
         (query ? (
-          <EmptyState title={`No step matches "${query}".`}>Try another word, or clear the search.</EmptyState>
+          <EmptyState title={`No step matches "${query}".`}>
+            Try another word, or clear the search.
+          </EmptyState>
         ) : (
           <EmptyState title="The catalogue is empty.">
             Push a step with <code>stepwell step push &lt;folder&gt;</code> (scaffold one with{" "}
@@ -94,7 +98,13 @@ export function CataloguePage() {
                     {step.version_count} version{step.version_count === 1 ? "" : "s"}
                   </div>
                 </td>
-                <td>{step.egress.length ? step.egress.join(", ") : <span className="hint">no network</span>}</td>
+                <td>
+                  {step.egress.length ? (
+                    step.egress.join(", ")
+                  ) : (
+                    <span className="hint">no network</span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

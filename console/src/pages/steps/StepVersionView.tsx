@@ -6,7 +6,8 @@ import { useApi } from "../../components/useApi";
 
 export function StepVersionView({ name, version }: { name: string; version: string }) {
   const detail = useApi(
-    () => call(api.GET("/v1/steps/{name}/versions/{version}", { params: { path: { name, version } } })),
+    () =>
+      call(api.GET("/v1/steps/{name}/versions/{version}", { params: { path: { name, version } } })),
     [name, version],
   );
   const step = detail.data;
@@ -21,8 +22,8 @@ export function StepVersionView({ name, version }: { name: string; version: stri
         <>
           {step.deprecated && (
             <p className="notice" role="note">
-              Deprecated{step.deprecation_message ? `: ${step.deprecation_message}` : ""}. Flows using it still
-              run; new flows should use another version.
+              Deprecated{step.deprecation_message ? `: ${step.deprecation_message}` : ""}. Flows
+              using it still run; new flows should use another version.
             </p>
           )}
           <p className="description">{step.description || "No description."}</p>
@@ -32,21 +33,29 @@ export function StepVersionView({ name, version }: { name: string; version: stri
               <code>{step.ref}</code>
             </dd>
             <dt>Requirements</dt>
-            <dd>{step.requirements.length ? step.requirements.map((r) => <code key={r}>{r} </code>) : "none"}</dd>
+            <dd>
+              {step.requirements.length
+                ? step.requirements.map((r) => <code key={r}>{r} </code>)
+                : "none"}
+            </dd>
             <dt>Limits</dt>
             <dd>
-              timeout {step.limits.timeout_s} s, memory {step.limits.memory_mb} MB, {step.limits.cpus} CPU, output up to{" "}
-              {step.limits.output_kb} KiB
+              timeout {step.limits.timeout_s} s, memory {step.limits.memory_mb} MB,{" "}
+              {step.limits.cpus} CPU, output up to {step.limits.output_kb} KiB
             </dd>
             <dt>Retry</dt>
             <dd>
               <code>{JSON.stringify(step.retry)}</code>
             </dd>
             <dt>Secrets it wants</dt>
-            <dd>{step.secrets.length ? step.secrets.map((s) => <code key={s}>{s} </code>) : "none"}</dd>
+            <dd>
+              {step.secrets.length ? step.secrets.map((s) => <code key={s}>{s} </code>) : "none"}
+            </dd>
             <dt>Talks to (egress)</dt>
             <dd>
-              {step.egress.length ? step.egress.map((host) => <code key={host}>{host} </code>) : "no network at all"}
+              {step.egress.length
+                ? step.egress.map((host) => <code key={host}>{host} </code>)
+                : "no network at all"}
             </dd>
             {step.egress_widened.length > 0 && (
               <>

@@ -27,7 +27,10 @@ function inputErrors(error: unknown): ErrorSchema {
   if (!(error instanceof ApiError)) return errors;
   for (const detail of error.details) {
     if (!detail.pointer.startsWith("/input/")) continue;
-    const path = detail.pointer.slice("/input/".length).split("/").map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const path = detail.pointer
+      .slice("/input/".length)
+      .split("/")
+      .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
     errorAt(errors, path, detail.message);
   }
   return errors;
@@ -104,7 +107,8 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
             {form.empty
               ? "No step of this flow reads the trigger: start it with an empty input, or write one as raw JSON."
               : "The fields are what the flow's steps read from trigger."}
-            {form.readsWholeTrigger && " A step reads the whole trigger: add anything else it needs in raw JSON."}
+            {form.readsWholeTrigger &&
+              " A step reads the whole trigger: add anything else it needs in raw JSON."}
           </p>
           <label className="inline">
             <input type="checkbox" checked={raw} onChange={toggle} />
@@ -138,7 +142,13 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
           ) : (
             <Form
               schema={form.schema}
-              uiSchema={{ ...form.uiSchema, "ui:submitButtonOptions": { submitText: "Start run", props: { disabled: busy, className: "primary" } } }}
+              uiSchema={{
+                ...form.uiSchema,
+                "ui:submitButtonOptions": {
+                  submitText: "Start run",
+                  props: { disabled: busy, className: "primary" },
+                },
+              }}
               validator={schemaValidator}
               formData={formData}
               onChange={(event) => setFormData(event.formData)}

@@ -9,10 +9,18 @@ import { FieldError, errorsAt } from "./fieldErrors";
 type Schedule = Schemas["ScheduleOut"];
 export type ScheduleFields = Schemas["ScheduleCreate"];
 
-const OVERLAPS = ["skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"] as const;
+const OVERLAPS = [
+  "skip",
+  "buffer_one",
+  "buffer_all",
+  "cancel_other",
+  "terminate_other",
+  "allow_all",
+] as const;
 
 function timeZones(): string[] {
-  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  const zones =
+    typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   return zones.includes("UTC") ? zones : ["UTC", ...zones];
 }
 
@@ -82,30 +90,51 @@ export function ScheduleForm({ schedule, onSave, onCancel }: Props) {
 
   const field = (name: string) => ({ id: `${id}-${name}`, messages: errorsAt(error, `/${name}`) });
   const described = (name: string) =>
-    errorsAt(error, `/${name}`).length ? { "aria-describedby": `${id}-${name}-error`, "aria-invalid": true } : {};
+    errorsAt(error, `/${name}`).length
+      ? { "aria-describedby": `${id}-${name}-error`, "aria-invalid": true }
+      : {};
   const cronErrors = field("cron");
   const intervalErrors = field("interval_s");
   const zoneErrors = field("timezone");
   const payloadErrors = [...(payloadError ? [payloadError] : []), ...field("payload").messages];
 
   return (
-    <form className="schedule-form" onSubmit={(event) => void submit(event)} aria-label={schedule ? "Edit schedule" : "Add schedule"}>
+    <form
+      className="schedule-form"
+      onSubmit={(event) => void submit(event)}
+      aria-label={schedule ? "Edit schedule" : "Add schedule"}
+    >
       <ErrorBanner error={error} />
       <fieldset>
         <legend>When</legend>
         <label className="inline">
-          <input type="radio" name={`${id}-kind`} checked={kind === "cron"} onChange={() => setKind("cron")} />
+          <input
+            type="radio"
+            name={`${id}-kind`}
+            checked={kind === "cron"}
+            onChange={() => setKind("cron")}
+          />
           Cron
         </label>
         <label className="inline">
-          <input type="radio" name={`${id}-kind`} checked={kind === "interval"} onChange={() => setKind("interval")} />
+          <input
+            type="radio"
+            name={`${id}-kind`}
+            checked={kind === "interval"}
+            onChange={() => setKind("interval")}
+          />
           Interval
         </label>
       </fieldset>
       {kind === "cron" ? (
         <div className="field">
           <label htmlFor={`${id}-cron`}>Cron expression</label>
-          <input id={`${id}-cron`} value={cron} onChange={(event) => setCron(event.target.value)} {...described("cron")} />
+          <input
+            id={`${id}-cron`}
+            value={cron}
+            onChange={(event) => setCron(event.target.value)}
+            {...described("cron")}
+          />
           <span className="hint">minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5</span>
           <FieldError id={`${cronErrors.id}-error`} messages={cronErrors.messages} />
         </div>
@@ -125,7 +154,12 @@ export function ScheduleForm({ schedule, onSave, onCancel }: Props) {
       )}
       <div className="field">
         <label htmlFor={`${id}-timezone`}>Time zone</label>
-        <select id={`${id}-timezone`} value={timezone} onChange={(event) => setTimezone(event.target.value)} {...described("timezone")}>
+        <select
+          id={`${id}-timezone`}
+          value={timezone}
+          onChange={(event) => setTimezone(event.target.value)}
+          {...described("timezone")}
+        >
           {zones.map((zone) => (
             <option key={zone} value={zone}>
               {zone}
@@ -142,7 +176,9 @@ export function ScheduleForm({ schedule, onSave, onCancel }: Props) {
           rows={3}
           value={payload}
           onChange={(event) => setPayload(event.target.value)}
-          {...(payloadErrors.length ? { "aria-describedby": `${id}-payload-error`, "aria-invalid": true } : {})}
+          {...(payloadErrors.length
+            ? { "aria-describedby": `${id}-payload-error`, "aria-invalid": true }
+            : {})}
         />
         <FieldError id={`${id}-payload-error`} messages={payloadErrors} />
       </div>
@@ -166,7 +202,11 @@ export function ScheduleForm({ schedule, onSave, onCancel }: Props) {
       </div>
       {!schedule && (
         <label className="inline">
-          <input type="checkbox" checked={paused} onChange={(event) => setPaused(event.target.checked)} />
+          <input
+            type="checkbox"
+            checked={paused}
+            onChange={(event) => setPaused(event.target.checked)}
+          />
           Create it paused
         </label>
       )}

@@ -20,7 +20,9 @@ async function schedulesOf(flowId: string): Promise<Detail[]> {
   );
   return Promise.all(
     list.map((schedule) =>
-      call(api.GET("/v1/schedules/{schedule_id}", { params: { path: { schedule_id: schedule.id } } })),
+      call(
+        api.GET("/v1/schedules/{schedule_id}", { params: { path: { schedule_id: schedule.id } } }),
+      ),
     ),
   );
 }
@@ -66,7 +68,12 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
   const path = (schedule: Detail) => ({ params: { path: { schedule_id: schedule.id } } });
 
   const create = async (fields: ScheduleFields) => {
-    await call(api.POST("/v1/flows/{flow_id}/schedules", { params: { path: { flow_id: flowId } }, body: fields }));
+    await call(
+      api.POST("/v1/flows/{flow_id}/schedules", {
+        params: { path: { flow_id: flowId } },
+        body: fields,
+      }),
+    );
     setAdding(false);
     schedules.reload();
   };
@@ -77,8 +84,12 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
     schedules.reload();
   };
   const remove = (schedule: Detail) => {
-    if (!window.confirm(`Delete the schedule ${describeTiming(schedule)}? It stops firing now.`)) return;
-    void act(() => call(api.DELETE("/v1/schedules/{schedule_id}", path(schedule))), "Schedule deleted.");
+    if (!window.confirm(`Delete the schedule ${describeTiming(schedule)}? It stops firing now.`))
+      return;
+    void act(
+      () => call(api.DELETE("/v1/schedules/{schedule_id}", path(schedule))),
+      "Schedule deleted.",
+    );
   };
   const triggerNow = (schedule: Detail) =>
     act(async () => {
@@ -89,7 +100,9 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
         await new Promise((resolve) => window.setTimeout(resolve, 1000));
         const detail = await call(api.GET("/v1/schedules/{schedule_id}", path(schedule)));
         if (detail.runs_started > schedule.runs_started) {
-          setNotice(`Triggered: run ${detail.recent_runs.at(-1)?.run_id ?? started.run_id_prefix} started.`);
+          setNotice(
+            `Triggered: run ${detail.recent_runs.at(-1)?.run_id ?? started.run_id_prefix} started.`,
+          );
           return;
         }
       }
@@ -120,7 +133,11 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
       )}
       <ul className="schedules" aria-label="Schedules">
         {schedules.data?.map((schedule) => (
-          <li key={schedule.id} className="schedule" aria-label={`Schedule ${describeTiming(schedule)}`}>
+          <li
+            key={schedule.id}
+            className="schedule"
+            aria-label={`Schedule ${describeTiming(schedule)}`}
+          >
             <div className="toolbar">
               <strong>{describeTiming(schedule)}</strong>
               <span className={`status ${schedule.active ? "status-succeeded" : "status-skipped"}`}>
@@ -149,7 +166,8 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
               </dd>
               <dt>Runs started</dt>
               <dd>
-                {schedule.runs_started} (skipped {schedule.fires_skipped}, missed {schedule.fires_missed})
+                {schedule.runs_started} (skipped {schedule.fires_skipped}, missed{" "}
+                {schedule.fires_missed})
               </dd>
               <dt>Recent runs</dt>
               <dd>
@@ -157,7 +175,8 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
                   <ul aria-label="Recent runs">
                     {schedule.recent_runs.map((run) => (
                       <li key={run.run_id}>
-                        <Link href={`/runs/${run.run_id}`}>{run.run_id}</Link> ({formatTime(run.started_at)})
+                        <Link href={`/runs/${run.run_id}`}>{run.run_id}</Link> (
+                        {formatTime(run.started_at)})
                       </li>
                     ))}
                   </ul>
@@ -167,15 +186,34 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
               </dd>
             </dl>
             <div className="toolbar">
-              <button type="button" onClick={() => setEditing(editing === schedule.id ? null : schedule.id)}>
+              <button
+                type="button"
+                onClick={() => setEditing(editing === schedule.id ? null : schedule.id)}
+              >
                 Edit
               </button>
               {schedule.paused ? (
-                <button type="button" onClick={() => void act(() => call(api.POST("/v1/schedules/{schedule_id}/resume", path(schedule))), "Schedule resumed.")}>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act(
+                      () => call(api.POST("/v1/schedules/{schedule_id}/resume", path(schedule))),
+                      "Schedule resumed.",
+                    )
+                  }
+                >
                   Resume
                 </button>
               ) : (
-                <button type="button" onClick={() => void act(() => call(api.POST("/v1/schedules/{schedule_id}/pause", path(schedule))), "Schedule paused.")}>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void act(
+                      () => call(api.POST("/v1/schedules/{schedule_id}/pause", path(schedule))),
+                      "Schedule paused.",
+                    )
+                  }
+                >
                   Pause
                 </button>
               )}
@@ -190,7 +228,11 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
               </button>
             </div>
             {editing === schedule.id && (
-              <ScheduleForm schedule={schedule} onSave={change(schedule)} onCancel={() => setEditing(null)} />
+              <ScheduleForm
+                schedule={schedule}
+                onSave={change(schedule)}
+                onCancel={() => setEditing(null)}
+              />
             )}
           </li>
         ))}

@@ -15,7 +15,9 @@ type Issued = Schemas["IssuedWebhook"];
 /** The flow's webhook, or null when it has none (the API answers 404). */
 async function webhookOf(flowId: string): Promise<Webhook | null> {
   try {
-    return await call(api.GET("/v1/flows/{flow_id}/webhook", { params: { path: { flow_id: flowId } } }));
+    return await call(
+      api.GET("/v1/flows/{flow_id}/webhook", { params: { path: { flow_id: flowId } } }),
+    );
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
@@ -53,13 +55,18 @@ export function WebhookPanel({ flowId, sampleBody }: { flowId: string; sampleBod
       webhook.reload();
     });
   const rotate = (current: Webhook) => {
-    if (!window.confirm("Rotate the webhook? Its current URL (and signing secret) stop working now.")) return;
+    if (
+      !window.confirm("Rotate the webhook? Its current URL (and signing secret) stop working now.")
+    )
+      return;
     void issue(current.signed);
   };
   const remove = () => {
     if (!window.confirm("Remove the webhook? Its URL stops working now.")) return;
     void run(async () => {
-      await call(api.DELETE("/v1/flows/{flow_id}/webhook", { params: { path: { flow_id: flowId } } }));
+      await call(
+        api.DELETE("/v1/flows/{flow_id}/webhook", { params: { path: { flow_id: flowId } } }),
+      );
       setIssued(null);
       webhook.reload();
     });
@@ -80,15 +87,24 @@ export function WebhookPanel({ flowId, sampleBody }: { flowId: string; sampleBod
       {current === null && (
         <div className="stack">
           <p>
-            This flow has no webhook. Issue one to start a run with every JSON POST to its URL
-            (the body becomes <code>trigger</code>).
+            This flow has no webhook. Issue one to start a run with every JSON POST to its URL (the
+            body becomes <code>trigger</code>).
           </p>
           <label className="inline">
-            <input type="checkbox" checked={signed} onChange={(event) => setSigned(event.target.checked)} />
+            <input
+              type="checkbox"
+              checked={signed}
+              onChange={(event) => setSigned(event.target.checked)}
+            />
             Require signed deliveries (HMAC-SHA256 with a signing secret)
           </label>
           <div>
-            <button type="button" className="primary" disabled={busy} onClick={() => void issue(signed)}>
+            <button
+              type="button"
+              className="primary"
+              disabled={busy}
+              onClick={() => void issue(signed)}
+            >
               Issue webhook
             </button>
           </div>
@@ -140,10 +156,7 @@ export function WebhookPanel({ flowId, sampleBody }: { flowId: string; sampleBod
             value={line}
           />
           <div className="toolbar">
-            <CopyButton
-              text={line}
-              label="Copy curl line"
-            />
+            <CopyButton text={line} label="Copy curl line" />
             <button type="button" disabled={busy} onClick={() => rotate(current)}>
               Rotate
             </button>

@@ -16,7 +16,14 @@ import {
 } from "@rjsf/utils";
 
 // Keywords that only say "something below failed"; the failure below is reported on its own.
-const WRAPPERS = new Set(["properties", "items", "prefixItems", "$ref", "allOf", "additionalItems"]);
+const WRAPPERS = new Set([
+  "properties",
+  "items",
+  "prefixItems",
+  "$ref",
+  "allOf",
+  "additionalItems",
+]);
 const MISSING = /required property "(.+)"/;
 
 function withRoot(schema: RJSFSchema, root?: RJSFSchema): Schema {

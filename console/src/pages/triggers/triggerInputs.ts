@@ -51,7 +51,8 @@ function fieldChain(node: AstNode | undefined): string[] | null {
   if (node.type === "Subexpression" && node.children?.length === 2) {
     const [left, right] = node.children;
     const head = fieldChain(left);
-    if (head && right.type === "Field" && typeof right.name === "string") return [...head, right.name];
+    if (head && right.type === "Field" && typeof right.name === "string")
+      return [...head, right.name];
   }
   return null;
 }
@@ -195,7 +196,12 @@ function toSchema(node: Node, path: string[], form: TriggerForm, ui: UiSchema): 
       if (child.reading?.kind === "typed" && child.reading.required && child.children.size === 0)
         required.push(name);
     }
-    return { type: "object", title: path.at(-1), properties, ...(required.length ? { required } : {}) };
+    return {
+      type: "object",
+      title: path.at(-1),
+      properties,
+      ...(required.length ? { required } : {}),
+    };
   }
   const reading = node.reading ?? { kind: "json", by: "the flow" };
   const title = path.at(-1);
@@ -243,10 +249,12 @@ export function triggerInput(
   const input = structuredClone((data ?? {}) as Record<string, unknown>);
   const errors: Array<{ path: string[]; message: string }> = [];
   for (const path of jsonFields) {
-    const parent = path.slice(0, -1).reduce<Record<string, unknown> | undefined>(
-      (object, part) => object?.[part] as Record<string, unknown> | undefined,
-      input,
-    );
+    const parent = path
+      .slice(0, -1)
+      .reduce<Record<string, unknown> | undefined>(
+        (object, part) => object?.[part] as Record<string, unknown> | undefined,
+        input,
+      );
     const key = path[path.length - 1];
     const text = parent?.[key];
     if (!parent || typeof text !== "string") continue;

@@ -27,7 +27,9 @@ async function inputSchema(uses: string): Promise<Record<string, unknown> | unde
 }
 
 async function loadFlowTrigger(flowId: string): Promise<FlowTrigger> {
-  const flow = await call(api.GET("/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } }));
+  const flow = await call(
+    api.GET("/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } }),
+  );
   const definition = flow.definition as unknown as FlowDef;
   const uses = [...new Set((definition.steps ?? []).map((step) => step.uses))];
   const schemas = await Promise.all(uses.map(inputSchema));
@@ -58,7 +60,9 @@ function sampleOf(schema: Record<string, unknown>): unknown {
     }
     case "object": {
       const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
-      return Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, sampleOf(property)]));
+      return Object.fromEntries(
+        Object.entries(properties).map(([name, property]) => [name, sampleOf(property)]),
+      );
     }
     default:
       return null;
