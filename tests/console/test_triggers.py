@@ -225,7 +225,7 @@ def test_a_run_by_hand_from_raw_json_must_parse_then_starts(
     raw.fill('{"company": "Raw Corp", "values": [1, 2,')
     page.get_by_role("button", name="Start run").click()
     expect(raw).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_role("alert")).to_contain_text("not JSON")
+    expect(page.get_by_role("alert").filter(has_text="not JSON")).to_be_visible()
 
     raw.fill('{"company": "Raw Corp", "values": [1, 2, 3], "extra": {"kept": true}}')
     page.get_by_role("button", name="Start run").click()
