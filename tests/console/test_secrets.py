@@ -105,3 +105,18 @@ def test_deleting_needs_a_confirmation(signed_in: Page, console_stack: ConsoleSt
     names = [secret["name"] for secret in console_stack.api.get("/v1/secrets").json()]
     assert name in names
     console_stack.api.delete(f"/v1/secrets/{name}").raise_for_status()
+
+
+def test_a_secret_can_be_set_with_the_keyboard_alone(
+    signed_in: Page, console_stack: ConsoleStack
+) -> None:
+    page = signed_in
+    name = f"CONSOLE_KEYS_{uuid.uuid4().hex[:8].upper()}"
+    visit(page, "/secrets")
+    page.get_by_role("form", name="Set a secret").get_by_label("Name").focus()
+    page.keyboard.type(name)
+    page.keyboard.press("Tab")
+    page.keyboard.type(f"typed-{uuid.uuid4().hex}")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("row").filter(has=page.get_by_text(name, exact=True))).to_be_visible()
+    console_stack.api.delete(f"/v1/secrets/{name}").raise_for_status()
