@@ -1,8 +1,18 @@
 // One version of a step, as GET /v1/steps/{name}/versions/{version} gives it.
-import { api, call } from "../../api/client";
+import { api, call, type Schemas } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { JsonBlock } from "../../components/Json";
 import { useApi } from "../../components/useApi";
+
+/** "3 attempts at most; the first retry after 1 s, each wait ×2; never retried: ValueError". */
+function describeRetry(retry: Schemas["RetryPolicy"]): string {
+  const attempts = retry.max_attempts ?? 3;
+  if (attempts <= 1) return "not retried (1 attempt)";
+  const never = retry.non_retryable?.length
+    ? `; never retried: ${retry.non_retryable.join(", ")}`
+    : "";
+  return `${attempts} attempts at most; the first retry after ${retry.initial_interval_s ?? 1} s, each wait ×${retry.backoff ?? 2}${never}`;
+}
 
 export function StepVersionView({ name, version }: { name: string; version: string }) {
   const detail = useApi(
@@ -44,9 +54,7 @@ export function StepVersionView({ name, version }: { name: string; version: stri
               {step.limits.cpus} CPU, output up to {step.limits.output_kb} KiB
             </dd>
             <dt>Retry</dt>
-            <dd>
-              <code>{JSON.stringify(step.retry)}</code>
-            </dd>
+            <dd>{describeRetry(step.retry)}</dd>
             <dt>Secrets it wants</dt>
             <dd>
               {step.secrets.length ? step.secrets.map((s) => <code key={s}>{s} </code>) : "none"}
