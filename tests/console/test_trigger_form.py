@@ -131,7 +131,8 @@ def test_a_flow_that_reads_no_trigger_gives_an_empty_form(program: Path) -> None
     flow = {"name": "quiet", "steps": [{"id": "a", "uses": "x.y@1.0.0", "with": {"t": "fixed"}}]}
     form = form_of(program, flow, {})
     assert form["empty"] is True
-    assert form["schema"].get("properties", {}) == {}
+    assert form["schema"] == {"type": "object", "properties": {}}
+    assert form["jsonFields"] == []
 
 
 def test_json_fields_are_parsed_empty_ones_left_out_and_bad_ones_named(program: Path) -> None:

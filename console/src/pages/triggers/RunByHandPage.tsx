@@ -36,6 +36,17 @@ function inputErrors(error: unknown): ErrorSchema {
   return errors;
 }
 
+function formHint(empty: boolean, readsWholeTrigger: boolean): string {
+  if (empty && readsWholeTrigger) return "A step reads the whole trigger: write it as raw JSON.";
+  if (empty) {
+    return "No step of this flow reads the trigger: start it with an empty input, or write one as raw JSON.";
+  }
+  const whole = readsWholeTrigger
+    ? " A step also reads the whole trigger: add anything else it needs in raw JSON."
+    : "";
+  return `The fields are what the flow's steps read from trigger.${whole}`;
+}
+
 export function RunByHandPage({ params }: { params: { id: string } }) {
   const loaded = useFlowTrigger(params.id);
   const [, navigate] = useLocation();
@@ -103,13 +114,7 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
       )}
       {form && (
         <section className="panel" aria-label="Trigger input">
-          <p className="hint">
-            {form.empty
-              ? "No step of this flow reads the trigger: start it with an empty input, or write one as raw JSON."
-              : "The fields are what the flow's steps read from trigger."}
-            {form.readsWholeTrigger &&
-              " A step reads the whole trigger: add anything else it needs in raw JSON."}
-          </p>
+          <p className="hint">{formHint(form.empty, form.readsWholeTrigger)}</p>
           <label className="inline">
             <input type="checkbox" checked={raw} onChange={toggle} />
             Raw JSON

@@ -236,7 +236,10 @@ export function triggerForm(flow: FlowDef, inputs: InputSchemas): TriggerForm {
     readsWholeTrigger: collector.wholeTrigger,
     empty: collector.root.children.size === 0,
   };
-  const schema = toSchema(collector.root, [], form, form.uiSchema);
+  // The trigger is an object of what is read (an empty one when nothing is).
+  const schema = form.empty
+    ? { type: "object", properties: {} }
+    : toSchema(collector.root, [], form, form.uiSchema);
   form.schema = { ...schema, title: undefined } as RJSFSchema;
   return form;
 }
