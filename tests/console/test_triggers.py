@@ -129,6 +129,7 @@ def test_a_schedule_shows_its_next_fire_times_pauses_resumes_and_triggers_a_run(
     form.get_by_role("button", name="Add schedule").click()
     expect(form.get_by_label("Cron expression")).to_have_attribute("aria-invalid", "true")
     expect(form.locator(".field-error")).to_contain_text("hour")
+    screenshot(page, "triggers-schedule-form")
 
     form.get_by_label("Cron expression").fill("0 9 * * 1-5")
     form.get_by_role("button", name="Add schedule").click()
