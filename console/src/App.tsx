@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { Router } from "wouter";
-import { useHashLocation } from "wouter/use-hash-location";
 import { api, call, type Schemas } from "./api/client";
 import { ErrorBanner } from "./components/ErrorBanner";
+import { useHashLocation, useHashSearch } from "./hashLocation";
 import { Layout } from "./Layout";
 import { Routes } from "./routes";
 import { currentKey, forgetKey, rememberKey } from "./session";
@@ -53,7 +53,7 @@ export function App() {
   }
   return (
     <WorkspaceContext.Provider value={{ workspace: state.workspace, signOut }}>
-      <Router hook={useHashLocation}>
+      <Router hook={useHashLocation} searchHook={useHashSearch}>
         <Layout>
           <Routes />
         </Layout>

@@ -39,6 +39,7 @@ class ExecutionFacts:
     attempt_offset: int = 0
     # the connection records its result or failure carried (activities.connections: clean)
     connections: list[dict[str, Any]] = field(default_factory=list)
+    input: Any = None  # the step's input as the workflow rendered it (RunStepInput.input)
 
     @property
     def step_id(self) -> str:
@@ -137,6 +138,7 @@ def read_history(events: Iterable[HistoryEvent], converter: PayloadConverter) ->
                 execution_id=str(execution_id or "?"),
                 scheduled_at=_time(event),
                 attempt_offset=offset if isinstance(offset, int) and offset >= 0 else 0,
+                input=request.get("input") if isinstance(request, dict) else None,
             )
             by_event[event.event_id] = scheduled
             facts.executions[scheduled.activity_id] = scheduled

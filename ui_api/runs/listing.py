@@ -17,7 +17,7 @@ from ui_api.cursors import seal, unseal
 from ui_api.errors import invalid
 from ui_api.runs import search_attributes
 from ui_api.runs.reader import run_links, run_status
-from ui_api.runs.schemas import RunPage, RunStatus, RunSummary
+from ui_api.runs.schemas import RunPage, RunStatus, RunSummary, RunTrigger
 from ui_api.temporal_rpc import RPC_TIMEOUT
 from workflows.types import FLOW_RUN
 
@@ -41,8 +41,14 @@ def quoted(value: str) -> str:
     return f"'{value}'"
 
 
-def visibility_query(workspace_id: str, flow_id: str | None, status: RunStatus | None) -> str:
-    """The query for the workspace's runs, optionally of one flow and in one status."""
+def visibility_query(
+    workspace_id: str,
+    flow_id: str | None,
+    status: RunStatus | None,
+    trigger: RunTrigger | None = None,
+) -> str:
+    """The query for the workspace's runs, optionally of one flow, in one status, started by
+    one kind of trigger."""
     clauses = [
         f"WorkflowType = {quoted(FLOW_RUN)}",
         f"{search_attributes.WORKSPACE.name} = {quoted(workspace_id)}",
@@ -51,6 +57,8 @@ def visibility_query(workspace_id: str, flow_id: str | None, status: RunStatus |
         clauses.append(f"{search_attributes.FLOW.name} = {quoted(flow_id)}")
     if status is not None:
         clauses.append(f"ExecutionStatus = {quoted(TEMPORAL_STATUS[status])}")
+    if trigger is not None:
+        clauses.append(f"{search_attributes.TRIGGER.name} = {quoted(trigger.value)}")
     return " AND ".join(clauses)
 
 
@@ -75,6 +83,7 @@ async def list_runs(
     *,
     flow_id: str | None,
     status: RunStatus | None,
+    trigger: RunTrigger | None = None,
     limit: int,
     cursor: str | None,
 ) -> RunPage:
@@ -84,7 +93,7 @@ async def list_runs(
             "flow_id is not a flow id",
             [Problem("/query/flow_id", "must be a flow id (letters, digits, '_' and '-')")],
         )
-    query = visibility_query(workspace_id, flow_id, status)
+    query = visibility_query(workspace_id, flow_id, status, trigger)
     sealing = {"secret": settings.secret_key, "context": query}
     token = unseal(cursor, **sealing) if cursor is not None else None
     listing = temporal.list_workflows(

@@ -25,6 +25,7 @@ from activities.connections import MAX_STEP_RECORDS, annotated, clean_records, m
 from stepwell_settings import Settings
 from ui_api.errors import not_found
 from ui_api.runs import search_attributes
+from ui_api.runs.executions import step_executions, step_input
 from ui_api.runs.history import ExecutionFacts, HistoryFacts, read_history
 from ui_api.runs.schemas import RunDetail, RunError, RunLinks, RunStatus, StepRun
 from ui_api.temporal_rpc import RPC_TIMEOUT
@@ -352,6 +353,10 @@ async def read_run(settings: Settings, run: VisibleRun) -> RunDetail:
         progress = await query_progress(run, 5 if run.status == RunStatus.running else 2)
     tails, _ = live_tails(run, facts) if run.status == RunStatus.running else ([], False)
     states = step_states(facts, progress)
+    by_step: dict[str, list[ExecutionFacts]] = {}
+    for execution in facts.executions.values():
+        by_step.setdefault(execution.step_id, []).append(execution)
+    pending = list(run.description.raw_description.pending_activities)
     flow_version = run.attribute(search_attributes.FLOW_VERSION)
     return RunDetail(
         run_id=run.run_id,
@@ -367,7 +372,12 @@ async def read_run(settings: Settings, run: VisibleRun) -> RunDetail:
         output=(facts.result or {}).get("output"),
         error=RunError.model_validate(facts.error) if facts.error else None,
         steps={
-            step_id: _step_run(state, [t for t in tails if t.step_id == step_id])
+            step_id: _step_run(state, [t for t in tails if t.step_id == step_id]).model_copy(
+                update={
+                    "input": step_input(by_step.get(step_id, [])),
+                    "executions": step_executions(by_step.get(step_id, []), pending),
+                }
+            )
             for step_id, state in states.items()
         },
         links=run_links(settings, run.namespace, run.run_id),

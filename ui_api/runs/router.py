@@ -19,7 +19,15 @@ from ui_api.runs.events import run_event_stream
 from ui_api.runs.history import HistoryFacts
 from ui_api.runs.listing import list_runs as list_workspace_runs
 from ui_api.runs.reader import history_facts, read_run, run_links, visible_run
-from ui_api.runs.schemas import CancelRequested, RunDetail, RunPage, RunStarted, RunStatus, StartRun
+from ui_api.runs.schemas import (
+    CancelRequested,
+    RunDetail,
+    RunPage,
+    RunStarted,
+    RunStatus,
+    RunTrigger,
+    StartRun,
+)
 from ui_api.runs.service import StartedRun, idempotent_run_id, prepare_run, start_flow_run
 from ui_api.temporal_rpc import RPC_TIMEOUT
 from workflows.types import FlowRunInput
@@ -100,6 +108,7 @@ async def list_runs(
     run_status: Annotated[
         RunStatus | None, Query(alias="status", description="only runs in this status")
     ] = None,
+    trigger: Annotated[RunTrigger | None, Query(description="only runs started this way")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="page size")] = 50,
     cursor: Annotated[
         str | None, Query(max_length=4096, description="`next_cursor` of the previous page")
@@ -116,6 +125,7 @@ async def list_runs(
         caller.workspace_id,
         flow_id=flow_id,
         status=run_status,
+        trigger=trigger,
         limit=limit,
         cursor=cursor,
     )

@@ -26,6 +26,15 @@ class RunStatus(StrEnum):
     timed_out = "timed_out"
 
 
+class RunTrigger(StrEnum):
+    """How a run started."""
+
+    manual = "manual"
+    webhook = "webhook"
+    schedule = "schedule"
+    rerun = "rerun"
+
+
 class StartRun(BaseModel):
     """What to run: a flow (its latest version unless one is named) with a trigger payload."""
 
@@ -117,6 +126,29 @@ class Connection(EncodableModel):
     item: int | None = Field(None, description="foreach steps: the item's index")
 
 
+class StepExecution(EncodableModel):
+    """One execution of a step, as a timeline shows it: the step itself, or one foreach item.
+
+    Retries within an execution are its attempts: Temporal records when the last one started,
+    so the time from `scheduled_at` to `started_at` holds the wait for a container and any
+    earlier attempts. An execution run again after an infrastructure failure is a new entry.
+    """
+
+    execution_id: str = Field(description="the step id, or `<step id>[<index>]` for an item")
+    item: int | None = Field(description="foreach steps: the item's index")
+    attempt: int = Field(description="its latest attempt (0 while none has started)")
+    status: str = Field(
+        description="scheduled | running | succeeded | failed | timed_out | cancelled"
+    )
+    scheduled_at: datetime = Field(description="when the run asked for it")
+    started_at: datetime | None = Field(description="when its latest attempt started")
+    finished_at: datetime | None = Field(description="when it ended, whichever way")
+    duration_ms: int | None = Field(
+        description="time spent in the step's container, as a successful execution reported it"
+    )
+    error_type: str | None = Field(description="a failed execution's error type")
+
+
 class StepRun(EncodableModel):
     """What is known of one step of the run."""
 
@@ -130,6 +162,11 @@ class StepRun(EncodableModel):
     duration_ms: int | None = Field(
         description="time spent in the step's containers (all foreach items); for a step "
         "without that figure, the wall time from start to finish"
+    )
+    input: Any = Field(
+        None,
+        description="the input the step ran with, its expressions rendered (a list by item for "
+        "foreach steps); null until it is scheduled",
     )
     output: Any = Field(description="the step's output (a list for foreach steps)")
     error: StepError | None
@@ -152,6 +189,11 @@ class StepRun(EncodableModel):
         0,
         description="connections left out of `connections` (a step keeps at most 200, and "
         "256 KiB of JSON)",
+    )
+    executions: list[StepExecution] = Field(
+        default_factory=list,
+        description="its executions in the order they were scheduled, with their times, for "
+        "a timeline",
     )
 
 

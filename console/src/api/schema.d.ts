@@ -1424,6 +1424,12 @@ export interface components {
             trigger: string | null;
         };
         /**
+         * RunTrigger
+         * @description How a run started.
+         * @enum {string}
+         */
+        RunTrigger: "manual" | "webhook" | "schedule" | "rerun";
+        /**
          * ScheduleChange
          * @description Fields to change; those left out keep their value. Setting `cron` drops the interval
          *     and vice versa. Pause and resume have their own endpoints.
@@ -1728,6 +1734,62 @@ export interface components {
             type: string;
         };
         /**
+         * StepExecution
+         * @description One execution of a step, as a timeline shows it: the step itself, or one foreach item.
+         *
+         *     Retries within an execution are its attempts: Temporal records when the last one started,
+         *     so the time from `scheduled_at` to `started_at` holds the wait for a container and any
+         *     earlier attempts. An execution run again after an infrastructure failure is a new entry.
+         */
+        StepExecution: {
+            /**
+             * Attempt
+             * @description its latest attempt (0 while none has started)
+             */
+            attempt: number;
+            /**
+             * Duration Ms
+             * @description time spent in the step's container, as a successful execution reported it
+             */
+            duration_ms: number | null;
+            /**
+             * Error Type
+             * @description a failed execution's error type
+             */
+            error_type: string | null;
+            /**
+             * Execution Id
+             * @description the step id, or `<step id>[<index>]` for an item
+             */
+            execution_id: string;
+            /**
+             * Finished At
+             * @description when it ended, whichever way
+             */
+            finished_at: string | null;
+            /**
+             * Item
+             * @description foreach steps: the item's index
+             */
+            item: number | null;
+            /**
+             * Scheduled At
+             * Format: date-time
+             * @description when the run asked for it
+             */
+            scheduled_at: string;
+            /**
+             * Started At
+             * @description when its latest attempt started
+             */
+            started_at: string | null;
+            /**
+             * Status
+             * @description scheduled | running | succeeded | failed | timed_out | cancelled
+             */
+            status: string;
+        };
+        /**
          * StepRun
          * @description What is known of one step of the run.
          */
@@ -1754,6 +1816,11 @@ export interface components {
              */
             duration_ms: number | null;
             error: components["schemas"]["StepError"] | null;
+            /**
+             * Executions
+             * @description its executions in the order they were scheduled, with their times, for a timeline
+             */
+            executions?: components["schemas"]["StepExecution"][];
             /** Finished At */
             finished_at: string | null;
             /**
@@ -1769,6 +1836,11 @@ export interface components {
              * @default 0
              */
             infra_retries: number;
+            /**
+             * Input
+             * @description the input the step ran with, its expressions rendered (a list by item for foreach steps); null until it is scheduled
+             */
+            input?: unknown;
             /**
              * Items
              * @description foreach steps: how many items
@@ -3753,6 +3825,8 @@ export interface operations {
                 flow_id?: string | null;
                 /** @description only runs in this status */
                 status?: components["schemas"]["RunStatus"] | null;
+                /** @description only runs started this way */
+                trigger?: components["schemas"]["RunTrigger"] | null;
                 /** @description page size */
                 limit?: number;
                 /** @description `next_cursor` of the previous page */

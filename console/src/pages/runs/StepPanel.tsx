@@ -1,0 +1,103 @@
+// One step of a run: status, attempts, duration, input, output, error with its traceback,
+// logs (live while it runs) and network connections.
+import type { Schemas } from "../../api/client";
+import { JsonBlock } from "../../components/Json";
+import { formatTime } from "../../components/time";
+import { ConnectionsTable } from "./ConnectionsTable";
+import { StatusBadge } from "./StatusBadge";
+
+interface Props {
+  stepId: string;
+  uses: string | undefined;
+  step: Schemas["StepRun"];
+  /** Log text streamed live, when the stream has some for this step. */
+  liveLog: string | undefined;
+  selected: boolean;
+}
+
+const NOT_RUN = new Set(["pending", "not_started", "skipped"]);
+
+export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
+  const logs = liveLog ?? step.logs;
+  return (
+    <section
+      id={`step-${stepId}`}
+      className={`panel step-panel${selected ? " step-selected" : ""}`}
+      aria-label={`Step ${stepId}`}
+    >
+      <h3>
+        <code>{stepId}</code> {uses && <small className="hint">{uses}</small>}{" "}
+        <StatusBadge status={step.status} />
+      </h3>
+      <p className="hint">
+        {step.attempts} attempt{step.attempts === 1 ? "" : "s"}
+        {step.items != null && <> · {step.items} items</>}
+        {step.duration_ms != null && <> · {(step.duration_ms / 1000).toFixed(2)} s</>}
+        {step.started_at && <> · started {formatTime(step.started_at)}</>}
+        {step.infra_retries > 0 && <> · run again {step.infra_retries}× after an infrastructure failure</>}
+      </p>
+      {step.error && <StepErrorView stepId={stepId} error={step.error} />}
+      {step.infra_error && (
+        <p className="hint">
+          Last infrastructure failure: {String(step.infra_error.type)}: {String(step.infra_error.message)}
+        </p>
+      )}
+      {!NOT_RUN.has(step.status) && (
+        <div className="step-io">
+          <div>
+            <h4>Input</h4>
+            <JsonBlock value={step.input} label={`Input of step ${stepId}`} />
+          </div>
+          <div>
+            <h4>Output</h4>
+            {step.output === null || step.output === undefined ? (
+              <p className="hint">{step.status === "running" ? "Not yet." : "None."}</p>
+            ) : (
+              <JsonBlock value={step.output} label={`Output of step ${stepId}`} />
+            )}
+          </div>
+        </div>
+      )}
+      <h4>Logs</h4>
+      {logs ? (
+        <pre className="log-block" aria-label={`Logs of step ${stepId}`} tabIndex={0}>
+          {logs}
+        </pre>
+      ) : (
+        <p className="hint">{step.status === "running" ? "No log lines yet." : "No logs."}</p>
+      )}
+      <h4>Network</h4>
+      <ConnectionsTable stepId={stepId} step={step} />
+    </section>
+  );
+}
+
+function StepErrorView({ stepId, error }: { stepId: string; error: Schemas["StepError"] }) {
+  return (
+    <div className="step-error" role="group" aria-label={`Error of step ${stepId}`}>
+      <p>
+        <strong>{error.type}</strong>: {error.message}
+        {error.pointer && (
+          <>
+            {" "}
+            at <code>{error.pointer}</code>
+          </>
+        )}
+      </p>
+      {error.items && error.items.length > 0 && (
+        <ul>
+          {error.items.map((item, index) => (
+            <li key={index}>
+              item {String(item.index)}: {String(item.type)}: {String(item.message)}
+            </li>
+          ))}
+        </ul>
+      )}
+      {error.traceback && (
+        <pre className="traceback" aria-label={`Traceback of step ${stepId}`} tabIndex={0}>
+          {error.traceback}
+        </pre>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,115 @@
+"""What a run page draws from a run: each step's rendered input and its executions with their
+times (a timeline), live and after the end; and runs listed by how they started."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from tests.api.helpers import WorkspaceKey, finished, insert_flow, insert_step
+from tests.api.runs.helpers import FAILING, chatty_flow, start, step_running
+from ui_api.runs.listing import visibility_query
+from ui_api.runs.schemas import RunStatus, RunTrigger
+from ui_api.services import Services
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+async def test_a_step_shows_its_rendered_input_and_its_execution_times(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, slug_flow: str, api_worker: str
+) -> None:
+    run = await finished(
+        client,
+        workspace,
+        (await start(client, workspace, slug_flow, {"t": "Hello There"}))["run_id"],
+    )
+    step = run["steps"]["clean"]
+    assert step["input"] == {"text": "Hello There"}
+    [execution] = step["executions"]
+    assert execution["execution_id"] == "clean" and execution["item"] is None
+    assert execution["status"] == "succeeded" and execution["attempt"] == 1
+    assert execution["error_type"] is None and isinstance(execution["duration_ms"], int)
+    scheduled, started = _time(execution["scheduled_at"]), _time(execution["started_at"])
+    assert _time(run["started_at"]) <= scheduled <= started <= _time(execution["finished_at"])
+
+
+async def test_a_failed_execution_counts_its_attempts_and_names_its_error(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, api_services: Services, api_worker: str
+) -> None:
+    insert_step(api_services, workspace.workspace_id, FAILING)
+    flow = insert_flow(
+        api_services,
+        workspace.workspace_id,
+        {"name": "fails", "steps": [{"id": "boom", "uses": "test.failing@1.0.0"}]},
+    )
+    run = await finished(client, workspace, (await start(client, workspace, flow.id))["run_id"])
+    step = run["steps"]["boom"]
+    assert step["input"] == {}
+    [execution] = step["executions"]
+    assert execution["status"] == "failed" and execution["attempt"] == 2
+    assert execution["error_type"] == "StepError" and execution["duration_ms"] is None
+    assert execution["finished_at"] is not None
+
+
+async def test_a_running_execution_has_started_and_has_not_finished(
+    client: httpx.AsyncClient,
+    workspace: WorkspaceKey,
+    api_services: Services,
+    chatty: None,
+    api_worker: str,
+) -> None:
+    flow = insert_flow(api_services, workspace.workspace_id, chatty_flow(60))
+    run_id = (await start(client, workspace, flow.id, {}))["run_id"]
+    run = await step_running(client, workspace, run_id, "talk")
+    for _ in range(300):  # the activity is scheduled before a worker starts it
+        [execution] = run["steps"]["talk"]["executions"]
+        if execution["status"] == "running":
+            break
+        await asyncio.sleep(0.1)
+        run = (await client.get(f"/v1/runs/{run_id}", headers=workspace.headers)).json()
+    assert execution["status"] == "running" and execution["attempt"] == 1
+    assert execution["started_at"] is not None and execution["finished_at"] is None
+    assert run["steps"]["talk"]["input"] == {"pause": 60}
+    await client.post(f"/v1/runs/{run_id}/cancel", headers=workspace.headers)
+    ended = await finished(client, workspace, run_id, timeout_s=30)
+    [execution] = ended["steps"]["talk"]["executions"]
+    assert execution["status"] == "cancelled" and execution["finished_at"] is not None
+
+
+async def test_runs_are_listed_by_trigger(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, slug_flow: str, api_worker: str
+) -> None:
+    manual = (await start(client, workspace, slug_flow, {"t": "a"}))["run_id"]
+    await finished(client, workspace, manual)
+    answer = await client.post(f"/v1/runs/{manual}/rerun", headers=workspace.headers)
+    rerun = answer.json()["run_id"]
+    await finished(client, workspace, rerun)
+
+    async def listed(**params: Any) -> set[str]:
+        answer = await client.get("/v1/runs", params=params, headers=workspace.headers)
+        assert answer.status_code == 200, answer.text
+        return {item["run_id"] for item in answer.json()["items"]}
+
+    for _ in range(100):  # visibility is eventually consistent
+        if await listed(flow_id=slug_flow) == {manual, rerun}:
+            break
+        await asyncio.sleep(0.1)
+    assert await listed(flow_id=slug_flow, trigger="rerun") == {rerun}
+    assert await listed(flow_id=slug_flow, trigger="manual", status="succeeded") == {manual}
+    assert await listed(flow_id=slug_flow, trigger="webhook") == set()
+    refused = await client.get("/v1/runs?trigger=cron", headers=workspace.headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"][0]["pointer"] == "/query/trigger"
+
+
+def test_the_trigger_filter_is_a_quoted_clause() -> None:
+    query = visibility_query("ws_1", None, RunStatus.failed, RunTrigger.schedule)
+    assert query == (
+        "WorkflowType = 'FlowRun' AND StepwellWorkspace = 'ws_1' "
+        "AND ExecutionStatus = 'Failed' AND StepwellTrigger = 'schedule'"
+    )
