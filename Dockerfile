@@ -4,6 +4,15 @@
 #
 #   docker build -t stepwell:local .
 
+# The web console (console/): built with Node, only its output goes on. The same command as
+# `make console`; node_modules and a local build are left out of the context (.dockerignore).
+FROM node:20-slim AS console
+WORKDIR /src/console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY console ./
+RUN npm run build
+
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 # A virtualenv copied whole into the runtime stage: the same base image, the same path.
@@ -17,6 +26,8 @@ COPY step_sdk ./step_sdk
 COPY workflows ./workflows
 COPY activities ./activities
 COPY ui_api ./ui_api
+# the built console ships inside the package (package data), served by `stepwell api` at /
+COPY --from=console /src/ui_api/console/static ./ui_api/console/static
 # A regular (non-editable) install with the runtime dependencies only: no dev extras.
 RUN /opt/stepwell/bin/pip install /src
 

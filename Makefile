@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both set everything up first.
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint console bench clean
 
 setup:
 	@scripts/setup.sh
@@ -15,6 +15,12 @@ lint: setup
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
 	for step in examples/steps/*/; do .venv/bin/mypy "$$step"*.py || exit 1; done
+	cd console && npm run check
+
+# The one command that rebuilds the web console (console/ -> ui_api/console/static), always;
+# `make setup` does the same only when the console's sources or lockfile changed.
+console:
+	cd console && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 bench: setup
 	.venv/bin/python bench/sandbox_latency.py

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a Stepwell checkout on a Debian machine:
-#   virtualenv + package, a running Docker engine, debootstrap (offline base image), base image.
+#   virtualenv + package, a running Docker engine, debootstrap (offline base image), base image,
+#   the web console (Node.js builds it, Chromium tests it), PostgreSQL for the tests.
 # Run as root on a fresh machine it does everything; otherwise it says what you must do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,6 +114,27 @@ try:
 except SandboxError as exc:
     sys.exit(f"error: {exc}")
 PY
+fi
+
+# --- The web console -------------------------------------------------------------------------------
+# Built from console/ with Debian's Node.js into ui_api/console/static (served at /), again only
+# when its inputs changed. Its browser tests drive Debian's Chromium (Playwright, from the dev
+# extra, is pointed at /usr/bin/chromium: no browser is ever downloaded).
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+[ -x /usr/bin/chromium ] || apt_install chromium
+command -v chromedriver >/dev/null || apt_install chromium-driver
+console_inputs() {
+  cat console/package-lock.json console/build.mjs
+  find console/package.json console/tsconfig.json console/src console/public -type f -print0 |
+    LC_ALL=C sort -z | xargs -0 sha256sum
+}
+console_stamp="$(console_inputs | sha256sum | cut -c1-64)"
+if [ ! -f ui_api/console/static/index.html ] || [ ! -d console/node_modules ] ||
+   [ "$(cat "$STATE/console-build.sha256" 2>/dev/null)" != "$console_stamp" ]; then
+  say "building the web console (console/ -> ui_api/console/static)"
+  (cd console && npm ci --ignore-scripts --no-audit --no-fund && npm run build) ||
+    die "the console build failed (run 'make console' to see it again)"
+  echo "$console_stamp" >"$STATE/console-build.sha256"
 fi
 
 # --- PostgreSQL for the test suite -----------------------------------------------------------------

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request
+from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, Request, expect
+
+from tests.console.stack import ConsoleStack
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-output" / "console"
@@ -104,3 +106,18 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def workspace_label(page: Page) -> Locator:
+    """Where the console's top bar shows the signed-in workspace's name."""
+    return page.get_by_role("banner").get_by_label("Workspace", exact=True)
+
+
+def sign_in(page: Page, stack: ConsoleStack) -> str:
+    """Sign in through the console's form; returns the workspace name the top bar then shows."""
+    workspace = str(stack.api.get("/v1/workspace").raise_for_status().json()["name"])
+    page.goto("/")
+    page.get_by_label("API key").fill(stack.api_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(workspace_label(page)).to_have_text(workspace)
+    return workspace

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import httpx
 
 from tests.cli.test_up import STEPWELL, children, free_port, is_alive, up_env
@@ -81,10 +83,17 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _containers_of(engine: docker.DockerClient, pid: int) -> list[str]:
+    """Containers whose ``stepwell.owner`` label names this process (sandbox.labels.owner_id)."""
+    owner = f"stepwell.owner={socket.gethostname()}:{pid}"
+    found = engine.containers.list(all=True, filters={"label": owner})
+    return [f"{container.name} ({container.status})" for container in found]
+
+
 @contextmanager
-def running_stack(home: Path) -> Iterator[ConsoleStack]:
+def running_stack(home: Path, engine: docker.DockerClient) -> Iterator[ConsoleStack]:
     """Start ``stepwell up`` with ``home`` as its home; on exit stop it with SIGINT and check
-    that it exited with 0 and left no process of its own behind."""
+    that it exited with 0 and left no process and no container of its own behind."""
     api_port = free_port()
     env = up_env(home, api_port, free_port(), free_port())
     started = time.monotonic()
@@ -123,3 +132,5 @@ def running_stack(home: Path) -> Iterator[ConsoleStack]:
     assert code == 0, f"stepwell up exited with {code}:\n{output.text()}"
     left = [pid for pid in spawned if is_alive(pid)]
     assert not left, f"processes of stepwell up outlived it: {left}\n{output.text()}"
+    containers = _containers_of(engine, process.pid)
+    assert not containers, f"containers of stepwell up outlived it: {containers}"

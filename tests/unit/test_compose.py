@@ -306,9 +306,13 @@ def dockerfile() -> list[str]:
 
 
 def test_image_is_based_on_python_311_slim(dockerfile: list[str]) -> None:
-    bases = [line.split()[1] for line in dockerfile if line.startswith("FROM ")]
-    assert bases
-    assert set(bases) == {"python:3.11-slim"}
+    stages = [line.split() for line in dockerfile if line.startswith("FROM ")]
+    assert stages
+    assert stages[-1][1] == "python:3.11-slim"
+    # Python stages are python:3.11-slim; the console is built in a Node stage
+    assert {stage[1] for stage in stages} == {"python:3.11-slim", "node:20-slim"}
+    console = [stage for stage in stages if stage[1] == "node:20-slim"]
+    assert console == [["FROM", "node:20-slim", "AS", "console"]]
 
 
 def test_image_runs_as_a_non_root_user(dockerfile: list[str]) -> None:

@@ -1,8 +1,8 @@
 // The flow drawn as a graph: a trigger node, one node per step, edges from references and
 // `needs` (graph/references.ts), laid out by dagre. Used by the builder (selectable) and by the
 // run page (nodes coloured by step status).
-import { Background, Controls, ReactFlow, type Edge, type Node } from "@xyflow/react";
-import { useMemo } from "react";
+import { Background, Controls, Position, ReactFlow, useReactFlow, type Edge, type Node } from "@xyflow/react";
+import { useEffect, useMemo } from "react";
 import { layout } from "./layout";
 import { dependencyEdges, readsTrigger, upstreamOf, type FlowDef } from "./references";
 
@@ -36,6 +36,7 @@ export function FlowGraph({ flow, statuses, selected, onSelect, label }: FlowGra
         position: positions.get(TRIGGER_NODE)!,
         data: { label: "trigger" },
         type: "input",
+        sourcePosition: Position.Right,
         className: "graph-node graph-trigger",
         selectable: false,
         ariaLabel: "trigger",
@@ -60,6 +61,8 @@ export function FlowGraph({ flow, statuses, selected, onSelect, label }: FlowGra
             step.id === selected ? "graph-selected" : "",
           ].join(" "),
           ariaLabel: `step ${step.id}${status ? `, ${status}` : ""}`,
+          sourcePosition: Position.Right,
+          targetPosition: Position.Left,
           selected: step.id === selected,
         } satisfies Node;
       }),
@@ -79,15 +82,28 @@ export function FlowGraph({ flow, statuses, selected, onSelect, label }: FlowGra
         nodes={nodes}
         edges={edges}
         fitView
+        fitViewOptions={FIT}
         nodesDraggable={false}
         nodesConnectable={false}
         proOptions={{ hideAttribution: true }}
         onNodeClick={(_, node) => onSelect?.(node.id === TRIGGER_NODE ? null : node.id)}
         onPaneClick={() => onSelect?.(null)}
       >
+        <FitOnChange signature={nodes.map((node) => node.id).join(" ")} />
         <Background />
         <Controls showInteractive={false} />
       </ReactFlow>
     </div>
   );
+}
+
+const FIT = { maxZoom: 1, padding: 0.15 };
+
+/** Fits the view again when steps come or go (the builder adds them after the first fit). */
+function FitOnChange({ signature }: { signature: string }) {
+  const { fitView } = useReactFlow();
+  useEffect(() => {
+    void fitView(FIT);
+  }, [signature, fitView]);
+  return null;
 }
