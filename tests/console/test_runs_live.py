@@ -132,3 +132,10 @@ def test_leaving_a_running_runs_page_closes_its_event_stream(
         expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
     finally:
         api.post(f"/v1/runs/{run_id}/cancel")
+
+
+def test_an_unknown_run_says_so_as_the_api_words_it(signed_in: Page) -> None:
+    signed_in.goto("/#/runs/run_nope")
+    expect(signed_in.get_by_role("alert")).to_have_text(
+        "The run could not be loaded: no run 'run_nope' in this workspace"
+    )
