@@ -9,7 +9,9 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // An optional argument builds elsewhere (the tests build twice and compare the bytes).
-const out = process.argv[2] ? resolve(process.argv[2]) : join(here, "..", "ui_api", "console", "static");
+const out = process.argv[2]
+  ? resolve(process.argv[2])
+  : join(here, "..", "ui_api", "console", "static");
 
 // Third-party files for /docs (Swagger UI) and /redoc, served from our origin as they ship,
 // into vendor/<folder>/ (public/docs.html and public/redoc.html name them there).
@@ -67,4 +69,7 @@ for (const { file, find, replace } of VENDOR_PATCHES) {
   }
   writeFileSync(path, text.replace(find, replace));
 }
-writeFileSync(join(out, "BUILT"), "stepwell console build output; do not edit, run `make console`\n");
+writeFileSync(
+  join(out, "BUILT"),
+  "stepwell console build output; do not edit, run `make console`\n",
+);

@@ -123,9 +123,12 @@ fi
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 [ -x /usr/bin/chromium ] || apt_install chromium
 command -v chromedriver >/dev/null || apt_install chromium-driver
+# The console's webhook tests run the curl line it shows (and sign with openssl), as a user would.
+command -v curl >/dev/null || apt_install curl
+command -v openssl >/dev/null || apt_install openssl
 console_inputs() {
   cat console/package-lock.json console/build.mjs
-  find console/package.json console/tsconfig.json console/src console/public -type f -print0 |
+  find console/package.json console/tsconfig.json console/.prettierrc.json console/src console/public -type f -print0 |
     LC_ALL=C sort -z | xargs -0 sha256sum
 }
 console_stamp="$(console_inputs | sha256sum | cut -c1-64)"

@@ -1,7 +1,15 @@
 // The flow drawn as a graph: a trigger node, one node per step, edges from references and
 // `needs` (graph/references.ts), laid out by dagre. Used by the builder (selectable) and by the
 // run page (nodes coloured by step status).
-import { Background, Controls, Position, ReactFlow, useReactFlow, type Edge, type Node } from "@xyflow/react";
+import {
+  Background,
+  Controls,
+  Position,
+  ReactFlow,
+  useReactFlow,
+  type Edge,
+  type Node,
+} from "@xyflow/react";
 import { useEffect, useMemo } from "react";
 import { layout } from "./layout";
 import { dependencyEdges, readsTrigger, upstreamOf, type FlowDef } from "./references";

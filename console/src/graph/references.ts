@@ -94,7 +94,8 @@ export function dependencyEdges(flow: FlowDef): Array<[string, string]> {
   const known = new Set(flow.steps.map((step) => step.id));
   const edges: Array<[string, string]> = [];
   for (const step of flow.steps) {
-    for (const id of upstreamOf(step)) if (known.has(id) && id !== step.id) edges.push([id, step.id]);
+    for (const id of upstreamOf(step))
+      if (known.has(id) && id !== step.id) edges.push([id, step.id]);
   }
   return edges;
 }

@@ -1,7 +1,13 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 
 /** The sign-in form: an API key (as printed by `stepwell up` or made with `POST /v1/keys`). */
-export function SignIn({ onSignIn, children }: { onSignIn: (key: string) => void; children?: ReactNode }) {
+export function SignIn({
+  onSignIn,
+  children,
+}: {
+  onSignIn: (key: string) => void;
+  children?: ReactNode;
+}) {
   const [key, setKey] = useState("");
   const submit = (event: FormEvent) => {
     event.preventDefault();

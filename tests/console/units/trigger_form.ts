@@ -2,7 +2,7 @@
 // JSON; tests/console/test_trigger_form.py bundles it with esbuild and runs it with node.
 import { readFileSync } from "node:fs";
 import { triggerForm, triggerInput } from "../../../console/src/pages/triggers/triggerInputs";
-import { schemaValidator } from "../../../console/src/pages/triggers/schemaValidator";
+import { schemaValidator } from "../../../console/src/components/schemaValidator";
 
 interface Case {
   kind: "form" | "input" | "validate";

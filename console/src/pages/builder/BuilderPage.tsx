@@ -7,7 +7,16 @@ import { api, ApiError, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { FlowGraph } from "../../graph/FlowGraph";
 import { FlowHeader } from "../flows/FlowHeader";
-import { addStep, asBody, emptyFlow, removeStep, renameReferences, steps, updateStep, type FlowDef } from "./definition";
+import {
+  addStep,
+  asBody,
+  emptyFlow,
+  removeStep,
+  renameReferences,
+  steps,
+  updateStep,
+  type FlowDef,
+} from "./definition";
 import { FlowSettings } from "./FlowSettings";
 import { JsonView } from "./JsonView";
 import { Palette } from "./Palette";
@@ -62,7 +71,11 @@ function Builder({ flowId }: { flowId: string | null }) {
   const saveProblems: Problem[] = saveError instanceof ApiError ? saveError.details : [];
   const problems = saveProblems.length ? saveProblems : validation.problems;
   const chosen = selected !== null && selected < all.length ? selected : null;
-  const placed = placeProblems(problems, view === "visual" ? chosen : null, view === "visual" && chosen === null);
+  const placed = placeProblems(
+    problems,
+    view === "visual" ? chosen : null,
+    view === "visual" && chosen === null,
+  );
 
   if (loadError) return <ErrorBanner error={loadError} title="The flow could not be loaded" />;
   if (!flow) return <p className="loading">Loading the flow…</p>;
@@ -104,7 +117,16 @@ function Builder({ flowId }: { flowId: string | null }) {
   const saveButton = (
     <>
       <span className="hint" role="status">
-        {saving ? "Saving…" : (saved ?? (validation.checking ? "Checking…" : problems.length ? `${problems.length} problem(s)` : all.length ? "No problems found." : ""))}
+        {saving
+          ? "Saving…"
+          : (saved ??
+            (validation.checking
+              ? "Checking…"
+              : problems.length
+                ? `${problems.length} problem(s)`
+                : all.length
+                  ? "No problems found."
+                  : ""))}
       </span>
       <button type="button" className="primary" onClick={() => void save()} disabled={saving}>
         Save
@@ -131,7 +153,14 @@ function Builder({ flowId }: { flowId: string | null }) {
       <ErrorBanner error={validation.error} title="Validation failed to run" />
       <div className="builder-columns">
         <aside className="builder-side">
-          <StepList steps={all} selected={chosen} onSelect={(index) => { setSelected(index); setView("visual"); }} />
+          <StepList
+            steps={all}
+            selected={chosen}
+            onSelect={(index) => {
+              setSelected(index);
+              setView("visual");
+            }}
+          />
           <Palette onAdd={onAdd} />
         </aside>
         <div className="builder-main">
@@ -145,17 +174,36 @@ function Builder({ flowId }: { flowId: string | null }) {
             label="Flow graph"
           />
           {all.length === 0 && (
-            <p className="hint">The canvas is empty: add a step from the palette, then fill in its inputs.</p>
+            <p className="hint">
+              The canvas is empty: add a step from the palette, then fill in its inputs.
+            </p>
           )}
           <div role="tablist" aria-label="Editor" className="view-tabs">
-            <button type="button" role="tab" aria-selected={view === "visual"} onClick={() => setView("visual")}>
+            <button
+              type="button"
+              role="tab"
+              aria-selected={view === "visual"}
+              onClick={() => setView("visual")}
+            >
               Visual editor
             </button>
-            <button type="button" role="tab" aria-selected={view === "json"} onClick={() => setView("json")}>
+            <button
+              type="button"
+              role="tab"
+              aria-selected={view === "json"}
+              onClick={() => setView("json")}
+            >
               JSON
             </button>
           </div>
-          <ProblemList problems={placed.elsewhere} steps={all} onSelect={(index) => { setSelected(index); setView("visual"); }} />
+          <ProblemList
+            problems={placed.elsewhere}
+            steps={all}
+            onSelect={(index) => {
+              setSelected(index);
+              setView("visual");
+            }}
+          />
           {view === "json" ? (
             <JsonView flow={current} onChange={change} />
           ) : step && chosen !== null ? (
@@ -178,7 +226,12 @@ function Builder({ flowId }: { flowId: string | null }) {
               }}
             />
           ) : (
-            <FlowSettings flow={current} errors={placed.flow} suggestions={suggestionsFor(current, null, outputSchemas)} onChange={change} />
+            <FlowSettings
+              flow={current}
+              errors={placed.flow}
+              suggestions={suggestionsFor(current, null, outputSchemas)}
+              onChange={change}
+            />
           )}
         </div>
       </div>

@@ -67,7 +67,11 @@ export function ExpressionField(props: FieldProps) {
   return (
     <div className="expression-field">
       <label className="mode-switch">
-        <input type="checkbox" checked={expression} onChange={(event) => toggle(event.target.checked)} />
+        <input
+          type="checkbox"
+          checked={expression}
+          onChange={(event) => toggle(event.target.checked)}
+        />
         {`${label} is an expression`}
       </label>
       {expression ? (

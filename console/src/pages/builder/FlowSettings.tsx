@@ -28,9 +28,9 @@ function showValue(value: unknown): string {
 }
 
 export function FlowSettings({ flow, errors, suggestions, onChange }: FlowSettingsProps) {
-  const output = (flow.output && typeof flow.output === "object" && !Array.isArray(flow.output)
-    ? flow.output
-    : {}) as Record<string, unknown>;
+  const output = (
+    flow.output && typeof flow.output === "object" && !Array.isArray(flow.output) ? flow.output : {}
+  ) as Record<string, unknown>;
   const entries = Object.entries(output);
   const outputId = useId();
   const setOutput = (next: Record<string, unknown>) =>
@@ -48,7 +48,13 @@ export function FlowSettings({ flow, errors, suggestions, onChange }: FlowSettin
 
   return (
     <section className="panel flow-settings" aria-label="Flow settings">
-      <Field label="Flow name" value={flow.name ?? ""} onChange={(value) => onChange({ ...flow, name: value })} errors={errors.name} placeholder="new-lead" />
+      <Field
+        label="Flow name"
+        value={flow.name ?? ""}
+        onChange={(value) => onChange({ ...flow, name: value })}
+        errors={errors.name}
+        placeholder="new-lead"
+      />
       <Field
         label="Description"
         multiline
@@ -66,10 +72,18 @@ export function FlowSettings({ flow, errors, suggestions, onChange }: FlowSettin
       />
       <fieldset aria-describedby={errors.output?.length ? `${outputId}-error` : undefined}>
         <legend>Flow output</legend>
-        {entries.length === 0 && <p className="hint">No output yet: a run's output is then empty. Add one to return values from steps.</p>}
+        {entries.length === 0 && (
+          <p className="hint">
+            No output yet: a run's output is then empty. Add one to return values from steps.
+          </p>
+        )}
         {entries.map(([key, value], index) => (
           <div className="field-row output-row" key={index}>
-            <Field label={`Output ${index + 1} name`} value={key} onChange={(next) => rename(key, next)} />
+            <Field
+              label={`Output ${index + 1} name`}
+              value={key}
+              onChange={(next) => rename(key, next)}
+            />
             <Field
               label={`Output ${index + 1} value`}
               value={showValue(value)}

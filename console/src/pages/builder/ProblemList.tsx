@@ -2,7 +2,11 @@
 import type { Placed } from "./problems";
 import type { FlowStepDef } from "./definition";
 
-export function ProblemList({ problems, steps, onSelect }: {
+export function ProblemList({
+  problems,
+  steps,
+  onSelect,
+}: {
   problems: Placed["elsewhere"];
   steps: FlowStepDef[];
   onSelect: (index: number) => void;
@@ -11,7 +15,8 @@ export function ProblemList({ problems, steps, onSelect }: {
   return (
     <section className="error-banner problem-list" aria-label="Problems elsewhere">
       <strong>
-        {problems.length === 1 ? "1 problem" : `${problems.length} problems`} not on a field shown here:
+        {problems.length === 1 ? "1 problem" : `${problems.length} problems`} not on a field shown
+        here:
       </strong>
       <ul className="error-details">
         {problems.map((problem, index) => {

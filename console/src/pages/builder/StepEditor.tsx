@@ -32,11 +32,15 @@ export function StepEditor(props: StepEditorProps) {
   const { step, errors, onChange } = props;
   const { name, version } = splitRef(typeof step.uses === "string" ? step.uses : "");
   const versions = useApi(
-    async () => (await call(api.GET("/v1/steps/{name}/versions", { params: { path: { name } } }))).items,
+    async () =>
+      (await call(api.GET("/v1/steps/{name}/versions", { params: { path: { name } } }))).items,
     [name],
   );
   const set = (key: string, value: unknown) => onChange(withField(step, key, value));
-  const retry = (step.retry && typeof step.retry === "object" ? step.retry : {}) as Record<string, unknown>;
+  const retry = (step.retry && typeof step.retry === "object" ? step.retry : {}) as Record<
+    string,
+    unknown
+  >;
   const setRetry = (key: string, value: unknown) => {
     const next = withField(retry, key, value);
     set("retry", Object.keys(next).length ? next : undefined);
@@ -66,7 +70,12 @@ export function StepEditor(props: StepEditorProps) {
           onFocus={() => (idWhenFocused.current = step.id)}
           onBlur={() => props.onRename(idWhenFocused.current, step.id)}
           hint="Renaming updates the expressions and needs that read this step."
-          errors={[...(idOk ? [] : ["lowercase letters, digits and _, starting with a letter (at most 64)"]), ...(errors.id ?? [])]}
+          errors={[
+            ...(idOk
+              ? []
+              : ["lowercase letters, digits and _, starting with a letter (at most 64)"]),
+            ...(errors.id ?? []),
+          ]}
         />
         <div className="builder-field">
           <label htmlFor={versionId}>Version of {name}</label>
@@ -77,7 +86,9 @@ export function StepEditor(props: StepEditorProps) {
             aria-describedby={errors.uses?.length ? `${versionId}-error` : undefined}
             onChange={(event) => set("uses", `${name}@${event.target.value}`)}
           >
-            {!versions.data?.some((item) => item.version === version) && <option value={version}>{version}</option>}
+            {!versions.data?.some((item) => item.version === version) && (
+              <option value={version}>{version}</option>
+            )}
             {versions.data?.map((item) => (
               <option key={item.version} value={item.version}>
                 {item.version}
@@ -89,12 +100,17 @@ export function StepEditor(props: StepEditorProps) {
         </div>
       </div>
       <h3>Inputs</h3>
-      <ErrorBanner error={props.detail?.error} title={`The inputs of ${step.uses} could not be loaded`} />
+      <ErrorBanner
+        error={props.detail?.error}
+        title={`The inputs of ${step.uses} could not be loaded`}
+      />
       {props.detail?.detail ? (
         <StepInputs
           key={`${step.uses}`}
           schema={props.detail.detail.input_schema}
-          value={(step.with && typeof step.with === "object" ? step.with : {}) as Record<string, unknown>}
+          value={
+            (step.with && typeof step.with === "object" ? step.with : {}) as Record<string, unknown>
+          }
           onChange={(value) => set("with", value)}
           errors={props.inputErrors}
           suggestions={props.suggestions}
@@ -130,7 +146,10 @@ export function StepEditor(props: StepEditorProps) {
           placeholder="4"
         />
       </div>
-      <fieldset className="needs" aria-describedby={errors.needs?.length ? `${needsId}-error` : undefined}>
+      <fieldset
+        className="needs"
+        aria-describedby={errors.needs?.length ? `${needsId}-error` : undefined}
+      >
         <legend>Needs (runs after these steps even without reading them)</legend>
         {props.otherIds.length === 0 && <p className="hint">No other steps yet.</p>}
         {props.otherIds.map((other) => (
@@ -139,7 +158,9 @@ export function StepEditor(props: StepEditorProps) {
               type="checkbox"
               checked={needs.includes(other)}
               onChange={(event) => {
-                const next = event.target.checked ? [...needs, other] : needs.filter((id) => id !== other);
+                const next = event.target.checked
+                  ? [...needs, other]
+                  : needs.filter((id) => id !== other);
                 set("needs", next.length ? next : undefined);
               }}
             />

@@ -5,7 +5,7 @@ import Form from "@rjsf/core/lib/components/Form.js";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
 import { clean } from "./definition";
 import { allErrors, ExpressionField, type InputsContext } from "./ExpressionField";
-import { schemaValidator } from "./validator";
+import { schemaValidator } from "../../components/schemaValidator";
 
 const FIELDS = { SchemaField: ExpressionField };
 const UI: UiSchema = { "ui:submitButtonOptions": { norender: true }, "ui:title": " " };
@@ -34,19 +34,22 @@ export function StepInputs({ schema, value, onChange, errors, suggestions }: Ste
         </ul>
       )}
       <Form
-      tagName="div"
-      className="step-inputs"
-      schema={(schema ?? { type: "object" }) as RJSFSchema}
-      uiSchema={UI}
-      formData={value}
-      validator={schemaValidator}
-      fields={FIELDS}
-      formContext={context}
-      noValidate
-      showErrorList={false}
-      extraErrors={errors}
-      experimental_defaultFormStateBehavior={{ emptyObjectFields: "skipDefaults", arrayMinItems: { populate: "never" } }}
-      onChange={(event) => onChange(clean((event.formData ?? {}) as Record<string, unknown>))}
+        tagName="div"
+        className="step-inputs"
+        schema={(schema ?? { type: "object" }) as RJSFSchema}
+        uiSchema={UI}
+        formData={value}
+        validator={schemaValidator}
+        fields={FIELDS}
+        formContext={context}
+        noValidate
+        showErrorList={false}
+        extraErrors={errors}
+        experimental_defaultFormStateBehavior={{
+          emptyObjectFields: "skipDefaults",
+          arrayMinItems: { populate: "never" },
+        }}
+        onChange={(event) => onChange(clean((event.formData ?? {}) as Record<string, unknown>))}
       />
     </>
   );

@@ -2,7 +2,11 @@
 // the mouse way).
 import type { FlowStepDef } from "./definition";
 
-export function StepList({ steps, selected, onSelect }: {
+export function StepList({
+  steps,
+  selected,
+  onSelect,
+}: {
   steps: FlowStepDef[];
   selected: number | null;
   onSelect: (index: number | null) => void;
@@ -11,7 +15,9 @@ export function StepList({ steps, selected, onSelect }: {
     <nav className="panel step-list" aria-label="Steps">
       <h2>Steps</h2>
       {steps.length === 0 ? (
-        <p className="hint">No steps yet. Add one from the palette below; it appears here and in the graph.</p>
+        <p className="hint">
+          No steps yet. Add one from the palette below; it appears here and in the graph.
+        </p>
       ) : (
         <ol>
           {steps.map((step, index) => (
@@ -28,7 +34,11 @@ export function StepList({ steps, selected, onSelect }: {
           ))}
         </ol>
       )}
-      <button type="button" aria-current={selected === null ? "true" : undefined} onClick={() => onSelect(null)}>
+      <button
+        type="button"
+        aria-current={selected === null ? "true" : undefined}
+        onClick={() => onSelect(null)}
+      >
         Flow settings
       </button>
     </nav>

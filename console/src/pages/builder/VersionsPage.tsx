@@ -15,7 +15,9 @@ async function allVersions(flowId: string) {
   let cursor: string | undefined;
   do {
     const page = await call(
-      api.GET("/v1/flows/{flow_id}/versions", { params: { path: { flow_id: flowId }, query: { limit: 200, cursor } } }),
+      api.GET("/v1/flows/{flow_id}/versions", {
+        params: { path: { flow_id: flowId }, query: { limit: 200, cursor } },
+      }),
     );
     items.push(...page.items);
     cursor = page.next_cursor ?? undefined;
@@ -25,7 +27,9 @@ async function allVersions(flowId: string) {
 
 function definitionOf(flowId: string, version: number) {
   return call(
-    api.GET("/v1/flows/{flow_id}/versions/{version}", { params: { path: { flow_id: flowId, version } } }),
+    api.GET("/v1/flows/{flow_id}/versions/{version}", {
+      params: { path: { flow_id: flowId, version } },
+    }),
   ).then((found) => found.definition);
 }
 
@@ -42,7 +46,9 @@ export function VersionsPage({ params }: { params: { id: string } }) {
   }, [versions.data]);
   const pair = useApi(
     async () =>
-      from === null || to === null ? null : Promise.all([definitionOf(flowId, from), definitionOf(flowId, to)]),
+      from === null || to === null
+        ? null
+        : Promise.all([definitionOf(flowId, from), definitionOf(flowId, to)]),
     [flowId, from, to],
   );
 
@@ -50,7 +56,11 @@ export function VersionsPage({ params }: { params: { id: string } }) {
     <div className="versions">
       <FlowHeader flowId={flowId} current="versions" />
       <ErrorBanner error={versions.error} title="The versions could not be loaded" />
-      {versions.data?.length === 0 && <EmptyState title="This flow has no saved version.">Save it in the builder first.</EmptyState>}
+      {versions.data?.length === 0 && (
+        <EmptyState title="This flow has no saved version.">
+          Save it in the builder first.
+        </EmptyState>
+      )}
       {versions.data && versions.data.length > 0 && (
         <>
           <table aria-label="Versions">
@@ -73,7 +83,11 @@ export function VersionsPage({ params }: { params: { id: string } }) {
           </table>
           <div className="toolbar versions-pick">
             <label htmlFor="diff-from">Compare version</label>
-            <select id="diff-from" value={from ?? ""} onChange={(event) => setFrom(Number(event.target.value))}>
+            <select
+              id="diff-from"
+              value={from ?? ""}
+              onChange={(event) => setFrom(Number(event.target.value))}
+            >
               {versions.data.map((item) => (
                 <option key={item.version} value={item.version}>
                   {item.version}
@@ -81,7 +95,11 @@ export function VersionsPage({ params }: { params: { id: string } }) {
               ))}
             </select>
             <label htmlFor="diff-to">with version</label>
-            <select id="diff-to" value={to ?? ""} onChange={(event) => setTo(Number(event.target.value))}>
+            <select
+              id="diff-to"
+              value={to ?? ""}
+              onChange={(event) => setTo(Number(event.target.value))}
+            >
               {versions.data.map((item) => (
                 <option key={item.version} value={item.version}>
                   {item.version}
@@ -89,9 +107,19 @@ export function VersionsPage({ params }: { params: { id: string } }) {
               ))}
             </select>
           </div>
-          {versions.data.length === 1 && <p className="hint">Only one version so far: save a change in the builder to compare two.</p>}
+          {versions.data.length === 1 && (
+            <p className="hint">
+              Only one version so far: save a change in the builder to compare two.
+            </p>
+          )}
           <ErrorBanner error={pair.error} title="A version could not be loaded" />
-          {pair.data && <VersionDiff before={pair.data[0]} after={pair.data[1]} label={`Changes from version ${from} to version ${to}`} />}
+          {pair.data && (
+            <VersionDiff
+              before={pair.data[0]}
+              after={pair.data[1]}
+              label={`Changes from version ${from} to version ${to}`}
+            />
+          )}
         </>
       )}
     </div>
@@ -113,7 +141,8 @@ function VersionDiff({ before, after, label }: { before: unknown; after: unknown
             .map((line, at) => {
               const key = `${index}-${at}`;
               if (part.added) return <ins key={key} className="diff-added">{`+ ${line}\n`}</ins>;
-              if (part.removed) return <del key={key} className="diff-removed">{`- ${line}\n`}</del>;
+              if (part.removed)
+                return <del key={key} className="diff-removed">{`- ${line}\n`}</del>;
               return <span key={key}>{`  ${line}\n`}</span>;
             }),
         )}

@@ -16,7 +16,10 @@ export function emptyFlow(): FlowDef {
 export function newStepId(stepName: string, taken: Iterable<string>): string {
   const used = new Set(taken);
   const last = stepName.split(".").pop() ?? stepName;
-  let base = last.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+  let base = last
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "_")
+    .replace(/^_+|_+$/g, "");
   if (!/^[a-z]/.test(base)) base = `step_${base}`.replace(/_+$/, "");
   base = base.slice(0, 60);
   if (!used.has(base)) return base;
@@ -26,11 +29,17 @@ export function newStepId(stepName: string, taken: Iterable<string>): string {
 /** `name@version` split; a `uses` without a version has version "". */
 export function splitRef(uses: string): { name: string; version: string } {
   const at = uses.lastIndexOf("@");
-  return at < 0 ? { name: uses, version: "" } : { name: uses.slice(0, at), version: uses.slice(at + 1) };
+  return at < 0
+    ? { name: uses, version: "" }
+    : { name: uses.slice(0, at), version: uses.slice(at + 1) };
 }
 
 /** `object` with `key` set to `value`, or without `key` when `value` is undefined. */
-export function withField<T extends Record<string, unknown>>(object: T, key: string, value: unknown): T {
+export function withField<T extends Record<string, unknown>>(
+  object: T,
+  key: string,
+  value: unknown,
+): T {
   const copy: Record<string, unknown> = { ...object };
   if (value === undefined) delete copy[key];
   else copy[key] = value;
@@ -41,12 +50,23 @@ export function steps(flow: FlowDef): FlowStepDef[] {
   return Array.isArray(flow.steps) ? flow.steps : [];
 }
 
-export function updateStep(flow: FlowDef, index: number, change: (step: FlowStepDef) => FlowStepDef): FlowDef {
+export function updateStep(
+  flow: FlowDef,
+  index: number,
+  change: (step: FlowStepDef) => FlowStepDef,
+): FlowDef {
   return { ...flow, steps: steps(flow).map((step, at) => (at === index ? change(step) : step)) };
 }
 
-export function addStep(flow: FlowDef, stepName: string, version: string): { flow: FlowDef; id: string } {
-  const id = newStepId(stepName, steps(flow).map((step) => step.id));
+export function addStep(
+  flow: FlowDef,
+  stepName: string,
+  version: string,
+): { flow: FlowDef; id: string } {
+  const id = newStepId(
+    stepName,
+    steps(flow).map((step) => step.id),
+  );
   const step: FlowStepDef = { id, uses: `${stepName}@${version}`, with: {} };
   return { flow: { ...flow, steps: [...steps(flow), step] }, id };
 }
@@ -80,7 +100,9 @@ function renameIn(value: unknown, from: string, to: string): unknown {
   }
   if (Array.isArray(value)) return value.map((item) => renameIn(item, from, to));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renameIn(item, from, to)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, renameIn(item, from, to)]),
+    );
   }
   return value;
 }
@@ -98,9 +120,15 @@ export function renameReferences(flow: FlowDef, from: string, to: string): FlowD
     steps: steps(flow).map((step) => {
       let next: FlowStepDef = step;
       for (const field of ["with", "if", "foreach"] as const) {
-        if (step[field] !== undefined) next = withField(next, field, renameIn(step[field], from, to));
+        if (step[field] !== undefined)
+          next = withField(next, field, renameIn(step[field], from, to));
       }
-      if (Array.isArray(step.needs)) next = withField(next, "needs", step.needs.map((id) => (id === from ? to : id)));
+      if (Array.isArray(step.needs))
+        next = withField(
+          next,
+          "needs",
+          step.needs.map((id) => (id === from ? to : id)),
+        );
       return next;
     }),
     ...(flow.output !== undefined ? { output: renameIn(flow.output, from, to) } : {}),

@@ -13,7 +13,9 @@ export function loadStepDetail(ref: string): Promise<StepDetail> {
   let pending = cache.get(ref);
   if (!pending) {
     const { name, version } = splitRef(ref);
-    pending = call(api.GET("/v1/steps/{name}/versions/{version}", { params: { path: { name, version } } }));
+    pending = call(
+      api.GET("/v1/steps/{name}/versions/{version}", { params: { path: { name, version } } }),
+    );
     pending.catch(() => cache.delete(ref));
     cache.set(ref, pending);
   }

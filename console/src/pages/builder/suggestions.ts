@@ -27,9 +27,10 @@ function downstreamOf(flow: FlowDef, id: string): Set<string> {
 /** `trigger.<field>` paths read anywhere in the flow. */
 export function triggerFields(flow: FlowDef): string[] {
   const found = new Set<string>();
-  const sources = stringsIn([steps(flow).map((s) => [s.with, s.if, s.foreach]), flow.output]).flatMap(
-    expressionsIn,
-  );
+  const sources = stringsIn([
+    steps(flow).map((s) => [s.with, s.if, s.foreach]),
+    flow.output,
+  ]).flatMap(expressionsIn);
   for (const source of sources) {
     for (const match of source.matchAll(/\btrigger((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
       found.add(`trigger${match[1]}`);

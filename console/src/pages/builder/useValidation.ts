@@ -9,9 +9,16 @@ export const VALIDATE_DELAY_MS = 350;
 
 /** The server stops at a missing name; validate the rest under a stand-in and say so here. */
 const STAND_IN_NAME = "unnamed-flow";
-const NAME_MISSING: Problem = { pointer: "/definition/name", message: "the flow needs a name (Flow settings)" };
+const NAME_MISSING: Problem = {
+  pointer: "/definition/name",
+  message: "the flow needs a name (Flow settings)",
+};
 
-export function useValidation(flow: FlowDef): { problems: Problem[]; checking: boolean; error: unknown } {
+export function useValidation(flow: FlowDef): {
+  problems: Problem[];
+  checking: boolean;
+  error: unknown;
+} {
   const [state, setState] = useState<{ problems: Problem[]; checking: boolean; error: unknown }>({
     problems: [],
     checking: false,
@@ -31,8 +38,13 @@ export function useValidation(flow: FlowDef): { problems: Problem[]; checking: b
       call(api.POST("/v1/flows/validate", { body: { definition } })).then(
         (result) =>
           mine === generation.current &&
-          setState({ problems: unnamed ? [NAME_MISSING, ...result.problems] : result.problems, checking: false, error: undefined }),
-        (error: unknown) => mine === generation.current && setState({ problems: [], checking: false, error }),
+          setState({
+            problems: unnamed ? [NAME_MISSING, ...result.problems] : result.problems,
+            checking: false,
+            error: undefined,
+          }),
+        (error: unknown) =>
+          mine === generation.current && setState({ problems: [], checking: false, error }),
       );
     }, VALIDATE_DELAY_MS);
     return () => clearTimeout(timer);

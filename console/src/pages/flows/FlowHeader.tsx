@@ -27,7 +27,8 @@ export interface FlowHeaderProps {
 export function FlowHeader({ flowId, current, name, children }: FlowHeaderProps) {
   const loaded = useApi(
     async () =>
-      name ?? (await call(api.GET("/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } }))).name,
+      name ??
+      (await call(api.GET("/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } }))).name,
     [flowId, name],
   );
   const title = name ?? loaded.data;

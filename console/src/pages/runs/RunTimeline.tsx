@@ -107,11 +107,7 @@ export function RunTimeline({ run }: { run: RunDetail }) {
         </thead>
         <tbody>
           {rows.map(({ stepId, execution }) => (
-            <ExecutionRow
-              key={rowKey(stepId, execution)}
-              execution={execution}
-              origin={origin}
-            />
+            <ExecutionRow key={rowKey(stepId, execution)} execution={execution} origin={origin} />
           ))}
         </tbody>
       </table>

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, api, call, type Schemas } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
-import { FieldError, errorsAt } from "../triggers/fieldErrors";
+import { FieldError, errorsAt } from "../../components/fieldErrors";
 
 interface Props {
   /** The secret whose value to replace; absent: the name is asked for. */

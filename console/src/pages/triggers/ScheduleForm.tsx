@@ -4,7 +4,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import type { Schemas } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
-import { FieldError, errorsAt } from "./fieldErrors";
+import { FieldError, errorsAt } from "../../components/fieldErrors";
 
 type Schedule = Schemas["ScheduleOut"];
 export type ScheduleFields = Schemas["ScheduleCreate"];

@@ -1,5 +1,7 @@
 // An @rjsf validator on @cfworker/json-schema, which interprets schemas instead of compiling
-// them into functions: the console's CSP forbids eval/new Function, and so ajv.
+// them into functions: the console's CSP forbids eval/new Function, and so ajv. The run-by-hand
+// form validates with it; the builder passes `noValidate` (the server validates its flows) and uses
+// only `isValid`, which rjsf asks to pick the matching branch of a oneOf/anyOf.
 import { Validator, type OutputUnit, type Schema } from "@cfworker/json-schema";
 import {
   createErrorHandler,

@@ -1,5 +1,5 @@
 // API errors on the field their JSON pointer names; the rest stays for the banner.
-import { ApiError } from "../../api/client";
+import { ApiError } from "../api/client";
 
 /** The messages of an API error's details whose pointer is `pointer` or lies under it. */
 export function errorsAt(error: unknown, pointer: string): string[] {
