@@ -28,7 +28,8 @@ export function Layout({ children }: { children: ReactNode }) {
             </Link>
           ))}
         </nav>
-        <span className="workspace" aria-label="Workspace">
+        {/* A role, so that screen readers announce its label (a bare span's is ignored). */}
+        <span className="workspace" role="group" aria-label="Workspace">
           {workspace.name}
         </span>
         <a href="/docs" target="_blank" rel="noreferrer">

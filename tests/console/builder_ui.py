@@ -54,7 +54,9 @@ def definition_of(stack: ConsoleStack, flow_id: str) -> dict[str, Any]:
 def add_step(page: Page, search: str, step_name: str, step_id: str) -> None:
     """Adds ``step_name`` from the palette and gives it the id ``step_id``."""
     page.get_by_label("Search steps").fill(search)
-    page.get_by_role("button", name=f"Add {step_name}").click()
+    # The palette's buttons are named by what they show: "Add Slugify text text.slugify@1.0.0".
+    added = re.compile(rf"^Add .* {re.escape(step_name)}@")
+    page.get_by_role("button", name=added).click()
     page.get_by_label("Step id", exact=True).fill(step_id)
     expect(page.get_by_role("button", name=f"Edit step {step_id}")).to_be_visible()
 

@@ -56,7 +56,7 @@ def test_a_secret_value_is_never_shown_again_and_can_be_replaced_and_deleted(
     screenshot(page, "secrets")
 
     replacement = f"second-{uuid.uuid4().hex}"
-    row.get_by_role("button", name=f"Replace the value of {name}").click()
+    row.get_by_role("button", name=f"Replace value of {name}").click()
     page.get_by_label(f"New value for {name}").fill(replacement)
     page.get_by_role("button", name="Save new value").click()
     replaced = page.get_by_role("status").filter(has_text=f"Replaced the value of {name}")

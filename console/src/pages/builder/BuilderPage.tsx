@@ -17,6 +17,7 @@ import {
   updateStep,
   type FlowDef,
 } from "./definition";
+import { EditorPanel, EditorTabs, type View } from "./EditorTabs";
 import { FlowSettings } from "./FlowSettings";
 import { JsonView } from "./JsonView";
 import { Palette } from "./Palette";
@@ -27,8 +28,6 @@ import { useStepDetails } from "./stepDetails";
 import { StepList } from "./StepList";
 import { suggestionsFor } from "./suggestions";
 import { useValidation } from "./useValidation";
-
-type View = "visual" | "json";
 
 export function NewFlowPage() {
   return <Builder flowId={null} />;
@@ -178,24 +177,7 @@ function Builder({ flowId }: { flowId: string | null }) {
               The canvas is empty: add a step from the palette, then fill in its inputs.
             </p>
           )}
-          <div role="tablist" aria-label="Editor" className="view-tabs">
-            <button
-              type="button"
-              role="tab"
-              aria-selected={view === "visual"}
-              onClick={() => setView("visual")}
-            >
-              Visual editor
-            </button>
-            <button
-              type="button"
-              role="tab"
-              aria-selected={view === "json"}
-              onClick={() => setView("json")}
-            >
-              JSON
-            </button>
-          </div>
+          <EditorTabs view={view} onChange={setView} />
           <ProblemList
             problems={placed.elsewhere}
             steps={all}
@@ -204,35 +186,37 @@ function Builder({ flowId }: { flowId: string | null }) {
               setView("visual");
             }}
           />
-          {view === "json" ? (
-            <JsonView flow={current} onChange={change} />
-          ) : step && chosen !== null ? (
-            <StepEditor
-              key={chosen}
-              step={step}
-              otherIds={all.filter((other) => other !== step).map((other) => String(other.id))}
-              detail={details.get(String(step.uses))}
-              errors={placed.step}
-              inputErrors={placed.inputs}
-              suggestions={suggestionsFor(current, chosen, outputSchemas)}
-              onChange={(next) => change(updateStep(current, chosen, () => next))}
-              onRename={(from, to) => {
-                const renamed = renameReferences(current, from, to);
-                if (renamed !== current) change(renamed);
-              }}
-              onRemove={() => {
-                change(removeStep(current, chosen));
-                setSelected(null);
-              }}
-            />
-          ) : (
-            <FlowSettings
-              flow={current}
-              errors={placed.flow}
-              suggestions={suggestionsFor(current, null, outputSchemas)}
-              onChange={change}
-            />
-          )}
+          <EditorPanel view={view}>
+            {view === "json" ? (
+              <JsonView flow={current} onChange={change} />
+            ) : step && chosen !== null ? (
+              <StepEditor
+                key={chosen}
+                step={step}
+                otherIds={all.filter((other) => other !== step).map((other) => String(other.id))}
+                detail={details.get(String(step.uses))}
+                errors={placed.step}
+                inputErrors={placed.inputs}
+                suggestions={suggestionsFor(current, chosen, outputSchemas)}
+                onChange={(next) => change(updateStep(current, chosen, () => next))}
+                onRename={(from, to) => {
+                  const renamed = renameReferences(current, from, to);
+                  if (renamed !== current) change(renamed);
+                }}
+                onRemove={() => {
+                  change(removeStep(current, chosen));
+                  setSelected(null);
+                }}
+              />
+            ) : (
+              <FlowSettings
+                flow={current}
+                errors={placed.flow}
+                suggestions={suggestionsFor(current, null, outputSchemas)}
+                onChange={change}
+              />
+            )}
+          </EditorPanel>
         </div>
       </div>
     </div>

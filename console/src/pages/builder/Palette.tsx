@@ -36,11 +36,9 @@ export function Palette({ onAdd }: { onAdd: (name: string, version: string) => v
       <ul className="palette-list">
         {catalogue.data?.map((item) => (
           <li key={item.name}>
-            <button
-              type="button"
-              onClick={() => onAdd(item.name, item.latest_version)}
-              aria-label={`Add ${item.name}`}
-            >
+            <button type="button" onClick={() => onAdd(item.name, item.latest_version)}>
+              {/* Named by what it shows: "Add Slugify text text.slugify@1.0.0". */}
+              <span className="visually-hidden">Add </span>
               <strong>{item.title || item.name}</strong>
               <small>
                 {item.name}@{item.latest_version}

@@ -133,7 +133,7 @@ function VersionDiff({ before, after, label }: { before: unknown; after: unknown
     <figure className="version-diff">
       <figcaption>{label}</figcaption>
       {!changed && <p className="hint">The two versions are the same.</p>}
-      <pre aria-label={label} tabIndex={0}>
+      <pre role="group" aria-label={label} tabIndex={0}>
         {parts.flatMap((part, index) =>
           part.value
             .replace(/\n$/, "")

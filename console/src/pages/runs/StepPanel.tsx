@@ -71,7 +71,7 @@ export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
       )}
       <h4>Logs</h4>
       {logs ? (
-        <pre className="log-block" aria-label={`Logs of step ${stepId}`} tabIndex={0}>
+        <pre className="log-block" role="group" aria-label={`Logs of step ${stepId}`} tabIndex={0}>
           {logs}
         </pre>
       ) : (
@@ -105,7 +105,12 @@ function StepErrorView({ stepId, error }: { stepId: string; error: Schemas["Step
         </ul>
       )}
       {error.traceback && (
-        <pre className="traceback" aria-label={`Traceback of step ${stepId}`} tabIndex={0}>
+        <pre
+          className="traceback"
+          role="group"
+          aria-label={`Traceback of step ${stepId}`}
+          tabIndex={0}
+        >
           {error.traceback}
         </pre>
       )}

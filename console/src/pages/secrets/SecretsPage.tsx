@@ -91,12 +91,9 @@ export function SecretsPage() {
                 <td>{formatTime(secret.created_at)}</td>
                 <td>{formatTime(secret.updated_at)}</td>
                 <td className="actions">
-                  <button
-                    type="button"
-                    onClick={() => setReplacing(secret.name)}
-                    aria-label={`Replace the value of ${secret.name}`}
-                  >
+                  <button type="button" onClick={() => setReplacing(secret.name)}>
                     Replace value
+                    <span className="visually-hidden"> of {secret.name}</span>
                   </button>
                   <button
                     type="button"

@@ -115,7 +115,9 @@ export function WebhookPanel({ flowId, sampleBody }: { flowId: string; sampleBod
           <dl className="facts">
             <dt>URL</dt>
             <dd>
-              <code aria-label="Webhook URL">{current.url}</code>
+              <code role="group" aria-label="Webhook URL">
+                {current.url}
+              </code>
             </dd>
             <dt>Signed</dt>
             <dd>{current.signed ? "yes: every delivery must carry a valid signature" : "no"}</dd>
@@ -128,7 +130,9 @@ export function WebhookPanel({ flowId, sampleBody }: { flowId: string; sampleBod
                 <strong>Signing secret, shown only now:</strong> copy it to the sender. It is not
                 shown again; rotate the webhook to get a new one.
               </p>
-              <code aria-label="Signing secret">{secret.signing_secret}</code>{" "}
+              <code role="group" aria-label="Signing secret">
+                {secret.signing_secret}
+              </code>{" "}
               <CopyButton text={secret.signing_secret} label="Copy signing secret" />
             </div>
           )}
