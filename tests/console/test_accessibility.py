@@ -153,6 +153,16 @@ def test_a_flow_is_edited_and_saved_with_the_keyboard_alone(
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name=flow["name"], level=1)).to_be_visible()
 
+    # A step is selected from the graph (Enter on its node) or from the step list.
+    node = page.get_by_role("group", name="step score", exact=True)
+    tab_to(page, node)
+    assert_focus_visible(node)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Edit step score")).to_have_attribute(
+        "aria-current", "true"
+    )
+    expect(page.get_by_role("region", name="Step score")).to_be_visible()
+
     step = page.get_by_role("button", name="Edit step clean")
     tab_to(page, step)
     assert_focus_visible(step)

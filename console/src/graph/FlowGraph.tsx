@@ -9,6 +9,7 @@ import {
   useReactFlow,
   type Edge,
   type Node,
+  type NodeChange,
 } from "@xyflow/react";
 import { useEffect, useMemo } from "react";
 import { layout } from "./layout";
@@ -94,6 +95,14 @@ export function FlowGraph({ flow, statuses, selected, onSelect, label }: FlowGra
         nodesDraggable={false}
         nodesConnectable={false}
         proOptions={{ hideAttribution: true }}
+        // The keyboard: Tab reaches the nodes only where they can be selected (the builder),
+        // Enter or Space selects one (React Flow reports it as a change); never the edges.
+        nodesFocusable={Boolean(onSelect)}
+        edgesFocusable={false}
+        onNodesChange={(changes: NodeChange[]) => {
+          const picked = changes.find((change) => change.type === "select" && change.selected);
+          if (picked && "id" in picked) onSelect?.(picked.id);
+        }}
         onNodeClick={(_, node) => onSelect?.(node.id === TRIGGER_NODE ? null : node.id)}
         onPaneClick={() => onSelect?.(null)}
       >
