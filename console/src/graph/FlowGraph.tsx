@@ -58,7 +58,7 @@ export function FlowGraph({ flow, statuses, selected, onSelect, label }: FlowGra
           data: {
             label: (
               <span className="graph-label">
-                <strong>{step.id}</strong>
+                <strong title={step.id}>{step.id}</strong>
                 <small>{step.uses}</small>
                 {status && <small className="graph-status">{status}</small>}
               </span>

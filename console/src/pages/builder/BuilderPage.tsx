@@ -1,7 +1,7 @@
 // The visual flow builder: /flows/new (an empty canvas) and /flows/:id (the latest version,
 // editable). The definition is the one state; the graph, the forms and the JSON view all show
 // it and change it. Validation runs as the user types; Save creates the flow or a new version.
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { useLocation } from "wouter";
 import { api, ApiError, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
@@ -10,7 +10,7 @@ import { FlowHeader } from "../flows/FlowHeader";
 import {
   addStep,
   asBody,
-  emptyFlow,
+  pretty,
   removeStep,
   renameReferences,
   steps,
@@ -27,7 +27,10 @@ import { StepEditor } from "./StepEditor";
 import { useStepDetails } from "./stepDetails";
 import { StepList } from "./StepList";
 import { suggestionsFor } from "./suggestions";
+import { DraftNotice } from "./DraftNotice";
+import { useFlowEditing } from "./useFlowEditing";
 import { useValidation } from "./useValidation";
+import "./builder.css";
 
 export function NewFlowPage() {
   return <Builder flowId={null} />;
@@ -39,27 +42,16 @@ export function FlowBuilderPage({ params }: { params: { id: string } }) {
 
 function Builder({ flowId }: { flowId: string | null }) {
   const [, navigate] = useLocation();
-  const [flow, setFlow] = useState<FlowDef | null>(flowId ? null : emptyFlow());
-  const [baseVersion, setBaseVersion] = useState<number | null>(null);
-  const [loadError, setLoadError] = useState<unknown>();
+  const editing = useFlowEditing(flowId);
+  const { current, jsonProblem } = editing;
   const [selected, setSelected] = useState<number | null>(null);
-  const [view, setView] = useState<View>("visual");
+  // The JSON view is open exactly while it holds text (a restored draft may open it).
+  const view: View = editing.jsonText === null ? "visual" : "json";
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>();
   const [saved, setSaved] = useState<string | null>(null);
+  const [refusal, setRefusal] = useState<string | null>(null);
 
-  useEffect(() => {
-    if (!flowId) return;
-    call(api.GET("/v1/flows/{flow_id}", { params: { path: { flow_id: flowId } } })).then(
-      (found) => {
-        setFlow(found.definition as FlowDef);
-        setBaseVersion(found.latest_version);
-      },
-      setLoadError,
-    );
-  }, [flowId]);
-
-  const current = flow ?? emptyFlow();
   const all = steps(current);
   const validation = useValidation(current);
   const details = useStepDetails(all.map((step) => String(step.uses)));
@@ -76,34 +68,60 @@ function Builder({ flowId }: { flowId: string | null }) {
     view === "visual" && chosen === null,
   );
 
-  if (loadError) return <ErrorBanner error={loadError} title="The flow could not be loaded" />;
-  if (!flow) return <p className="loading">Loading the flow…</p>;
+  if (editing.loadError)
+    return <ErrorBanner error={editing.loadError} title="The flow could not be loaded" />;
+  if (!editing.flow) return <p className="loading">Loading the flow…</p>;
 
   const change = (next: FlowDef) => {
-    setFlow(next);
+    editing.setFlow(next);
     setSaveError(undefined);
     setSaved(null);
+    setRefusal(null);
+  };
+  /** To the visual editor, unless the JSON view holds text that does not parse. */
+  const showVisual = (): boolean => {
+    if (view === "json" && jsonProblem) {
+      setRefusal(
+        `Still in the JSON view: the JSON does not parse (${jsonProblem}). Fix it to switch; your text is kept.`,
+      );
+      return false;
+    }
+    editing.setJsonText(null);
+    setRefusal(null);
+    return true;
+  };
+  const switchView = (next: View) => {
+    if (next === "visual") return void showVisual();
+    editing.setJsonText(pretty(current));
+  };
+  const select = (index: number | null) => {
+    if (showVisual()) setSelected(index);
   };
   const onAdd = (name: string, version: string) => {
+    if (!showVisual()) return;
     const added = addStep(current, name, version);
     change(added.flow);
     setSelected(steps(added.flow).length - 1);
-    setView("visual");
   };
   const save = async () => {
+    if (editing.blocked) {
+      setRefusal(`Not saved: ${editing.blocked}. Fix it, then save.`);
+      return;
+    }
     setSaving(true);
     setSaveError(undefined);
+    setRefusal(null);
     try {
       const definition = asBody(current);
       const result = flowId
         ? await call(
             api.PUT("/v1/flows/{flow_id}", {
               params: { path: { flow_id: flowId } },
-              body: { definition, base_version: baseVersion },
+              body: { definition, base_version: editing.baseVersion },
             }),
           )
         : await call(api.POST("/v1/flows", { body: { definition } }));
-      setBaseVersion(result.latest_version);
+      editing.savedAs(result.latest_version);
       setSaved(`Saved as version ${result.latest_version}.`);
       if (!flowId) navigate(`/flows/${result.id}`);
     } catch (error) {
@@ -133,6 +151,12 @@ function Builder({ flowId }: { flowId: string | null }) {
     </>
   );
   const step = chosen === null ? undefined : all[chosen];
+  const unparsedOf = (id: string) =>
+    new Map(
+      Object.entries(editing.unparsed)
+        .filter(([key]) => key.startsWith(`${id}|`))
+        .map(([key, text]) => [key.slice(id.length + 1), text]),
+    );
 
   return (
     <div className="builder">
@@ -148,28 +172,37 @@ function Builder({ flowId }: { flowId: string | null }) {
           </div>
         </header>
       )}
+      {editing.restored && (
+        <DraftNotice
+          draft={editing.restored}
+          latest={editing.latest}
+          onDiscard={() => {
+            editing.discard();
+            setSelected(null);
+            setRefusal(null);
+          }}
+          onKeep={editing.dismissRestored}
+        />
+      )}
+      {refusal && (
+        <p className="error-banner" role="alert">
+          {refusal}
+        </p>
+      )}
       <ErrorBanner error={saveError} title="Not saved" />
       <ErrorBanner error={validation.error} title="Validation failed to run" />
       <div className="builder-columns">
         <aside className="builder-side">
-          <StepList
-            steps={all}
-            selected={chosen}
-            onSelect={(index) => {
-              setSelected(index);
-              setView("visual");
-            }}
-          />
+          <StepList steps={all} selected={chosen} onSelect={select} />
           <Palette onAdd={onAdd} />
         </aside>
         <div className="builder-main">
           <FlowGraph
             flow={current}
             selected={step?.id ?? null}
-            onSelect={(id) => {
-              setSelected(id === null ? null : all.findIndex((candidate) => candidate.id === id));
-              setView("visual");
-            }}
+            onSelect={(id) =>
+              select(id === null ? null : all.findIndex((candidate) => candidate.id === id))
+            }
             label="Flow graph"
           />
           {all.length === 0 && (
@@ -177,18 +210,20 @@ function Builder({ flowId }: { flowId: string | null }) {
               The canvas is empty: add a step from the palette, then fill in its inputs.
             </p>
           )}
-          <EditorTabs view={view} onChange={setView} />
-          <ProblemList
-            problems={placed.elsewhere}
-            steps={all}
-            onSelect={(index) => {
-              setSelected(index);
-              setView("visual");
-            }}
-          />
+          <EditorTabs view={view} onChange={switchView} />
+          <ProblemList problems={placed.elsewhere} steps={all} onSelect={select} />
           <EditorPanel view={view}>
             {view === "json" ? (
-              <JsonView flow={current} onChange={change} />
+              <JsonView
+                text={editing.jsonText ?? pretty(current)}
+                problem={jsonProblem}
+                onEdit={(text) => {
+                  editing.editJson(text);
+                  setSaveError(undefined);
+                  setSaved(null);
+                  setRefusal(null);
+                }}
+              />
             ) : step && chosen !== null ? (
               <StepEditor
                 key={chosen}
@@ -198,8 +233,11 @@ function Builder({ flowId }: { flowId: string | null }) {
                 errors={placed.step}
                 inputErrors={placed.inputs}
                 suggestions={suggestionsFor(current, chosen, outputSchemas)}
+                unparsed={unparsedOf(String(step.id))}
+                onUnparsed={(path, text) => editing.setUnparsed(`${step.id}|${path}`, text)}
                 onChange={(next) => change(updateStep(current, chosen, () => next))}
                 onRename={(from, to) => {
+                  editing.renameUnparsed(from, to);
                   const renamed = renameReferences(current, from, to);
                   if (renamed !== current) change(renamed);
                 }}

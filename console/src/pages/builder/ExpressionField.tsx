@@ -7,12 +7,17 @@ import getDefaultRegistry from "@rjsf/core/lib/getDefaultRegistry.js";
 import type { ErrorSchema, FieldProps } from "@rjsf/utils";
 import { useId, useLayoutEffect, useState } from "react";
 import { FieldErrors } from "./Field";
+import { JsonLiteralField, rjsfRenders } from "./JsonLiteralField";
 
 const DefaultSchemaField = getDefaultRegistry().fields.SchemaField;
 
 /** What the inputs form carries to every field (rjsf's formContext). */
 export interface InputsContext {
   suggestions: string[];
+  /** Text typed into JSON literal fields that does not parse, by field path. */
+  unparsed?: ReadonlyMap<string, string>;
+  /** A JSON literal field's text stopped (text) or started again (null) to parse. */
+  onUnparsed?: (path: string, text: string | null) => void;
 }
 
 export function isExpression(value: unknown): boolean {
@@ -56,6 +61,8 @@ export function ExpressionField(props: FieldProps) {
   const change = (value: unknown) => props.onChange(value, path);
   const toggle = (on: boolean) => {
     setExpression(on);
+    // A JSON literal's text that did not parse is given up for the expression.
+    if (on) context?.onUnparsed?.(path.join("/"), null);
     const value: unknown = props.formData;
     if (on && typeof value !== "string") change(undefined);
     if (!on && isExpression(value) && type !== "string") change(undefined);
@@ -97,6 +104,19 @@ export function ExpressionField(props: FieldProps) {
           </datalist>
           <FieldErrors id={`${id}-error`} errors={errors} />
         </div>
+      ) : !rjsfRenders(props.schema) ? (
+        <JsonLiteralField
+          label={label}
+          required={Boolean(props.required)}
+          value={props.formData}
+          errors={errors}
+          description={
+            typeof props.schema.description === "string" ? props.schema.description : undefined
+          }
+          onChange={change}
+          context={context}
+          path={path.join("/")}
+        />
       ) : (
         <>
           <DefaultSchemaField {...props} />

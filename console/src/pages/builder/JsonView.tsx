@@ -1,8 +1,7 @@
 // The definition as raw JSON. Edits that parse to an object replace the visual model at once;
-// otherwise the parse error is shown with its line and column, and the model keeps its last
-// good state.
-import { useState } from "react";
-import { pretty, type FlowDef } from "./definition";
+// otherwise the parse error is shown with its line and column, the text is kept as typed, and
+// the builder refuses to save or to switch to the visual editor until it parses.
+import type { FlowDef } from "./definition";
 
 /** A JSON.parse failure worded with its line and column when the engine gives a position. */
 export function parseProblem(text: string, error: unknown): string {
@@ -15,23 +14,28 @@ export function parseProblem(text: string, error: unknown): string {
   return `${message} (line ${line} column ${column})`;
 }
 
-export function JsonView({ flow, onChange }: { flow: FlowDef; onChange: (flow: FlowDef) => void }) {
-  const [text, setText] = useState(() => pretty(flow));
-  const [problem, setProblem] = useState<string | null>(null);
-  const edit = (next: string) => {
-    setText(next);
-    try {
-      const parsed: unknown = JSON.parse(next);
-      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-        setProblem("The definition must be a JSON object.");
-        return;
-      }
-      setProblem(null);
-      onChange(parsed as FlowDef);
-    } catch (error) {
-      setProblem(parseProblem(next, error));
-    }
-  };
+/** The JSON view's text as a definition, or why it is none. */
+export function parseDefinition(text: string): { flow: FlowDef } | { problem: string } {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+      return { problem: "the definition must be a JSON object" };
+    return { flow: parsed as FlowDef };
+  } catch (error) {
+    return { problem: parseProblem(text, error) };
+  }
+}
+
+/** The text as typed (the builder holds it, so that a text that does not parse is kept). */
+export function JsonView({
+  text,
+  problem,
+  onEdit,
+}: {
+  text: string;
+  problem: string | null;
+  onEdit: (text: string) => void;
+}) {
   return (
     <div className="json-view">
       <label htmlFor="definition-json">Definition (JSON)</label>
@@ -43,7 +47,7 @@ export function JsonView({ flow, onChange }: { flow: FlowDef; onChange: (flow: F
         value={text}
         aria-invalid={problem ? true : undefined}
         aria-describedby={problem ? "definition-json-error" : undefined}
-        onChange={(event) => edit(event.target.value)}
+        onChange={(event) => onEdit(event.target.value)}
       />
       {problem && (
         <p className="field-error" id="definition-json-error" role="alert">

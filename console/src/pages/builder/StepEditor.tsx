@@ -17,6 +17,8 @@ export interface StepEditorProps {
   errors: Record<string, string[]>;
   inputErrors: ErrorSchema;
   suggestions: string[];
+  unparsed?: ReadonlyMap<string, string>;
+  onUnparsed?: (path: string, text: string | null) => void;
   onChange: (step: FlowStepDef) => void;
   onRemove: () => void;
   /** The step's id changed from `from` to `to` (once the id field loses focus). */
@@ -114,6 +116,8 @@ export function StepEditor(props: StepEditorProps) {
           onChange={(value) => set("with", value)}
           errors={props.inputErrors}
           suggestions={props.suggestions}
+          unparsed={props.unparsed}
+          onUnparsed={props.onUnparsed}
         />
       ) : (
         !props.detail?.error && <p className="loading">Loading the inputs of {step.uses}…</p>

@@ -3,6 +3,7 @@
 // A deep import: @rjsf/core's index also exports its test registry, which imports ajv.
 import Form from "@rjsf/core/lib/components/Form.js";
 import type { ErrorSchema, RJSFSchema, UiSchema } from "@rjsf/utils";
+import { useRef } from "react";
 import { clean } from "./definition";
 import { allErrors, ExpressionField, type InputsContext } from "./ExpressionField";
 import { schemaValidator } from "../../components/schemaValidator";
@@ -16,10 +17,24 @@ export interface StepInputsProps {
   onChange: (value: Record<string, unknown>) => void;
   errors: ErrorSchema;
   suggestions: string[];
+  /** JSON literal text that does not parse, by field path (kept across re-renders). */
+  unparsed?: ReadonlyMap<string, string>;
+  onUnparsed?: (path: string, text: string | null) => void;
 }
 
-export function StepInputs({ schema, value, onChange, errors, suggestions }: StepInputsProps) {
-  const context: InputsContext = { suggestions };
+export function StepInputs(props: StepInputsProps) {
+  const { schema, value, onChange, errors, suggestions, unparsed, onUnparsed } = props;
+  // Read through a ref: rjsf may hold on to an older form context, and these change (a step
+  // renamed, a text typed).
+  const latest = useRef({ unparsed, onUnparsed });
+  latest.current = { unparsed, onUnparsed };
+  const context: InputsContext = {
+    suggestions,
+    get unparsed() {
+      return latest.current.unparsed;
+    },
+    onUnparsed: (path, text) => latest.current.onUnparsed?.(path, text),
+  };
   const known = new Set(Object.keys((schema as { properties?: object } | null)?.properties ?? {}));
   const stray = Object.entries(errors).filter(([key]) => key !== "__errors" && !known.has(key));
   return (

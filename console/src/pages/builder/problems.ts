@@ -50,6 +50,18 @@ function add(map: Record<string, string[]>, key: string, message: string): void 
   (map[key] ??= []).push(message);
 }
 
+/**
+ * The input a "required" problem names: the server puts `missing required input 'text' of ...`
+ * (and a schema's `'text' is a required property`) on the object that lacks it; the builder puts
+ * it on the missing field itself, where the user fills it in.
+ */
+export function requiredInput(message: string): string | undefined {
+  const found =
+    /^missing required input (['"])(.+?)\1/.exec(message) ??
+    /^(['"])(.+?)\1 is a required property/.exec(message);
+  return found?.[2];
+}
+
 function addInput(root: ErrorSchema, path: string[], message: string): void {
   let node = root as Record<string, unknown>;
   for (const token of path) node = (node[token] ??= {}) as Record<string, unknown>;
@@ -75,7 +87,8 @@ export function placeProblems(
       if (index !== selected) {
         placed.elsewhere.push({ ...problem, stepIndex: index });
       } else if (third === "with") {
-        addInput(placed.inputs, rest, problem.message);
+        const missing = requiredInput(problem.message);
+        addInput(placed.inputs, missing === undefined ? rest : [...rest, missing], problem.message);
       } else if (third && (STEP_FIELDS as readonly string[]).includes(third)) {
         // `retry/backoff` has its own input; `needs/0` lands on the needs group.
         const key = third === "retry" && rest.length ? `retry/${rest[0]}` : third;

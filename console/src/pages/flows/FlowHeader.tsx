@@ -1,17 +1,19 @@
 // The header every page about one flow shares: its name and tabs for Builder, Versions,
-// Triggers and Runs. Pages pass the tab they are; the flow's name is loaded here once.
+// Triggers, Run by hand and Runs. Each page passes the tab it is (every page about one flow has
+// its own tab); the flow's name is loaded here once.
 import type { ReactNode } from "react";
 import { Link } from "wouter";
 import { api, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { useApi } from "../../components/useApi";
 
-export type FlowTab = "builder" | "versions" | "triggers" | "runs";
+export type FlowTab = "builder" | "versions" | "triggers" | "run" | "runs";
 
 const TABS: Array<{ tab: FlowTab; label: string; href: (id: string) => string }> = [
   { tab: "builder", label: "Builder", href: (id) => `/flows/${id}` },
   { tab: "versions", label: "Versions", href: (id) => `/flows/${id}/versions` },
   { tab: "triggers", label: "Triggers", href: (id) => `/flows/${id}/triggers` },
+  { tab: "run", label: "Run by hand", href: (id) => `/flows/${id}/run` },
   { tab: "runs", label: "Runs", href: (id) => `/runs?flow=${encodeURIComponent(id)}` },
 ];
 

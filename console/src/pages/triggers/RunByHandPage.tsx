@@ -104,7 +104,7 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
   const extraErrors = { ...apiErrors, ...localErrors } as ErrorSchema;
   return (
     <div className="run-page">
-      <FlowHeader flowId={params.id} current="triggers" name={flow?.name} />
+      <FlowHeader flowId={params.id} current="run" name={flow?.name} />
       <h2>Run by hand</h2>
       <ErrorBanner error={loaded.error} title="Could not read the flow" />
       {flow && !flow.enabled && (
