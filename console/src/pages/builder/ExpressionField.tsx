@@ -7,7 +7,8 @@ import getDefaultRegistry from "@rjsf/core/lib/getDefaultRegistry.js";
 import type { ErrorSchema, FieldProps } from "@rjsf/utils";
 import { useId, useLayoutEffect, useState } from "react";
 import { FieldErrors } from "./Field";
-import { JsonLiteralField, rjsfRenders } from "./JsonLiteralField";
+import { JsonLiteralField } from "./JsonLiteralField";
+import { rjsfRenders } from "./schemaKinds";
 
 const DefaultSchemaField = getDefaultRegistry().fields.SchemaField;
 

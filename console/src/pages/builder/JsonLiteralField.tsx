@@ -2,23 +2,10 @@
 // several types, an unknown type): the value typed as JSON in a text area, the parse problem
 // on the field itself. While the text does not parse the step keeps its last value, and the
 // builder refuses to save (it is told through the form context), so nothing typed is dropped.
-import { getSchemaType } from "@rjsf/utils";
 import { useEffect, useId, useState } from "react";
 import { FieldErrors } from "./Field";
 import { parseProblem } from "./JsonView";
 import type { InputsContext } from "./ExpressionField";
-
-const KNOWN_TYPES = new Set(["string", "number", "integer", "boolean", "object", "array", "null"]);
-
-/** Whether rjsf generates a field for `schema` (it shows "Unsupported field schema" if not). */
-export function rjsfRenders(schema: unknown): boolean {
-  if (!schema || typeof schema !== "object" || Array.isArray(schema)) return false;
-  const object = schema as Record<string, unknown>;
-  // rjsf resolves references and merges allOf; anyOf and oneOf get its option picker.
-  if (["$ref", "anyOf", "oneOf", "allOf"].some((key) => key in object)) return true;
-  const type = getSchemaType(object);
-  return typeof type === "string" && KNOWN_TYPES.has(type);
-}
 
 function shown(value: unknown): string {
   return value === undefined ? "" : JSON.stringify(value, null, 2);
