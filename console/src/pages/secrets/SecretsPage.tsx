@@ -5,6 +5,7 @@ import { useState } from "react";
 import { api, call, type Schemas } from "../../api/client";
 import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name, isolated } from "../../components/Name";
 import { formatTime } from "../../components/time";
 import { useApi } from "../../components/useApi";
 import { SecretValueForm } from "./SecretValueForm";
@@ -20,13 +21,13 @@ export function SecretsPage() {
 
   const saved = (secret: Secret, replaced: boolean) => {
     setReplacing(null);
-    setNotice(`${replaced ? "Replaced the value of" : "Saved"} ${secret.name}.`);
+    setNotice(`${replaced ? "Replaced the value of" : "Saved"} ${isolated(secret.name)}.`);
     secrets.reload();
   };
   const remove = async (secret: Secret) => {
     if (
       !window.confirm(
-        `Delete the secret ${secret.name}? Steps that want it will fail until it is set again.`,
+        `Delete the secret ${isolated(secret.name)}? Steps that want it will fail until it is set again.`,
       )
     )
       return;
@@ -34,7 +35,7 @@ export function SecretsPage() {
     setNotice("");
     try {
       await call(api.DELETE("/v1/secrets/{name}", { params: { path: { name: secret.name } } }));
-      setNotice(`Deleted ${secret.name}.`);
+      setNotice(`Deleted ${isolated(secret.name)}.`);
       secrets.reload();
     } catch (failure) {
       setError(failure);
@@ -57,7 +58,13 @@ export function SecretsPage() {
       )}
       <div className="panel">
         <h2>Set a secret</h2>
-        <SecretValueForm onSaved={(secret) => saved(secret, false)} />
+        <SecretValueForm
+          onSaved={(secret) => saved(secret, false)}
+          onSubmit={() => {
+            setNotice("");
+            setError(undefined);
+          }}
+        />
       </div>
       {secrets.data?.length === 0 && (
         <EmptyState title="No secrets yet.">
@@ -79,7 +86,9 @@ export function SecretsPage() {
             {secrets.data.map((secret) => (
               <tr key={secret.name}>
                 <td>
-                  <code>{secret.name}</code>
+                  <code>
+                    <Name>{secret.name}</Name>
+                  </code>
                   {replacing === secret.name && (
                     <SecretValueForm
                       name={secret.name}
@@ -93,7 +102,10 @@ export function SecretsPage() {
                 <td className="actions">
                   <button type="button" onClick={() => setReplacing(secret.name)}>
                     Replace value
-                    <span className="visually-hidden"> of {secret.name}</span>
+                    <span className="visually-hidden">
+                      {" "}
+                      of <Name>{secret.name}</Name>
+                    </span>
                   </button>
                   <button
                     type="button"
