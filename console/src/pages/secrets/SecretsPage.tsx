@@ -1,7 +1,7 @@
 // /secrets: the workspace's secrets by name and date; set or replace a value (write-only: the
 // value goes out in one PUT, the field is cleared after saving, and no answer carries it),
 // delete after a confirmation.
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { api, call, type Schemas } from "../../api/client";
 import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
@@ -17,11 +17,15 @@ export function SecretsPage() {
   const secrets = useApi(() => call(api.GET("/v1/secrets")), []);
   const [replacing, setReplacing] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
-  const [notice, setNotice] = useState("");
+  const [notice, setNotice] = useState<ReactNode>(null);
 
   const saved = (secret: Secret, replaced: boolean) => {
     setReplacing(null);
-    setNotice(`${replaced ? "Replaced the value of" : "Saved"} ${isolated(secret.name)}.`);
+    setNotice(
+      <>
+        {replaced ? "Replaced the value of" : "Saved"} <Name>{secret.name}</Name>.
+      </>,
+    );
     secrets.reload();
   };
   const remove = async (secret: Secret) => {
@@ -32,10 +36,14 @@ export function SecretsPage() {
     )
       return;
     setError(undefined);
-    setNotice("");
+    setNotice(null);
     try {
       await call(api.DELETE("/v1/secrets/{name}", { params: { path: { name: secret.name } } }));
-      setNotice(`Deleted ${isolated(secret.name)}.`);
+      setNotice(
+        <>
+          Deleted <Name>{secret.name}</Name>.
+        </>,
+      );
       secrets.reload();
     } catch (failure) {
       setError(failure);
@@ -61,7 +69,7 @@ export function SecretsPage() {
         <SecretValueForm
           onSaved={(secret) => saved(secret, false)}
           onSubmit={() => {
-            setNotice("");
+            setNotice(null);
             setError(undefined);
           }}
         />
