@@ -5,13 +5,14 @@ import { ErrorBanner } from "./components/ErrorBanner";
 import { useHashLocation, useHashSearch } from "./hashLocation";
 import { Layout } from "./Layout";
 import { Routes } from "./routes";
-import { currentKey, forgetKey, rememberKey } from "./session";
+import { KeyRefused } from "./components/KeyRefused";
+import { currentKey, forgetKey, onKeyRefused, rememberKey } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { WorkspaceContext } from "./workspace";
 
 type State =
   | { phase: "checking" }
-  | { phase: "signed-out"; error?: unknown }
+  | { phase: "signed-out"; error?: unknown; again?: boolean }
   | { phase: "signed-in"; workspace: Schemas["WorkspaceOut"] };
 
 /** Signs in with an API key (checked against GET /v1/workspace), then shows the console. */
@@ -19,6 +20,10 @@ export function App() {
   const [state, setState] = useState<State>(() =>
     currentKey() ? { phase: "checking" } : { phase: "signed-out" },
   );
+
+  // Any 401 from the API once signed in: the key was revoked meanwhile (or its workspace went).
+  const [refused, setRefused] = useState(false);
+  useEffect(() => onKeyRefused(() => setRefused(true)), []);
 
   const check = useCallback(async () => {
     try {
@@ -36,17 +41,28 @@ export function App() {
 
   const signIn = (key: string) => {
     rememberKey(key);
+    setRefused(false);
     setState({ phase: "checking" });
   };
   const signOut = () => {
     forgetKey();
     setState({ phase: "signed-out" });
   };
+  // The hash route stays: signed in again, the console opens where the user was.
+  const signInAgain = () => {
+    forgetKey();
+    setState({ phase: "signed-out", again: true });
+  };
 
   if (state.phase === "checking") return <p className="loading">Signing in…</p>;
   if (state.phase === "signed-out") {
     return (
       <SignIn onSignIn={signIn}>
+        {state.again && (
+          <p className="notice" role="status">
+            The API refused your key. Sign in with a valid key to go back to the page you were on.
+          </p>
+        )}
         <ErrorBanner error={state.error} title="Sign-in failed" />
       </SignIn>
     );
@@ -54,7 +70,7 @@ export function App() {
   return (
     <WorkspaceContext.Provider value={{ workspace: state.workspace, signOut }}>
       <Router hook={useHashLocation} searchHook={useHashSearch}>
-        <Layout>
+        <Layout alert={refused && <KeyRefused onSignInAgain={signInAgain} />}>
           <Routes />
         </Layout>
       </Router>

@@ -10,7 +10,7 @@ const SECTIONS = [
   { href: "/secrets", label: "Secrets" },
 ];
 
-export function Layout({ children }: { children: ReactNode }) {
+export function Layout({ children, alert }: { children: ReactNode; alert?: ReactNode }) {
   const { workspace, signOut } = useWorkspace();
   const [location] = useLocation();
   return (
@@ -40,6 +40,7 @@ export function Layout({ children }: { children: ReactNode }) {
         </button>
       </header>
       <main>
+        {alert}
         <ErrorBoundary key={location}>{children}</ErrorBoundary>
       </main>
     </div>

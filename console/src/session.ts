@@ -13,3 +13,16 @@ export function rememberKey(key: string): void {
 export function forgetKey(): void {
   sessionStorage.removeItem(STORAGE_KEY);
 }
+
+// Told when the API answers 401 to any request (api/client.ts), so the console can offer to
+// sign in again wherever the user is.
+const refusedListeners = new Set<() => void>();
+
+export function onKeyRefused(listener: () => void): () => void {
+  refusedListeners.add(listener);
+  return () => refusedListeners.delete(listener);
+}
+
+export function keyRefused(): void {
+  refusedListeners.forEach((listener) => listener());
+}

@@ -6,6 +6,7 @@ exactly like one that does not exist.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,9 +57,32 @@ def definition_problems(
         document, WorkspaceCatalog(session, workspace_id), max_run_timeout_s=max_run_timeout_s
     )
     name = document.get("name") if isinstance(document, dict) else None
-    if isinstance(name, str) and len(name) > NAME_MAX:
-        problems.append(Problem("/name", f"a saved flow's name has at most {NAME_MAX} characters"))
+    if isinstance(name, str):
+        problems += name_problems(name)
     return [Problem("/definition" + p.pointer, p.message) for p in problems]
+
+
+def name_problems(name: str) -> list[Problem]:
+    """What is wrong with a flow name a user wants to save (pointer ``/name``).
+
+    Names are shown in lists, headers and logs, so they may not hide or reorder text: no control
+    characters (Unicode category Cc, e.g. newline, NUL) and no format characters (Cf: the bidi
+    overrides and isolates U+202A-U+202E and U+2066-U+2069, zero-width characters, soft
+    hyphen), and not only white space. Only saving checks this; names saved before the rule
+    still read and run.
+    """
+    problems = []
+    if len(name) > NAME_MAX:
+        problems.append(Problem("/name", f"a saved flow's name has at most {NAME_MAX} characters"))
+    if name and not name.strip():
+        problems.append(Problem("/name", "a flow's name cannot be only white space"))
+    hidden = sorted({ch for ch in name if unicodedata.category(ch) in ("Cc", "Cf")})
+    if hidden:
+        shown = ", ".join(f"U+{ord(ch):04X}" for ch in hidden[:5])
+        problems.append(
+            Problem("/name", f"a flow's name cannot hold control or format characters ({shown})")
+        )
+    return problems
 
 
 def checked_definition(

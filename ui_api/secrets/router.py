@@ -26,7 +26,9 @@ router = APIRouter(prefix="/v1", tags=["secrets"], route_class=StrictJsonRoute)
 SecretName = Annotated[
     str,
     Path(
-        description=f"Secret name as steps declare it in their manifest: {SECRET_NAME_RULE}.",
+        description=f"Secret name as steps declare it in their manifest: {SECRET_NAME_RULE}. "
+        "The route takes the rest of the path, so a name with a `/` in it gets the same 422 as "
+        "any other name that breaks the rule, not a 404.",
         examples=["API_TOKEN"],
     ),
 ]
@@ -44,6 +46,7 @@ def _body_cap(request: Request) -> None:
 
 
 def _check_name(name: str) -> None:
+    """A clear 422 for every name that breaks the rule, whatever it holds (`/`, `..`, markup)."""
     if not is_secret_name(name):
         raise invalid(
             "invalid secret name",
@@ -71,7 +74,7 @@ def _value_problem(value: str) -> str | None:
 
 
 @router.put(
-    "/secrets/{name}",
+    "/secrets/{name:path}",
     response_model=SecretOut,
     status_code=status.HTTP_200_OK,
     dependencies=[Depends(_body_cap)],
@@ -114,10 +117,11 @@ def list_secrets(caller: CallerDep, session: SessionDep) -> list[SecretOut]:
     return [_out(row) for row in secret_rows(session, caller.workspace_id)]
 
 
-@router.delete("/secrets/{name}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/secrets/{name:path}", status_code=status.HTTP_204_NO_CONTENT)
 def delete(name: SecretName, caller: CallerDep, session: SessionDep) -> None:
     """Delete a secret; steps that start afterwards no longer get it."""
-    row = secret_row(session, caller.workspace_id, name) if is_secret_name(name) else None
+    _check_name(name)
+    row = secret_row(session, caller.workspace_id, name)
     if row is None:
         raise not_found("secret", name[:100])
     session.delete(row)

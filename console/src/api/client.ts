@@ -3,7 +3,7 @@
 // key in the Authorization header; the key never goes into a URL.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
-import { currentKey } from "../session";
+import { currentKey, keyRefused } from "../session";
 
 export type Schemas = components["schemas"];
 export type ErrorDetail = Schemas["ErrorDetail"];
@@ -35,8 +35,10 @@ const authorize: Middleware = {
 export const api = createClient<paths>({ baseUrl: "" });
 api.use(authorize);
 
-/** An ApiError from whatever a failed response carried (the API's error shape, or not). */
+/** An ApiError from whatever a failed response carried (the API's error shape, or not). A 401
+ * also tells the console that the key was refused (session.ts `onKeyRefused`). */
 export function toApiError(status: number, body: unknown, statusText = ""): ApiError {
+  if (status === 401) keyRefused();
   const error = (body as { error?: Partial<Schemas["ErrorBody"]> } | null)?.error;
   if (error && typeof error.message === "string") {
     return new ApiError(status, error.code ?? "error", error.message, error.details ?? []);

@@ -147,6 +147,32 @@ async def test_validate_reports_all_problems_and_saves_nothing(
     assert (await client.get("/v1/flows", headers=workspace.headers)).json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("lead\u202eevil", "U+202E"),  # right-to-left override: reads as "leadlive"
+        ("a\u2066b\u2069", "U+2066, U+2069"),  # bidi isolates
+        ("zero\u200bwidth", "U+200B"),
+        ("two\nlines", "U+000A"),
+        ("nul\x00", "U+0000"),
+        ("   ", "only white space"),
+        ("x" * 101, "at most 100 characters"),
+    ],
+)
+async def test_names_that_hide_or_reorder_text_are_refused_on_save_and_validate(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, steps: None, name: str, reason: str
+) -> None:
+    body = {"definition": flow_named(name)}
+    error = assert_error(await client.post("/v1/flows", json=body, headers=workspace.headers), 422)
+    named = [d for d in error["details"] if d["pointer"] == "/definition/name"]
+    assert named and reason in named[0]["message"], error
+    checked = await client.post("/v1/flows/validate", json=body, headers=workspace.headers)
+    assert checked.json()["valid"] is False
+    assert (await client.get("/v1/flows", headers=workspace.headers)).json()["items"] == []
+    # Names in other scripts, emoji and punctuation stay fine.
+    await create(client, workspace, flow_named("Kundenanfrage → Ηλέκτρα 名前 🚀 (v2)"))
+
+
 async def test_names_are_unique_per_workspace(
     client: httpx.AsyncClient,
     workspace: WorkspaceKey,

@@ -98,7 +98,10 @@ async def test_bad_secret_names_are_refused(
     error = assert_error(await _put(client, workspace, name, "value"), 422, "invalid")
     assert error["details"][0]["pointer"] == "/path/name"
     assert "letters, digits and underscores" in error["details"][0]["message"]
-    assert_error(await client.delete(f"/v1/secrets/{name}", headers=workspace.headers), 404)
+    deleted = assert_error(
+        await client.delete(f"/v1/secrets/{name}", headers=workspace.headers), 422
+    )
+    assert deleted["details"][0]["pointer"] == "/path/name"
 
 
 def _bodies(value: str) -> list[tuple[str, bytes, str]]:

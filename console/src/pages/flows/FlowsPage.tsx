@@ -5,6 +5,7 @@ import { Link } from "wouter";
 import { api, call, type Schemas } from "../../api/client";
 import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name, isolated } from "../../components/Name";
 import { formatTime } from "../../components/time";
 import { useApi } from "../../components/useApi";
 
@@ -51,7 +52,7 @@ export function FlowsPage() {
       );
     });
   const remove = (flow: Flow) => {
-    const question = `Delete the flow "${flow.name}" with its versions, webhook and schedules? Its runs stay.`;
+    const question = `Delete the flow "${isolated(flow.name)}" with its versions, webhook and schedules? Its runs stay.`;
     if (!window.confirm(question)) return;
     void act(flow, () =>
       call(api.DELETE("/v1/flows/{flow_id}", { params: { path: { flow_id: flow.id } } })),
@@ -91,9 +92,11 @@ export function FlowsPage() {
             {flows.data.map((flow) => (
               <tr key={flow.id}>
                 <td>
-                  <Link href={`/flows/${flow.id}`}>{flow.name}</Link>
+                  <Link href={`/flows/${flow.id}`}>
+                    <Name>{flow.name}</Name>
+                  </Link>
                 </td>
-                <td>{flow.description}</td>
+                <td>{flow.description && <Name className="clamp">{flow.description}</Name>}</td>
                 <td>v{flow.latest_version}</td>
                 <td>
                   <span

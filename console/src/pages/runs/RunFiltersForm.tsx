@@ -1,6 +1,7 @@
 // The runs list's filters: flow, status and trigger, each a labelled select.
 import { useId, type ReactNode } from "react";
 import type { Schemas } from "../../api/client";
+import { isolated } from "../../components/Name";
 import { STATUSES, TRIGGERS, isFiltered, type RunFilters } from "./runFilters";
 
 interface Props {
@@ -41,10 +42,10 @@ export function RunFiltersForm({ filters, flows, onChange }: Props) {
         onChange={(value) => onChange({ ...filters, flow: value || undefined })}
       >
         <option value="">All flows</option>
-        {filters.flow && !known && <option value={filters.flow}>{filters.flow}</option>}
+        {filters.flow && !known && <option value={filters.flow}>{isolated(filters.flow)}</option>}
         {flows.map((flow) => (
           <option key={flow.id} value={flow.id}>
-            {flow.name} ({flow.id})
+            {isolated(flow.name)} ({flow.id})
           </option>
         ))}
       </LabelledSelect>

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Link, useLocation } from "wouter";
 import { api, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name } from "../../components/Name";
 import { duration, formatTime } from "../../components/time";
 import type { Connection, RunDetail } from "./liveRun";
 import { StatusBadge } from "./StatusBadge";
@@ -14,15 +15,20 @@ const CONNECTION: Record<Connection, string> = {
   live: "live",
   reconnecting: "live updates interrupted, reconnecting…",
   ended: "",
+  refused: "live updates refused (the error is above)",
 };
 
 interface Props {
   run: RunDetail;
   flowName: string | undefined;
   connection: Connection;
+  /** The run could not be read again after the stream changed it: its end is not known. */
+  unread: boolean;
 }
 
-export function RunHeader({ run, flowName, connection }: Props) {
+const UNREAD = "not known: the run could not be read (the error is above)";
+
+export function RunHeader({ run, flowName, connection, unread }: Props) {
   const [, navigate] = useLocation();
   const [busy, setBusy] = useState<"cancel" | "rerun" | null>(null);
   const [cancelAsked, setCancelAsked] = useState(false);
@@ -57,11 +63,16 @@ export function RunHeader({ run, flowName, connection }: Props) {
   return (
     <header className="run-header">
       <p className="hint">
-        <Link href="/runs">Runs</Link> / <code>{run.run_id}</code>
+        <Link href="/runs">Runs</Link> /{" "}
+        <code>
+          <Name>{run.run_id}</Name>
+        </code>
       </p>
       <div className="run-title">
         <h1>
-          Run of {flowName ?? run.flow_id ?? "a flow"}{" "}
+          <span className="run-of">
+            Run of <Name>{flowName ?? run.flow_id ?? "a flow"}</Name>
+          </span>{" "}
           <span role="status" aria-label="Run status">
             <StatusBadge status={run.status} />
           </span>
@@ -93,7 +104,7 @@ export function RunHeader({ run, flowName, connection }: Props) {
         <dd>
           {run.flow_id ? (
             <Link href={`/flows/${encodeURIComponent(run.flow_id)}`}>
-              {flowName ?? run.flow_id}
+              <Name>{flowName ?? run.flow_id}</Name>
             </Link>
           ) : (
             "—"
@@ -105,9 +116,9 @@ export function RunHeader({ run, flowName, connection }: Props) {
         <dt>Started</dt>
         <dd>{formatTime(run.started_at)}</dd>
         <dt>Ended</dt>
-        <dd>{running ? "still running" : formatTime(run.closed_at)}</dd>
+        <dd>{unread ? UNREAD : running ? "still running" : formatTime(run.closed_at)}</dd>
         <dt>Duration</dt>
-        <dd>{duration(run.started_at, run.closed_at) || "—"}</dd>
+        <dd>{unread ? UNREAD : duration(run.started_at, run.closed_at) || "—"}</dd>
         <dt>Temporal</dt>
         <dd>
           <a href={run.links.temporal_ui} target="_blank" rel="noreferrer">

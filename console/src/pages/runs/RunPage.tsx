@@ -5,6 +5,7 @@ import { useParams } from "wouter";
 import { api, call } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { JsonBlock } from "../../components/Json";
+import { Name } from "../../components/Name";
 import { useApi } from "../../components/useApi";
 import { FlowGraph } from "../../graph/FlowGraph";
 import type { FlowDef } from "../../graph/references";
@@ -57,9 +58,14 @@ function RunBody({ run, live }: { run: RunDetail; live: ReturnType<typeof useLiv
 
   return (
     <article className="run-page" aria-label={`Run ${run.run_id}`}>
-      <RunHeader run={run} flowName={version.data?.name} connection={live.connection} />
       <ErrorBanner error={live.error} title="The run could not be read again" />
       <ErrorBanner error={live.streamError} title="Live updates" />
+      <RunHeader
+        run={run}
+        flowName={version.data?.name}
+        connection={live.connection}
+        unread={live.error !== undefined && !live.confirmed}
+      />
       {run.error && (
         <div className="error-banner" role="alert" aria-label="Run error">
           <strong>{run.error.type}</strong>: {run.error.message}
@@ -74,7 +80,7 @@ function RunBody({ run, live }: { run: RunDetail; live: ReturnType<typeof useLiv
                   select(run.error?.step_id ?? null);
                 }}
               >
-                {run.error.step_id}
+                <Name>{run.error.step_id}</Name>
               </a>
               )
             </>

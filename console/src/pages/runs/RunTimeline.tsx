@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import type { Schemas } from "../../api/client";
 import { formatTime } from "../../components/time";
+import { Name } from "../../components/Name";
 import type { RunDetail } from "./liveRun";
 import { StatusBadge } from "./StatusBadge";
 
@@ -62,8 +63,8 @@ export function RunTimeline({ run }: { run: RunDetail }) {
           const began = Number.isFinite(started) ? started : finished;
           return (
             <div className="timeline-row" key={rowKey(stepId, execution)}>
-              <span className="timeline-label">
-                {execution.execution_id}
+              <span className="timeline-label" title={execution.execution_id}>
+                <Name>{execution.execution_id}</Name>
                 {execution.attempt > 1 && <small> ×{execution.attempt}</small>}
               </span>
               <span className="timeline-track">
@@ -121,7 +122,9 @@ function ExecutionRow({ execution, origin }: { execution: Execution; origin: num
   return (
     <tr>
       <th scope="row">
-        <code>{execution.execution_id}</code>
+        <code>
+          <Name>{execution.execution_id}</Name>
+        </code>
       </th>
       <td>{execution.attempt || "—"}</td>
       <td>

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Link, useSearchParams } from "wouter";
 import { api, call, type Schemas } from "../../api/client";
 import { EmptyState } from "../../components/EmptyState";
+import { Name } from "../../components/Name";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { duration, formatTime } from "../../components/time";
 import { useApi } from "../../components/useApi";
@@ -131,11 +132,13 @@ function RunsTable({ runs, names }: { runs: Schemas["RunSummary"][]; names: Map<
           <tr key={run.run_id}>
             <td>
               <Link href={`/runs/${encodeURIComponent(run.run_id)}`}>
-                <code>{run.run_id}</code>
+                <code>
+                  <Name>{run.run_id}</Name>
+                </code>
               </Link>
             </td>
             <td>
-              {run.flow_id ? (names.get(run.flow_id) ?? run.flow_id) : "—"}
+              {run.flow_id ? <Name>{names.get(run.flow_id) ?? run.flow_id}</Name> : "—"}
               {run.flow_version != null && <span className="hint"> v{run.flow_version}</span>}
             </td>
             <td>

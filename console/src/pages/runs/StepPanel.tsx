@@ -2,6 +2,7 @@
 // logs (live while it runs) and network connections.
 import type { Schemas } from "../../api/client";
 import { JsonBlock } from "../../components/Json";
+import { Name } from "../../components/Name";
 import { formatTime } from "../../components/time";
 import { ConnectionsTable } from "./ConnectionsTable";
 import { StatusBadge } from "./StatusBadge";
@@ -28,8 +29,10 @@ export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
       aria-label={`Step ${stepId}`}
     >
       <h3>
-        <code>{stepId}</code> {uses && <small className="hint">{uses}</small>}{" "}
-        <StatusBadge status={step.status} />
+        <code>
+          <Name>{stepId}</Name>
+        </code>{" "}
+        {uses && <small className="hint">{uses}</small>} <StatusBadge status={step.status} />
       </h3>
       <p className="hint">
         {step.attempts} attempt{step.attempts === 1 ? "" : "s"}

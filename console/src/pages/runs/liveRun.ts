@@ -12,7 +12,7 @@ import { api, call, toApiError, type Schemas } from "../../api/client";
 import { currentKey } from "../../session";
 
 export type RunDetail = Schemas["RunDetail"];
-export type Connection = "idle" | "connecting" | "live" | "reconnecting" | "ended";
+export type Connection = "idle" | "connecting" | "live" | "reconnecting" | "ended" | "refused";
 
 interface ProgressStep {
   status: string;
@@ -74,6 +74,9 @@ export interface LiveRun {
   /** Log text streamed since the connection opened, by step id (whole log once it ended). */
   logs: Record<string, string>;
   connection: Connection;
+  /** Whether the last read of the run succeeded after every change the stream applied; when
+   * not (and `error` says why), facts only a read gives (end time, outputs) are not known. */
+  confirmed: boolean;
   /** Why the stream is down (it reconnects unless the API refused it). */
   streamError: unknown;
   refresh: () => void;
@@ -85,6 +88,7 @@ export function useLiveRun(runId: string): LiveRun {
   const [logs, setLogs] = useState<Record<string, string>>({});
   const [connection, setConnection] = useState<Connection>("idle");
   const [streamError, setStreamError] = useState<unknown>();
+  const [confirmed, setConfirmed] = useState(true);
 
   // One read at a time; a request made meanwhile reads once more when it is done.
   const reading = useRef(false);
@@ -100,6 +104,7 @@ export function useLiveRun(runId: string): LiveRun {
         (data) => {
           setRun(data);
           setError(undefined);
+          setConfirmed(true);
         },
         (failure: unknown) => setError(failure),
       )
@@ -125,6 +130,7 @@ export function useLiveRun(runId: string): LiveRun {
       const data: unknown = message.data ? JSON.parse(message.data) : null;
       if (message.event === "progress") {
         setRun((previous) => previous && withProgress(previous, data as Progress));
+        setConfirmed(false);
         refresh();
       } else if (message.event === "log") {
         const log = data as Log;
@@ -136,6 +142,7 @@ export function useLiveRun(runId: string): LiveRun {
         const end = data as End;
         ended = true;
         setRun((previous) => previous && { ...previous, ...end });
+        setConfirmed(false);
         setConnection("ended");
         refresh();
       } else if (message.event === "error") {
@@ -163,6 +170,7 @@ export function useLiveRun(runId: string): LiveRun {
       onerror(failure: unknown) {
         if (failure instanceof Refused) {
           setStreamError(failure.error);
+          setConnection("refused");
           throw failure;
         }
         failures += 1;
@@ -180,5 +188,5 @@ export function useLiveRun(runId: string): LiveRun {
     };
   }, [running, runId, refresh]);
 
-  return { run, error, logs, connection, streamError, refresh };
+  return { run, error, logs, connection, confirmed, streamError, refresh };
 }

@@ -5,24 +5,43 @@ import { ApiError, api, call, type Schemas } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { FieldError, errorsAt } from "../../components/fieldErrors";
 
+// The API's rule (step_sdk.manifest SECRET_NAME_RULE), checked here too: a name with `/`, `.`
+// or `..` in it would otherwise change the request's path before it reaches the API.
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_NAME_MAX = 100;
+const SECRET_NAME_RULE = `letters, digits and underscores, not starting with a digit, at most ${SECRET_NAME_MAX} long`;
+
+/** What is wrong with a secret name, worded as the API words it; "" when nothing is. */
+export function secretNameProblem(name: string): string {
+  if (SECRET_NAME.test(name) && name.length <= SECRET_NAME_MAX) return "";
+  return `'${name.slice(0, SECRET_NAME_MAX)}' is not a secret name (${SECRET_NAME_RULE})`;
+}
+
 interface Props {
   /** The secret whose value to replace; absent: the name is asked for. */
   name?: string;
   onSaved: (secret: Schemas["SecretOut"]) => void;
   onCancel?: () => void;
+  /** Told when a submit starts (the page clears its own notices). */
+  onSubmit?: () => void;
 }
 
-export function SecretValueForm({ name, onSaved, onCancel }: Props) {
+export function SecretValueForm({ name, onSaved, onCancel, onSubmit }: Props) {
   const id = name ? `secret-${name}` : "secret-new";
   const [newName, setNewName] = useState("");
   const [value, setValue] = useState("");
   const [error, setError] = useState<unknown>();
+  const [nameProblem, setNameProblem] = useState("");
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
+    onSubmit?.();
     setError(undefined);
+    const problem = name ? "" : secretNameProblem(newName.trim());
+    setNameProblem(problem);
+    if (problem) return;
+    setBusy(true);
     try {
       const saved = await call(
         api.PUT("/v1/secrets/{name}", {
@@ -40,12 +59,12 @@ export function SecretValueForm({ name, onSaved, onCancel }: Props) {
     }
   };
 
-  const nameErrors = errorsAt(error, "/path/name");
+  const nameErrors = [...(nameProblem ? [nameProblem] : []), ...errorsAt(error, "/path/name")];
   const valueErrors = errorsAt(error, "/value");
   const shown =
     error instanceof ApiError &&
     error.details.length > 0 &&
-    nameErrors.length + valueErrors.length === error.details.length;
+    errorsAt(error, "/path/name").length + valueErrors.length === error.details.length;
   return (
     <form
       className="secret-form"

@@ -1,10 +1,11 @@
 // /secrets: the workspace's secrets by name and date; set or replace a value (write-only: the
 // value goes out in one PUT, the field is cleared after saving, and no answer carries it),
 // delete after a confirmation.
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { api, call, type Schemas } from "../../api/client";
 import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name, isolated } from "../../components/Name";
 import { formatTime } from "../../components/time";
 import { useApi } from "../../components/useApi";
 import { SecretValueForm } from "./SecretValueForm";
@@ -16,25 +17,33 @@ export function SecretsPage() {
   const secrets = useApi(() => call(api.GET("/v1/secrets")), []);
   const [replacing, setReplacing] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
-  const [notice, setNotice] = useState("");
+  const [notice, setNotice] = useState<ReactNode>(null);
 
   const saved = (secret: Secret, replaced: boolean) => {
     setReplacing(null);
-    setNotice(`${replaced ? "Replaced the value of" : "Saved"} ${secret.name}.`);
+    setNotice(
+      <>
+        {replaced ? "Replaced the value of" : "Saved"} <Name>{secret.name}</Name>.
+      </>,
+    );
     secrets.reload();
   };
   const remove = async (secret: Secret) => {
     if (
       !window.confirm(
-        `Delete the secret ${secret.name}? Steps that want it will fail until it is set again.`,
+        `Delete the secret ${isolated(secret.name)}? Steps that want it will fail until it is set again.`,
       )
     )
       return;
     setError(undefined);
-    setNotice("");
+    setNotice(null);
     try {
       await call(api.DELETE("/v1/secrets/{name}", { params: { path: { name: secret.name } } }));
-      setNotice(`Deleted ${secret.name}.`);
+      setNotice(
+        <>
+          Deleted <Name>{secret.name}</Name>.
+        </>,
+      );
       secrets.reload();
     } catch (failure) {
       setError(failure);
@@ -57,7 +66,13 @@ export function SecretsPage() {
       )}
       <div className="panel">
         <h2>Set a secret</h2>
-        <SecretValueForm onSaved={(secret) => saved(secret, false)} />
+        <SecretValueForm
+          onSaved={(secret) => saved(secret, false)}
+          onSubmit={() => {
+            setNotice(null);
+            setError(undefined);
+          }}
+        />
       </div>
       {secrets.data?.length === 0 && (
         <EmptyState title="No secrets yet.">
@@ -79,7 +94,9 @@ export function SecretsPage() {
             {secrets.data.map((secret) => (
               <tr key={secret.name}>
                 <td>
-                  <code>{secret.name}</code>
+                  <code>
+                    <Name>{secret.name}</Name>
+                  </code>
                   {replacing === secret.name && (
                     <SecretValueForm
                       name={secret.name}
@@ -93,7 +110,10 @@ export function SecretsPage() {
                 <td className="actions">
                   <button type="button" onClick={() => setReplacing(secret.name)}>
                     Replace value
-                    <span className="visually-hidden"> of {secret.name}</span>
+                    <span className="visually-hidden">
+                      {" "}
+                      of <Name>{secret.name}</Name>
+                    </span>
                   </button>
                   <button
                     type="button"

@@ -5,6 +5,8 @@ import { Link } from "wouter";
 import { api, call, type Schemas } from "../../api/client";
 import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name } from "../../components/Name";
+import { CodeText } from "../../components/CodeText";
 import { useApi } from "../../components/useApi";
 import "./steps.css";
 
@@ -85,12 +87,20 @@ export function CataloguePage() {
             {steps.data.map((step) => (
               <tr key={step.name}>
                 <td>
-                  <Link href={`/steps/${step.name}`}>{step.title || step.name}</Link>
+                  <Link href={`/steps/${step.name}`}>
+                    <Name>{step.title || step.name}</Name>
+                  </Link>
                   <div>
-                    <code>{step.name}</code>
+                    <code>
+                      <Name>{step.name}</Name>
+                    </code>
                   </div>
                 </td>
-                <td>{firstLine(step.description)}</td>
+                <td>
+                  <bdi className="name">
+                    <CodeText text={firstLine(step.description)} />
+                  </bdi>
+                </td>
                 <td>
                   {step.latest_version}
                   {step.deprecated && <span className="status status-skipped">deprecated</span>}

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Link } from "wouter";
 import { api, call, type Schemas } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name } from "../../components/Name";
 import { useApi } from "../../components/useApi";
 import { StepVersionView } from "./StepVersionView";
 import "./steps.css";
@@ -32,7 +33,9 @@ export function StepPage({ params }: { params: { name: string } }) {
         <Link href="/steps">← Catalogue</Link>
       </p>
       <h1 id="step-title">
-        <code>{name}</code>
+        <code>
+          <Name>{name}</Name>
+        </code>
       </h1>
       <ErrorBanner error={versions.error} title="Could not read the step" />
       {items.length > 0 && (
@@ -61,7 +64,9 @@ export function StepPage({ params }: { params: { name: string } }) {
                       {item.version}
                     </button>
                   </td>
-                  <td>{item.title}</td>
+                  <td>
+                    <Name>{item.title}</Name>
+                  </td>
                   <td>
                     {item.deprecated ? (
                       <span className="status status-skipped" title={item.deprecation_message}>

@@ -1,6 +1,8 @@
 // One version of a step, as GET /v1/steps/{name}/versions/{version} gives it.
 import { api, call, type Schemas } from "../../api/client";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name } from "../../components/Name";
+import { CodeText } from "../../components/CodeText";
 import { JsonBlock } from "../../components/Json";
 import { useApi } from "../../components/useApi";
 
@@ -24,7 +26,7 @@ export function StepVersionView({ name, version }: { name: string; version: stri
   return (
     <article aria-labelledby="version-title" className="step-version">
       <h2 id="version-title">
-        {step?.title || name} <code>{version}</code>
+        <Name>{step?.title || name}</Name> <code>{version}</code>
         {step?.deprecated && <span className="status status-skipped">deprecated</span>}
       </h2>
       <ErrorBanner error={detail.error} title="Could not read this version" />
@@ -36,7 +38,15 @@ export function StepVersionView({ name, version }: { name: string; version: stri
               using it still run; new flows should use another version.
             </p>
           )}
-          <p className="description">{step.description || "No description."}</p>
+          <p className="description">
+            {step.description ? (
+              <bdi>
+                <CodeText text={step.description} />
+              </bdi>
+            ) : (
+              "No description."
+            )}
+          </p>
           <dl className="facts">
             <dt>Use it as</dt>
             <dd>

@@ -78,11 +78,15 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
     setLocalErrors(errors);
     return parsed;
   };
+  // Each submit starts clean: the last one's errors (the API's, the form's) must not stay on
+  // screen once fixed, whatever this submit finds.
   const submitForm = (data: unknown) => {
+    setError(undefined);
     const parsed = fromForm(data);
     if (parsed.errors.length === 0) void start(parsed.input);
   };
   const submitRaw = () => {
+    setError(undefined);
     try {
       const input = JSON.parse(text);
       setTextError("");
@@ -96,6 +100,8 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
       const parsed = fromForm(formData);
       if (parsed.errors.length === 0) setText(JSON.stringify(parsed.input, null, 2));
     }
+    setTextError("");
+    setError(undefined);
     setRaw(!raw);
   };
 
@@ -158,6 +164,11 @@ export function RunByHandPage({ params }: { params: { id: string } }) {
               formData={formData}
               onChange={(event) => setFormData(event.formData)}
               onSubmit={(event) => submitForm(event.formData)}
+              onError={() => {
+                // the form's own checks refused this submit: the last one's errors are stale
+                setError(undefined);
+                setLocalErrors({});
+              }}
               extraErrors={extraErrors}
               showErrorList={false}
               noHtml5Validate

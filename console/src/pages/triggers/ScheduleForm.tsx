@@ -57,7 +57,10 @@ export function ScheduleForm({ schedule, onSave, onCancel }: Props) {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    // Each submit starts clean: an error of the last one (on any field) must not stay on
+    // screen once its field is fixed, whatever this submit finds.
     setPayloadError("");
+    setError(undefined);
     let parsed: unknown = null;
     if (payload.trim()) {
       try {
@@ -78,7 +81,6 @@ export function ScheduleForm({ schedule, onSave, onCancel }: Props) {
       paused,
     };
     setBusy(true);
-    setError(undefined);
     try {
       await onSave(fields);
     } catch (failure) {

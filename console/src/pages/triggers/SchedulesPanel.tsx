@@ -5,6 +5,7 @@ import { Link } from "wouter";
 import { api, call, type Schemas } from "../../api/client";
 import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
+import { Name } from "../../components/Name";
 import { formatTime } from "../../components/time";
 import { useApi } from "../../components/useApi";
 import { ScheduleForm, type ScheduleFields } from "./ScheduleForm";
@@ -143,7 +144,7 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
               <span className={`status ${schedule.active ? "status-succeeded" : "status-skipped"}`}>
                 {state(schedule)}
               </span>
-              {schedule.note && <span className="hint">{schedule.note}</span>}
+              {schedule.note && <Name className="hint">{schedule.note}</Name>}
             </div>
             <dl className="facts">
               <dt>Next fire times</dt>
@@ -175,8 +176,10 @@ export function SchedulesPanel({ flowId }: { flowId: string }) {
                   <ul aria-label="Recent runs">
                     {schedule.recent_runs.map((run) => (
                       <li key={run.run_id}>
-                        <Link href={`/runs/${run.run_id}`}>{run.run_id}</Link> (
-                        {formatTime(run.started_at)})
+                        <Link href={`/runs/${run.run_id}`}>
+                          <Name>{run.run_id}</Name>
+                        </Link>{" "}
+                        ({formatTime(run.started_at)})
                       </li>
                     ))}
                   </ul>
