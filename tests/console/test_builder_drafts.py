@@ -5,11 +5,19 @@ about first), even a JSON text that does not parse (review 13, items 2 and 8).""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.console.builder_ui import add_step, save_lead_via_api, sign_in, unique
+from tests.console.browser import workspace_label
+from tests.console.builder_ui import (
+    add_step,
+    input_field,
+    save_lead_via_api,
+    sign_in,
+    unique,
+)
 from tests.console.stack import ConsoleStack
 
 
@@ -97,3 +105,26 @@ def test_a_reload_asks_first_and_keeps_json_that_does_not_parse(
     expect(page.get_by_role("tab", name="JSON")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_label("Definition (JSON)")).to_have_value(broken)
     expect(page.get_by_role("alert").filter(has_text="The JSON does not parse")).to_be_visible()
+
+
+def test_work_is_kept_through_a_refused_key_and_signing_in_again(
+    page: Page, console_stack: ConsoleStack
+) -> None:
+    body = {"name": f"revoked-in-builder-{uuid.uuid4().hex[:6]}"}
+    created = console_stack.api.post("/v1/keys", json=body).raise_for_status().json()
+    page.goto("/#/flows/new")
+    page.get_by_label("API key").fill(created["key"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(workspace_label(page)).to_be_visible()
+    add_step(page, "slug", "text.slugify", "clean")
+    console_stack.api.delete(f"/v1/keys/{created['id']}").raise_for_status()
+
+    # The next validation is refused; signing in again comes back to the builder, work kept.
+    input_field(page, "Max Len").fill("5")
+    refused = page.get_by_role("alert", name="API key refused")
+    refused.get_by_role("button", name="Sign in again").click()
+    page.get_by_label("API key").fill(console_stack.api_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(restored_notice(page)).to_be_visible()
+    page.get_by_role("button", name="Edit step clean").click()
+    expect(input_field(page, "Max Len")).to_have_value("5")
