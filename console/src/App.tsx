@@ -6,6 +6,7 @@ import { useHashLocation, useHashSearch } from "./hashLocation";
 import { Layout } from "./Layout";
 import { Routes } from "./routes";
 import { KeyRefused } from "./components/KeyRefused";
+import { dropAllDrafts } from "./pages/builder/draft";
 import { currentKey, forgetKey, onKeyRefused, rememberKey } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { WorkspaceContext } from "./workspace";
@@ -46,6 +47,7 @@ export function App() {
   };
   const signOut = () => {
     forgetKey();
+    dropAllDrafts();
     setState({ phase: "signed-out" });
   };
   // The hash route stays: signed in again, the console opens where the user was.

@@ -15,19 +15,6 @@ from tests.console.stack import ConsoleStack
 LEAD = Path(__file__).resolve().parents[2] / "examples" / "flows" / "lead.json"
 
 
-def sign_in(page: Page, stack: ConsoleStack) -> Page:
-    """Signs in through the console's form; done once the workspace's name shows.
-
-    (conftest's ``signed_in`` looks for the name inside the navigation, where main's layout
-    does not put it; this looks for it where it is.)"""
-    workspace = str(stack.api.get("/v1/workspace").raise_for_status().json()["name"])
-    page.goto("/")
-    page.get_by_label("API key").fill(stack.api_key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_label("Workspace", exact=True)).to_have_text(workspace)
-    return page
-
-
 def lead_definition(name: str | None = None) -> dict[str, Any]:
     """examples/flows/lead.json, under another name when given."""
     definition: dict[str, Any] = json.loads(LEAD.read_text())

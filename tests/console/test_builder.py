@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.browser import screenshot
@@ -20,15 +19,9 @@ from tests.console.builder_ui import (
     lead_definition,
     save_lead_via_api,
     set_expression,
-    sign_in,
     unique,
 )
 from tests.console.stack import ConsoleStack
-
-
-@pytest.fixture
-def signed_in(page: Page, console_stack: ConsoleStack) -> Page:
-    return sign_in(page, console_stack)
 
 
 def test_builds_the_example_lead_flow_from_an_empty_canvas(

@@ -7,23 +7,16 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.console.browser import workspace_label
+from tests.console.browser import sign_in, workspace_label
 from tests.console.builder_ui import (
     add_step,
     input_field,
     save_lead_via_api,
-    sign_in,
     unique,
 )
 from tests.console.stack import ConsoleStack
-
-
-@pytest.fixture
-def signed_in(page: Page, console_stack: ConsoleStack) -> Page:
-    return sign_in(page, console_stack)
 
 
 def restored_notice(page: Page):  # type: ignore[no-untyped-def]
@@ -128,3 +121,17 @@ def test_work_is_kept_through_a_refused_key_and_signing_in_again(
     expect(restored_notice(page)).to_be_visible()
     page.get_by_role("button", name="Edit step clean").click()
     expect(input_field(page, "Max Len")).to_have_value("5")
+
+
+def test_signing_out_drops_the_drafts(signed_in: Page, console_stack: ConsoleStack) -> None:
+    """The next person to sign in at this tab sees none of the previous one's unsaved work."""
+    page = signed_in
+    page.goto("/#/flows/new")
+    add_step(page, "slug", "text.slugify", "clean")
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, console_stack)
+    page.goto("/#/flows/new")
+    expect(page.get_by_text("The canvas is empty")).to_be_visible()
+    expect(restored_notice(page)).to_have_count(0)
+    left = "() => Object.keys(sessionStorage).filter((k) => k.startsWith('stepwell.builder-'))"
+    assert page.evaluate(left) == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.builder_ui import (
@@ -14,14 +13,7 @@ from tests.console.builder_ui import (
     expect_problem_on,
     input_field,
     set_expression,
-    sign_in,
 )
-from tests.console.stack import ConsoleStack
-
-
-@pytest.fixture
-def signed_in(page: Page, console_stack: ConsoleStack) -> Page:
-    return sign_in(page, console_stack)
 
 
 def shown_definition(page: Page) -> dict:  # type: ignore[type-arg]

@@ -4,16 +4,10 @@ what the text says (review 13, item 1)."""
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.console.builder_ui import definition_of, save_lead_via_api, sign_in, unique
+from tests.console.builder_ui import definition_of, save_lead_via_api, unique
 from tests.console.stack import ConsoleStack
-
-
-@pytest.fixture
-def signed_in(page: Page, console_stack: ConsoleStack) -> Page:
-    return sign_in(page, console_stack)
 
 
 def test_save_is_refused_while_the_json_does_not_parse(

@@ -10,7 +10,8 @@ import json
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.console.builder_ui import add_step, lead_definition, save_lead_via_api, sign_in, unique
+from tests.console.browser import sign_in
+from tests.console.builder_ui import add_step, lead_definition, save_lead_via_api, unique
 from tests.console.stack import ConsoleStack
 
 WIDTH = 1280
@@ -20,7 +21,8 @@ LONG_ID = "a" * 200
 @pytest.fixture
 def signed_in(page: Page, console_stack: ConsoleStack) -> Page:
     page.set_viewport_size({"width": WIDTH, "height": 900})
-    return sign_in(page, console_stack)
+    sign_in(page, console_stack)
+    return page
 
 
 def box(locator: Locator) -> dict[str, float]:

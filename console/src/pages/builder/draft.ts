@@ -49,6 +49,17 @@ export function dropDraft(workspaceId: string, flowId: string | null): void {
   sessionStorage.removeItem(storageKey(workspaceId, flowId));
 }
 
+/**
+ * Drops every draft of this tab: signing out means the next person at this tab sees none of
+ * the previous one's unsaved work (a refused key keeps them: the same person signs in again).
+ */
+export function dropAllDrafts(): void {
+  const keys = Array.from({ length: sessionStorage.length }, (_, index) =>
+    sessionStorage.key(index),
+  );
+  for (const key of keys) if (key?.startsWith(`${PREFIX}:`)) sessionStorage.removeItem(key);
+}
+
 /** While `unsaved`, leaving or reloading the page asks first (the browser's own prompt). */
 export function useLeavePrompt(unsaved: boolean): void {
   useEffect(() => {
