@@ -398,12 +398,29 @@ async function loadEntrypoint() {
   return { fn, manifest };
 }
 
+function blockingLog() {
+  // Descriptors 1 and 2 share one pipe (the shell's dup), and libuv makes a pipe non-blocking
+  // when it opens it for process.stdout or process.stderr: writes would then queue in the process
+  // (lost at exit) and child processes inheriting the pipe would get EAGAIN. Blocking, both are
+  // written at once, as in runner.py.
+  for (const stream of [process.stdout, process.stderr]) stream._handle?.setBlocking?.(true);
+}
+
+function flushed(stream) {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) resolve();
+    else stream.write("", () => resolve());
+  });
+}
+
 let finished = false;
 
-function finish(resultFd, frame) {
+async function finish(resultFd, frame) {
   if (finished) return;
   finished = true;
   const data = encode(frame);
+  // whatever the step queued on its log goes out before the end marker
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   try {
     writeAll(2, END);
   } catch {
@@ -418,6 +435,7 @@ function finish(resultFd, frame) {
 
 async function main() {
   const resultFd = privateResultChannel();
+  blockingLog();
   const fail = (thrown) => finish(resultFd, stepErrorFrame(thrown));
   process.on("uncaughtException", fail);
   process.on("unhandledRejection", fail);
@@ -426,7 +444,7 @@ async function main() {
   try {
     envelope = await readEnvelope();
   } catch (error) {
-    finish(resultFd, stepErrorFrame(error));
+    await finish(resultFd, stepErrorFrame(error));
     return;
   }
   writeAll(resultFd, RECEIVED);
@@ -442,7 +460,7 @@ async function main() {
   } catch (error) {
     frame = stepErrorFrame(error);
   }
-  finish(resultFd, frame);
+  await finish(resultFd, frame);
 }
 
 // COLD_FLAG needs no branch: node's core modules, imported above, are all a pooled runner preloads.
