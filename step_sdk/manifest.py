@@ -17,17 +17,19 @@ from pydantic import (
 )
 
 from step_sdk.egress import MAX_ENTRIES, EgressEntryError, parse_entry
-from step_sdk.requirements import RequirementError, parse_requirements
+from step_sdk.requirements import RequirementError
+from step_sdk.runtimes import NODE, PYTHON
+from step_sdk.runtimes import RUNTIMES as _RUNTIMES
+from step_sdk.runtimes import runtime as _runtime
 
 MANIFEST_FILE = "stepwell.json"
-RUNTIMES = ("python3.11",)
+RUNTIMES = tuple(_RUNTIMES)
 
 STEP_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*$")
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
-_ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SECRET_NAME = _IDENT
 SECRET_NAME_MAX = 100  # the workspace secret store's name column
@@ -123,10 +125,12 @@ class Manifest(_Strict):
 
     name: str = Field(min_length=1, max_length=128)
     version: str = Field(max_length=64)
+    # Before entrypoint and requirements: their grammar depends on the runtime
+    # (step_sdk.runtimes); validators see the fields declared before theirs.
+    runtime: str = PYTHON
     entrypoint: str = Field(max_length=256)
     title: str = Field("", max_length=200)
     description: str = Field("", max_length=10_000)
-    runtime: str = "python3.11"
     requirements: tuple[str, ...] = ()
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     output_schema: dict[str, Any] = Field(default_factory=dict)
@@ -153,25 +157,26 @@ class Manifest(_Strict):
             raise ValueError(f"{value!r} is not a semantic version such as '1.2.0'")
         return value
 
-    @field_validator("entrypoint")
-    @classmethod
-    def _entrypoint(cls, value: str) -> str:
-        if not _ENTRYPOINT.match(value):
-            raise ValueError(f"{value!r} is not of the form 'module:function'")
-        return value
-
     @field_validator("runtime")
     @classmethod
     def _runtime(cls, value: str) -> str:
-        if value not in RUNTIMES:
-            raise ValueError(f"unsupported runtime {value!r}; supported: {', '.join(RUNTIMES)}")
-        return value
+        return _runtime(value).name
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint(cls, value: str, info: ValidationInfo) -> str:
+        # Without a valid runtime there is no grammar to check against; that error is reported.
+        if "runtime" not in info.data:
+            return value
+        return _runtime(info.data["runtime"]).check_entrypoint(value)
 
     @field_validator("requirements")
     @classmethod
-    def _requirements(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _requirements(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if "runtime" not in info.data:
+            return value
         try:
-            return tuple(str(r) for r in parse_requirements(list(value)))
+            return _runtime(info.data["runtime"]).normalize_requirements(value)
         except RequirementError as exc:
             raise ValueError(str(exc).split(": ", 1)[-1]) from None
 
@@ -198,7 +203,15 @@ class Manifest(_Strict):
 
     @field_validator("egress")
     @classmethod
-    def _egress(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _egress(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        # Node 20's fetch and http ignore HTTP(S)_PROXY, so the egress path of contract 2 (a
+        # forwarder on loopback that clients are pointed at) would not reach a JavaScript step's
+        # standard clients; until it does, such a step is refused rather than silently offline.
+        if value and info.data.get("runtime") == NODE:
+            raise ValueError(
+                f"egress is not supported for {NODE} steps yet (Node's fetch and http ignore "
+                "HTTP_PROXY, so a declared host would be unreachable); remove 'egress'"
+            )
         return tuple(sorted(set(value)))
 
     @property

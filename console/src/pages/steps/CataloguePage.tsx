@@ -93,7 +93,8 @@ export function CataloguePage() {
                   <div>
                     <code>
                       <Name>{step.name}</Name>
-                    </code>
+                    </code>{" "}
+                    <span className="hint">{runtimeLabel(step.runtime)}</span>
                   </div>
                 </td>
                 <td>
@@ -127,4 +128,11 @@ export function CataloguePage() {
 
 function firstLine(text: string): string {
   return text.split("\n\n")[0];
+}
+
+/** A runtime name as a reader knows the language: `node20` -> "JavaScript (Node.js 20)". */
+function runtimeLabel(runtime: string): string {
+  if (runtime === "node20") return "JavaScript (Node.js 20)";
+  if (runtime === "python3.11") return "Python 3.11";
+  return runtime;
 }
