@@ -95,9 +95,7 @@ class StepImages:
         if runtime == NODE:
             image_id = self._node_image(base_id, requirements, progress)
         else:
-            image_id = self.layers.ensure(
-                base_id, parse_requirements(list(requirements)), progress
-            )
+            image_id = self.layers.ensure(base_id, parse_requirements(list(requirements)), progress)
         self._resolved[(runtime, requirements)] = image_id
         return image_id
 
