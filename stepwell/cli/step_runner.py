@@ -8,14 +8,15 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
+import docker
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
 from activities.connections import annotated
+from sandbox.base_images import base_builder
 from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import StepwellError
-from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
 from sandbox.result import StepResult
 from step_sdk.bundle import Bundle
@@ -33,6 +34,9 @@ class LocalRunner:
         self._quiet = quiet
         self._console: Console = err
         self._sandbox: Sandbox | None = None
+        self._client: docker.DockerClient | None = None
+        # runtimes whose base image this runner has checked (built if missing)
+        self._checked: set[str] = set()
 
     def __enter__(self) -> LocalRunner:
         return self
@@ -50,17 +54,20 @@ class LocalRunner:
         if self._sandbox is not None:
             self._sandbox.close()
 
-    def _ready(self) -> Sandbox:
+    def _ready(self, runtime: str) -> Sandbox:
+        settings = Settings()
         if self._sandbox is None:
-            settings = Settings()
-            client = connect()
             # A command runs a few executions and exits: a warm pool would be filled to be drained.
             config = replace(settings.sandbox_config(), pool_size=0)
-            builder = ImageBuilder(client, config, log=self._say)
+            self._client = connect()
+            self._sandbox = Sandbox(self._client, config)
+        if runtime not in self._checked:
+            assert self._client is not None
+            builder = base_builder(self._client, self._sandbox.config, runtime, log=self._say)
             if builder.find() is None:
-                with self._console.status("building the base image (first time only)"):
+                with self._console.status(f"building the {runtime} base image (first time only)"):
                     builder.ensure(source=settings.base_image_source)
-            self._sandbox = Sandbox(client, config)
+            self._checked.add(runtime)
         return self._sandbox
 
     def _say(self, message: str) -> None:
@@ -68,7 +75,7 @@ class LocalRunner:
             self._console.print(f"[dim]{message}[/dim]")
 
     def run(self, bundle: Bundle, payload: Any, secrets: Mapping[str, str]) -> StepResult:
-        sandbox = self._ready()
+        sandbox = self._ready(bundle.manifest.runtime)
         envelope = Envelope(
             input=payload,
             secrets=dict(secrets),
