@@ -8,7 +8,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
-import docker
+from docker import DockerClient
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -33,10 +33,8 @@ class LocalRunner:
     def __init__(self, *, quiet: bool) -> None:
         self._quiet = quiet
         self._console: Console = err
-        self._sandbox: Sandbox | None = None
-        self._client: docker.DockerClient | None = None
-        # runtimes whose base image this runner has checked (built if missing)
-        self._checked: set[str] = set()
+        self._engine: tuple[DockerClient, Sandbox] | None = None
+        self._ready_runtimes: set[str] = set()
 
     def __enter__(self) -> LocalRunner:
         return self
@@ -51,24 +49,26 @@ class LocalRunner:
 
     def close(self) -> None:
         """Stop the egress proxy, if a step with egress started one."""
-        if self._sandbox is not None:
-            self._sandbox.close()
+        if self._engine is not None:
+            self._engine[1].close()
 
     def _ready(self, runtime: str) -> Sandbox:
+        """The sandbox, with ``runtime``'s base image built if it is missing (first time only;
+        a JavaScript step needs only the node20 image, a Python step only the Python one)."""
         settings = Settings()
-        if self._sandbox is None:
+        if self._engine is None:
             # A command runs a few executions and exits: a warm pool would be filled to be drained.
             config = replace(settings.sandbox_config(), pool_size=0)
-            self._client = connect()
-            self._sandbox = Sandbox(self._client, config)
-        if runtime not in self._checked:
-            assert self._client is not None
-            builder = base_builder(self._client, self._sandbox.config, runtime, log=self._say)
+            client = connect()
+            self._engine = (client, Sandbox(client, config))
+        client, sandbox = self._engine
+        if runtime not in self._ready_runtimes:
+            builder = base_builder(client, sandbox.config, runtime, log=self._say)
             if builder.find() is None:
-                with self._console.status(f"building the {runtime} base image (first time only)"):
+                with self._console.status(f"building the {runtime} image (first time only)"):
                     builder.ensure(source=settings.base_image_source)
-            self._checked.add(runtime)
-        return self._sandbox
+            self._ready_runtimes.add(runtime)
+        return sandbox
 
     def _say(self, message: str) -> None:
         if not self._quiet:

@@ -613,8 +613,9 @@ export interface paths {
          * Push Step
          * @description Push a step bundle (multipart/form-data, file field `bundle`).
          *
-         *     The server validates the bundle without importing any of it: size caps, safe tar entries
-         *     only, the manifest and its schemas, exact requirement pins, the entrypoint's module. The
+         *     The server validates the bundle without importing or running any of it: size caps, safe tar
+         *     entries only, the manifest and its schemas, exact requirement pins (`name==version` for
+         *     `python3.11`, npm `name@version` for `node20`), the entrypoint's module. The
          *     answer is 201 with the new version, or 200 if these exact bytes were pushed before; the same
          *     `name@version` with different bytes is a 409, since pushed versions never change.
          *
@@ -796,6 +797,11 @@ export interface components {
              * @description dotted lowercase step name
              */
             name: string;
+            /**
+             * Runtime
+             * @description the latest version's runtime: what the step's code runs in: `python3.11` (a Python `@step` function) or `node20` (a JavaScript ES module on Node.js 20)
+             */
+            runtime: string;
             /**
              * Title
              * @description the latest version's title
@@ -1907,7 +1913,7 @@ export interface components {
             egress_widened: string[];
             /**
              * Entrypoint
-             * @description `module:function` inside the bundle
+             * @description `module:function` inside the bundle (`python3.11`), or the path of the ES module whose default export is the step (`node20`, e.g. `step.mjs`)
              */
             entrypoint: string;
             /**
@@ -1950,14 +1956,14 @@ export interface components {
             ref: string;
             /**
              * Requirements
-             * @description exact pins `name[extras]==version`
+             * @description exact pins: `name[extras]==version` (`python3.11`) or npm `name@version` (`node20`, e.g. `dayjs@1.11.13`, `@scope/pkg@1.0.0`)
              */
             requirements: string[];
             /** @description how a failed execution is retried */
             retry: components["schemas"]["RetryPolicy"];
             /**
              * Runtime
-             * @description the Python runtime, e.g. `python3.11`
+             * @description what the step's code runs in: `python3.11` (a Python `@step` function) or `node20` (a JavaScript ES module on Node.js 20)
              */
             runtime: string;
             /**
@@ -2032,6 +2038,11 @@ export interface components {
              * @description `name@version`: what a flow step's `uses` holds
              */
             ref: string;
+            /**
+             * Runtime
+             * @description what the step's code runs in: `python3.11` (a Python `@step` function) or `node20` (a JavaScript ES module on Node.js 20)
+             */
+            runtime: string;
             /**
              * Size
              * @description bundle size in bytes
