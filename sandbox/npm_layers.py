@@ -131,8 +131,7 @@ class NpmLayers(LayerCache[str]):
             image=base_image_id,
             command=["sh", "-c", script],
             user="0:0",
-            host_config=host_config,
-            network_disabled=True,
+            host_config=host_config,  # network_mode "none": a namespace with loopback only
             labels={
                 labels.ROLE: labels.ROLE_BUILD,
                 labels.LAYER_KEY: key,
