@@ -1,7 +1,9 @@
-"""A step directory on the author's machine: finding its ``@step`` and packing its files.
+"""A step directory on the author's machine: finding its manifest and packing its files.
 
-This imports the author's code, on the author's machine, to read its decorator. Nothing on the
-server side ever does: the platform only reads the manifest this produces.
+A Python step's manifest comes from its ``@step``: this imports the author's code, on the
+author's machine, to read the decorator. A JavaScript step's comes from its ``step.json``
+(step_sdk.step_json): no JavaScript is run or parsed. Nothing on the server side ever imports
+or runs step code: the platform only reads the manifest this produces.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from pathlib import Path
 from step_sdk.bundle import Bundle, BundleError, build_bundle, manifest_json
 from step_sdk.decorator import Step
 from step_sdk.errors import StepDefinitionError
-from step_sdk.manifest import MANIFEST_FILE
+from step_sdk.manifest import MANIFEST_FILE, Manifest
+from step_sdk.step_json import STEP_JSON, StepJsonError
+from step_sdk.step_json import load_manifest as load_step_json
 
 _SKIP_DIRS = {"__pycache__", "tests", "dist", "build", "node_modules", "venv"}
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".tgz")
+# What a JavaScript step's bundle holds: modules and JSON data, nothing else.
+JS_SUFFIXES = (".mjs", ".js", ".cjs", ".json")
+_JS_TEST_MARKERS = (".test.", ".spec.")
 
 
 class ProjectError(ValueError):
@@ -28,8 +35,22 @@ def _is_test_file(name: str) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
+def _is_js_test_file(name: str) -> bool:
+    return any(marker in name for marker in _JS_TEST_MARKERS)
+
+
+def is_javascript_step(directory: Path) -> bool:
+    """Whether ``directory`` holds a JavaScript step (a ``step.json``)."""
+    return (directory / STEP_JSON).is_file()
+
+
 def source_files(directory: Path) -> dict[str, bytes]:
-    """The files that go into the bundle: sources and data, without tests, caches or builds."""
+    """The files that go into the bundle: sources and data, without tests, caches or builds.
+
+    For a JavaScript step only ``.mjs``, ``.js``, ``.cjs`` and ``.json`` files, never
+    ``node_modules`` (dependencies come from ``step.json``), dotfiles or ``*.test.*`` files.
+    """
+    javascript = is_javascript_step(directory)
     files: dict[str, bytes] = {}
     for root, dirs, names in os.walk(directory, followlinks=False):
         here = Path(root)
@@ -43,6 +64,8 @@ def source_files(directory: Path) -> dict[str, bytes]:
             path = here / name
             relative = path.relative_to(directory).as_posix()
             if name.startswith(".") or name.endswith(_SKIP_SUFFIXES) or _is_test_file(name):
+                continue
+            if javascript and (not name.endswith(JS_SUFFIXES) or _is_js_test_file(name)):
                 continue
             if relative == MANIFEST_FILE:
                 continue
@@ -115,14 +138,50 @@ def load_step(directory: Path) -> Step[..., object]:
     return definition
 
 
+def load_javascript_step(directory: Path) -> Manifest:
+    """The manifest of a JavaScript step directory, read from its ``step.json``.
+
+    Raises:
+        ProjectError: no such directory, ``step.json`` is invalid (the message names the JSON
+            pointer, or the line and column), or the entrypoint module is not in the directory.
+    """
+    directory = directory.resolve()
+    if not directory.is_dir():
+        raise ProjectError(f"{directory}: no such directory")
+    try:
+        manifest = load_step_json((directory / STEP_JSON).read_bytes())
+    except StepJsonError as exc:
+        raise ProjectError(str(exc)) from None
+    except OSError as exc:
+        raise ProjectError(f"{STEP_JSON}: cannot be read: {exc.strerror}") from None
+    if manifest.entrypoint not in source_files(directory):
+        raise ProjectError(
+            f"{STEP_JSON}: /entrypoint: {manifest.entrypoint!r} is not a module of the step "
+            f"directory (expected the file {directory / manifest.entrypoint})"
+        )
+    return manifest
+
+
+def load_manifest(directory: Path) -> Manifest:
+    """The manifest of a step directory: from ``step.json`` for JavaScript, ``@step`` for
+    Python (which imports the Python step's modules; a JavaScript step is only read).
+
+    Raises:
+        ProjectError: the directory is not a usable step; the message says why.
+    """
+    if is_javascript_step(directory):
+        return load_javascript_step(directory)
+    return load_step(directory).manifest
+
+
 def build_directory(directory: Path, *, write_manifest: bool = True) -> Bundle:
     """Build the directory's bundle (deterministic); by default also write ``stepwell.json``
     beside the code, so the manifest can be read and reviewed with the source."""
-    definition = load_step(directory)
+    manifest = load_manifest(directory)
     try:
-        bundle = build_bundle(definition.manifest, source_files(directory))
+        bundle = build_bundle(manifest, source_files(directory))
     except BundleError as exc:
         raise ProjectError(str(exc)) from None
     if write_manifest:
-        (directory / MANIFEST_FILE).write_bytes(manifest_json(definition.manifest))
+        (directory / MANIFEST_FILE).write_bytes(manifest_json(manifest))
     return bundle

@@ -6,18 +6,19 @@ from pathlib import Path
 
 from activities.bundles import LocalBundleStore
 from step_sdk.bundle import Bundle, read_bundle
-from step_sdk.project import build_directory
+from step_sdk.project import build_directory, is_javascript_step
 from workflows.catalog import InMemoryCatalog
 from workflows.definition import FlowDefinition
 from workflows.types import ResolvedStep
 
 
 def load_local_steps(directory: Path) -> list[Bundle]:
-    """Every step in ``directory``: step sub-directories are built (in memory: nothing is
-    written into them, so a checkout stays clean), ``*.tgz`` bundles read."""
+    """Every step in ``directory``: step sub-directories (Python, or JavaScript with a
+    ``step.json``) are built (in memory: nothing is written into them, so a checkout stays
+    clean), ``*.tgz`` bundles read."""
     bundles = []
     for entry in sorted(directory.iterdir()):
-        if entry.is_dir() and any(entry.glob("*.py")):
+        if entry.is_dir() and (is_javascript_step(entry) or any(entry.glob("*.py"))):
             bundles.append(build_directory(entry, write_manifest=False))
         elif entry.is_file() and entry.suffix == ".tgz":
             bundles.append(read_bundle(entry.read_bytes()))

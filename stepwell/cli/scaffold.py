@@ -52,3 +52,58 @@ README = """# {name}
     stepwell step build .                           # write stepwell.json and the bundle
     pytest                                          # fast in-process unit tests
 """
+
+# JavaScript: step.json (the manifest fields, read without running any JS) and step.mjs.
+JS_STEP = """// __TITLE__: a Stepwell step in JavaScript (Node.js 20, an ES module).
+//
+// The default export receives the input (already checked against input_schema in step.json)
+// and a context: ctx.log (info, warn, error, debug: to the step's log), ctx.secrets (the
+// secrets step.json declares), ctx.runId, ctx.stepId, ctx.attempt and ctx.deadline (a Date).
+// What it returns is the output, checked against output_schema.
+
+export default async function __FUNCTION__(input, ctx) {
+  const length = [...input.text].length; // characters, not UTF-16 units
+  ctx.log.info(`processing ${length} characters`);
+  return { text: input.text.toUpperCase(), length };
+}
+"""
+
+
+def js_step_json(name: str, title: str) -> dict[str, object]:
+    """The scaffold's ``step.json``: a runnable manifest with schemas and an example."""
+    return {
+        "name": name,
+        "version": "0.1.0",
+        "title": title,
+        "description": "Upper-case a text and count its characters.",
+        "entrypoint": "step.mjs",
+        "dependencies": {},
+        "input_schema": {
+            "type": "object",
+            "properties": {"text": {"type": "string"}},
+            "required": ["text"],
+            "additionalProperties": False,
+        },
+        "output_schema": {
+            "type": "object",
+            "properties": {"text": {"type": "string"}, "length": {"type": "integer"}},
+            "required": ["text", "length"],
+        },
+        "limits": {"timeout_s": 10},
+        "egress": [],
+        "examples": [
+            {"input": {"text": "Hello World"}, "output": {"text": "HELLO WORLD", "length": 11}}
+        ],
+    }
+
+
+JS_README = """# {name}
+
+{title}, in JavaScript: `step.mjs` holds the code, `step.json` its name, version, schemas,
+npm dependencies (exact versions, e.g. `"dayjs": "1.11.13"`), limits and examples. Try it:
+
+    stepwell step schema .                          # the input and output schemas
+    stepwell step run . --input '{{"text": "hi"}}'    # run it in the sandbox
+    stepwell step test .                            # run the examples in the sandbox
+    stepwell step build .                           # write stepwell.json and the bundle
+"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from step_sdk.bundle import Bundle, read_bundle
 from step_sdk.manifest import STEP_NAME
-from step_sdk.project import build_directory, load_step
+from step_sdk.project import build_directory, load_manifest
 from step_sdk.validation import schema_problems
 from stepwell.api_client import (
     API_KEY_ENV,
@@ -39,12 +40,20 @@ def _load(source: Path) -> Bundle:
     fail(f"{source}: no such directory or bundle file")
 
 
+class Language(StrEnum):
+    python = "python"
+    js = "js"
+
+
 @app.command()
 def new(
     name: str = typer.Argument(..., help="Dotted lowercase step name, e.g. text.shout"),
     directory: Path | None = typer.Argument(None, help="Where to create it (default: NAME)"),
+    lang: Language = typer.Option(
+        Language.python, "--lang", help="python: step.py + a test; js: step.json + step.mjs"
+    ),
 ) -> None:
-    """Scaffold a step directory: a typed step module, a test file and a README."""
+    """Scaffold a step directory: the step's code, its manifest fields, a README."""
     if not STEP_NAME.match(name):
         fail(f"{name!r} is not a step name: use dotted lowercase words, e.g. 'text.shout'")
     target = directory or Path(name.replace(".", "-"))
@@ -54,10 +63,20 @@ def new(
     title = name.rsplit(".", 1)[-1].replace("_", " ").capitalize()
     values = {"name": name, "function": function, "title": title}
     target.mkdir(parents=True, exist_ok=True)
-    (target / "step.py").write_text(scaffold.STEP.format(**values))
-    (target / "test_step.py").write_text(scaffold.TEST.format(**values))
-    (target / "README.md").write_text(scaffold.README.format(**values))
-    out.print(f"created {target}/ (step.py, test_step.py, README.md)")
+    if lang is Language.js:
+        step_json = json.dumps(scaffold.js_step_json(name, title), indent=2) + "\n"
+        (target / "step.json").write_text(step_json)
+        (target / "step.mjs").write_text(
+            scaffold.JS_STEP.replace("__TITLE__", title).replace("__FUNCTION__", function)
+        )
+        (target / "README.md").write_text(scaffold.JS_README.format(**values))
+        created = "step.json, step.mjs, README.md"
+    else:
+        (target / "step.py").write_text(scaffold.STEP.format(**values))
+        (target / "test_step.py").write_text(scaffold.TEST.format(**values))
+        (target / "README.md").write_text(scaffold.README.format(**values))
+        created = "step.py, test_step.py, README.md"
+    out.print(f"created {target}/ ({created})")
     out.print(f'next: stepwell step run {target} --input \'{{"text": "hi"}}\'')
 
 
@@ -116,10 +135,7 @@ def push(
 def schema(directory: Path = typer.Argument(..., help="The step directory or bundle")) -> None:
     """Print the step's input and output JSON Schemas."""
     with user_errors():
-        if directory.is_dir():
-            manifest = load_step(directory).manifest
-        else:
-            manifest = _load(directory).manifest
+        manifest = load_manifest(directory) if directory.is_dir() else _load(directory).manifest
     print_json({"input": manifest.input_schema, "output": manifest.output_schema})
 
 
@@ -159,7 +175,10 @@ def run_examples(
     bundle = _load(directory)
     examples = bundle.manifest.examples
     if not examples:
-        fail(f"{bundle.manifest.ref} declares no examples: add examples=[...] to @step", code=1)
+        fail(
+            f"{bundle.manifest.ref} declares no examples: add examples to @step or step.json",
+            code=1,
+        )
     table = Table("#", "result", "duration")
     failures = 0
     with LocalRunner(quiet=False) as runner:

@@ -243,3 +243,21 @@ def test_any_host_under_the_declared_setting_names_the_pointer_and_the_setting(
     line = " ".join(result.output.split())
     assert "/manifest/egress/0" in line and "allows only explicit hosts" in line
     assert "STEPWELL_EGRESS=any-public" in line
+
+
+@pytest.mark.usefixtures("no_api_env")
+def test_push_sends_a_javascript_step_as_a_node20_bundle(
+    cli: Invoke, running_api: RunningApi, tmp_path: Path
+) -> None:
+    directory = tmp_path / "js-shout"
+    assert cli("step", "new", "cli.js_shout", str(directory), "--lang", "js").exit_code == 0
+    args = ("--api", running_api.url, "--key", running_api.key, "--json")
+    result = cli("step", "push", str(directory), *args)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert (answer["ref"], answer["runtime"], answer["entrypoint"]) == (
+        "cli.js_shout@0.1.0",
+        "node20",
+        "step.mjs",
+    )
+    assert [v["runtime"] for v in stored_versions(running_api, "cli.js_shout")] == ["node20"]

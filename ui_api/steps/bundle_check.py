@@ -12,11 +12,16 @@ for the archive, ``/manifest/...`` for fields of ``stepwell.json``):
    unpacked-size caps. The worker reads bundles with the same code and caps, so whatever the API
    accepts a worker can read.
 3. The manifest: present at the root, at most :data:`MAX_MANIFEST_BYTES`, JSON, a valid
-   :class:`step_sdk.manifest.Manifest` (schemas, exact requirement pins, limits, ...), a name
-   that fits the registry's column, and an entrypoint whose module file is in the bundle.
-   Numbers JSON cannot carry (``NaN``, ``Infinity``) and lone surrogates are refused.
-4. :func:`ui_api.bundle_source.source_problems`: every ``.py`` file parses (:mod:`ast`, never
-   imported) and the entrypoint's module binds the entrypoint's function at module level.
+   :class:`step_sdk.manifest.Manifest` (schemas, exact requirement pins in the runtime's
+   grammar, limits, ...), a name that fits the registry's column, and an entrypoint whose
+   module file is in the bundle (``a.b:f`` -> ``a/b.py`` for ``python3.11``, the path itself,
+   e.g. ``step.mjs``, for ``node20``). Numbers JSON cannot carry (``NaN``, ``Infinity``) and
+   lone surrogates are refused.
+4. For ``python3.11`` only, :func:`ui_api.bundle_source.source_problems`: every ``.py`` file
+   parses (:mod:`ast`, never imported) and the entrypoint's module binds the entrypoint's
+   function at module level. A ``node20`` bundle's JavaScript is neither parsed nor run here:
+   the API never executes step code, and a syntax error shows at the first run as a
+   ``StepError``.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ from step_sdk.bundle import (
 from step_sdk.errors import Problem
 from step_sdk.json_values import json_value_problems
 from step_sdk.manifest import MANIFEST_FILE, NEW_MANIFEST, Manifest
-from step_sdk.requirements import RequirementError, parse_requirement
+from step_sdk.requirements import RequirementError
+from step_sdk.runtimes import NODE, PYTHON, RUNTIMES
 from step_sdk.validation import pointer
 from ui_api.errors import ApiError, invalid
 from ui_api.steps.bundle_source import source_problems
@@ -90,7 +96,8 @@ def check_bundle(data: bytes) -> CheckedBundle:
     raw = files.get(MANIFEST_FILE)
     manifest = _check_manifest(raw)
     _check_entrypoint(manifest, files)
-    if problems := source_problems(manifest.entrypoint, files):
+    problems = source_problems(manifest.entrypoint, files) if manifest.runtime == PYTHON else []
+    if problems:
         summary = "; ".join(p.message for p in problems[:3])
         raise invalid(f"the bundle is refused: {summary}", problems)
     declared = json.loads(raw or b"{}").get("egress") or ()  # valid: the manifest parsed
@@ -164,7 +171,7 @@ def manifest_problems(document: dict[str, Any], exc: ValidationError) -> list[Pr
         location = tuple(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
         if location == ("requirements",):
-            entries = _requirement_problems(document.get("requirements"))
+            entries = _requirement_problems(document)
             if entries:
                 problems.extend(entries)
                 continue
@@ -172,20 +179,32 @@ def manifest_problems(document: dict[str, Any], exc: ValidationError) -> list[Pr
     return problems
 
 
-def _requirement_problems(requirements: Any) -> list[Problem]:
-    if not isinstance(requirements, list):
+def _requirement_problems(document: dict[str, Any]) -> list[Problem]:
+    """Each bad entry of ``requirements``, in the grammar of the manifest's runtime."""
+    requirements = document.get("requirements")
+    name = document.get("runtime", PYTHON)
+    if not isinstance(requirements, list) or name not in RUNTIMES:
         return []
     problems = []
     for index, text in enumerate(requirements):
         try:
-            parse_requirement(text)
+            RUNTIMES[name].normalize_requirements([text])
         except RequirementError as exc:
-            problems.append(Problem(f"/manifest/requirements/{index}", str(exc)))
+            message = str(exc).removeprefix("/requirements/0: ")
+            problems.append(Problem(f"/manifest/requirements/{index}", message))
     return problems
 
 
 def _check_entrypoint(manifest: Manifest, files: dict[str, bytes]) -> None:
-    """The entrypoint's module is a file of the bundle (``a.b`` is ``a/b.py`` or a package)."""
+    """The entrypoint's module is a file of the bundle (``a.b`` is ``a/b.py`` or a package;
+    a ``node20`` entrypoint is the module's path itself)."""
+    if manifest.runtime == NODE:
+        if manifest.entrypoint not in files:
+            raise _refuse(
+                f"entrypoint {manifest.entrypoint!r}: the module is not in the bundle",
+                "/manifest/entrypoint",
+            )
+        return
     module = manifest.entrypoint.split(":", 1)[0]
     path = module.replace(".", "/")
     candidates = (f"{path}.py", f"{path}/__init__.py")

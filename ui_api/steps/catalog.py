@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from packaging.version import InvalidVersion, Version
 from sqlmodel import Session, select
 
 from step_sdk.manifest import Manifest
+from step_sdk.runtimes import PYTHON
 from ui_api.steps.models import StepVersion
 
 
@@ -15,6 +18,12 @@ def version_key(version: str) -> tuple[int, Version | str]:
         return (1, Version(version))
     except InvalidVersion:
         return (0, version)
+
+
+def stored_runtime(manifest: Any) -> str:
+    """A stored manifest's ``runtime``; manifests stored without one are ``python3.11``."""
+    runtime = manifest.get("runtime") if isinstance(manifest, dict) else None
+    return runtime if isinstance(runtime, str) else PYTHON
 
 
 def get_step_version(

@@ -16,6 +16,7 @@ from ui_api.encodable import encodable
 from ui_api.errors import ApiError, ErrorResponse
 from ui_api.json_body import StrictJsonRoute
 from ui_api.steps.bundle_check import check_bundle
+from ui_api.steps.catalog import stored_runtime
 from ui_api.steps.egress import check_policy, stored_egress, stored_entries
 from ui_api.steps.models import StepVersion
 from ui_api.steps.schemas import (
@@ -54,6 +55,7 @@ def _out(row: StepVersion) -> StepVersionOut:
         deprecated=row.deprecated,
         deprecation_message=row.deprecation_message,
         egress=stored_egress(row.manifest),
+        runtime=stored_runtime(row.manifest),
         egress_widened=stored_entries(row.egress_widened),
     )
 
@@ -67,7 +69,6 @@ def _detail(row: StepVersion) -> StepVersionDetail:
     return StepVersionDetail(
         **_out(row).model_dump(),
         entrypoint=manifest.entrypoint,
-        runtime=manifest.runtime,
         requirements=list(manifest.requirements),
         input_schema=manifest.input_schema,
         output_schema=manifest.output_schema,

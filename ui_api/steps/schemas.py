@@ -10,6 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from step_sdk.manifest import Example, Limits, RetryPolicy
 from ui_api.encodable import EncodableModel
 
+RUNTIME_DESCRIPTION = (
+    "what the step's code runs in: `python3.11` (a Python `@step` function) or `node20` "
+    "(a JavaScript ES module on Node.js 20)"
+)
+
 
 class StepVersionOut(EncodableModel):
     """One pushed version of a step, without its schemas."""
@@ -28,6 +33,7 @@ class StepVersionOut(EncodableModel):
         description="hosts the step may connect to (`host` or `host:port`; `*`: any public "
         "host); empty: no network at all"
     )
+    runtime: str = Field(description=RUNTIME_DESCRIPTION)
     egress_widened: list[str] = Field(
         description="entries of `egress` that the previous version's egress (the highest "
         "version below this one when it was pushed) did not allow: network access this "
@@ -38,9 +44,14 @@ class StepVersionOut(EncodableModel):
 class StepVersionDetail(StepVersionOut):
     """A version with everything a builder renders forms from (contract 1's manifest)."""
 
-    entrypoint: str = Field(description="`module:function` inside the bundle")
-    runtime: str = Field(description="the Python runtime, e.g. `python3.11`")
-    requirements: list[str] = Field(description="exact pins `name[extras]==version`")
+    entrypoint: str = Field(
+        description="`module:function` inside the bundle (`python3.11`), or the path of the "
+        "ES module whose default export is the step (`node20`, e.g. `step.mjs`)"
+    )
+    requirements: list[str] = Field(
+        description="exact pins: `name[extras]==version` (`python3.11`) or npm "
+        "`name@version` (`node20`, e.g. `dayjs@1.11.13`, `@scope/pkg@1.0.0`)"
+    )
     input_schema: dict[str, Any] = Field(description="JSON Schema 2020-12 of the step's input")
     output_schema: dict[str, Any] = Field(
         description="JSON Schema 2020-12 of the output (`{}`: anything)"
@@ -66,6 +77,7 @@ class CatalogueItem(EncodableModel):
     egress: list[str] = Field(
         description="the latest version's egress: the hosts it may connect to (empty: none)"
     )
+    runtime: str = Field(description="the latest version's runtime: " + RUNTIME_DESCRIPTION)
 
 
 class CataloguePage(EncodableModel):

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from activities.bundles import BundleStore
 from ui_api.errors import ApiError, not_found
 from ui_api.steps.bundle_check import CheckedBundle
-from ui_api.steps.catalog import get_step_version, version_key
+from ui_api.steps.catalog import get_step_version, stored_runtime, version_key
 from ui_api.steps.egress import stored_egress, widened_entries
 from ui_api.steps.models import StepVersion
 
@@ -42,6 +42,7 @@ class CatalogueEntry:
     version_count: int
     deprecated: bool
     egress: list[str]
+    runtime: str
 
 
 def register(
@@ -186,6 +187,7 @@ def catalogue_page(
                 version_count=candidate.version_count,
                 deprecated=candidate.deprecated,
                 egress=stored_egress(manifest),
+                runtime=stored_runtime(manifest),
             )
             if needle and not _matches(entry, needle):
                 continue

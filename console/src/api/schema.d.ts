@@ -797,6 +797,11 @@ export interface components {
              */
             name: string;
             /**
+             * Runtime
+             * @description the latest version's runtime: what the step's code runs in: `python3.11` (a Python `@step` function) or `node20` (a JavaScript ES module on Node.js 20)
+             */
+            runtime: string;
+            /**
              * Title
              * @description the latest version's title
              */
@@ -1907,7 +1912,7 @@ export interface components {
             egress_widened: string[];
             /**
              * Entrypoint
-             * @description `module:function` inside the bundle
+             * @description `module:function` inside the bundle (`python3.11`), or the path of the ES module whose default export is the step (`node20`, e.g. `step.mjs`)
              */
             entrypoint: string;
             /**
@@ -1950,14 +1955,14 @@ export interface components {
             ref: string;
             /**
              * Requirements
-             * @description exact pins `name[extras]==version`
+             * @description exact pins: `name[extras]==version` (`python3.11`) or npm `name@version` (`node20`, e.g. `dayjs@1.11.13`, `@scope/pkg@1.0.0`)
              */
             requirements: string[];
             /** @description how a failed execution is retried */
             retry: components["schemas"]["RetryPolicy"];
             /**
              * Runtime
-             * @description the Python runtime, e.g. `python3.11`
+             * @description what the step's code runs in: `python3.11` (a Python `@step` function) or `node20` (a JavaScript ES module on Node.js 20)
              */
             runtime: string;
             /**
@@ -2032,6 +2037,11 @@ export interface components {
              * @description `name@version`: what a flow step's `uses` holds
              */
             ref: string;
+            /**
+             * Runtime
+             * @description what the step's code runs in: `python3.11` (a Python `@step` function) or `node20` (a JavaScript ES module on Node.js 20)
+             */
+            runtime: string;
             /**
              * Size
              * @description bundle size in bytes
