@@ -10,6 +10,10 @@ RUNTIME = "python3.11"
 BASE_IMAGE = "stepwell/runtime-python3.11"
 ROOTFS_IMAGE = "stepwell/rootfs-python3.11"
 REGISTRY_IMAGE = "python:3.11-slim"
+# The Node.js runtime (sandbox.node_image): its base image, root filesystem and registry image.
+NODE_IMAGE = "stepwell/runtime-node20"
+NODE_ROOTFS_IMAGE = "stepwell/rootfs-node20"
+NODE_REGISTRY_IMAGE = "node:20-slim"
 SANDBOX_USER = "65534:65534"
 # An OCI runtime name as registered with Docker (sandbox.runtimes), never anything option-like.
 RUNTIME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -33,6 +37,7 @@ class SandboxConfig:
 
     cache_dir: Path = field(default_factory=lambda: Path(".stepwell/cache"))
     base_image: str = BASE_IMAGE
+    node_image: str = NODE_IMAGE
     # The OCI runtime of step containers (see sandbox.runtimes): "runc" or a registered other.
     container_runtime: str = "runc"
     pids_limit: int = 128

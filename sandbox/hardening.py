@@ -12,11 +12,30 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox.config import ENV_ALLOWLIST, SANDBOX_USER, SandboxConfig
 from step_sdk.manifest import Limits
+from step_sdk.runtimes import NODE
 
 RUNNER_COMMAND = ["python3", "-I", "-B", "-u", "/opt/stepwell/runner.py"]
 # A container created for one execution (the cold path) skips the runner's preload of the SDK:
 # its envelope follows at once, and a step that never imports the SDK should not pay for it.
-COLD_RUNNER_COMMAND = (*RUNNER_COMMAND, "--cold")
+COLD_FLAG = "--cold"
+COLD_RUNNER_COMMAND = (*RUNNER_COMMAND, COLD_FLAG)
+# The JavaScript runner (step_sdk/runner.mjs). Node cannot dup2, so the shell does it before node
+# starts: descriptor 3 becomes the result channel (the runner reopens it close-on-exec and closes
+# 3) and descriptor 1 the log, for node and for every child process it starts. V8's heap limit is
+# set to the container's memory limit, so the kernel's OOM killer (which Docker reports) always
+# comes first: V8's own "heap out of memory" abort would be an anonymous exit code instead.
+NODE_RUNNER_SCRIPT = (
+    'exec 3>&1 1>&2; exec node --max-old-space-size="$0" /opt/stepwell/runner.mjs "$@"'
+)
+
+
+def runner_command(runtime: str, limits: Limits, *, cold: bool) -> list[str]:
+    """The container command that starts ``runtime``'s runner (``cold``: created for one
+    execution, its envelope on the way; a pooled container waits for it instead)."""
+    flag = [COLD_FLAG] if cold else []
+    if runtime == NODE:
+        return ["/bin/sh", "-c", NODE_RUNNER_SCRIPT, str(limits.memory_mb), *flag]
+    return [*RUNNER_COMMAND, *flag]
 WORK_DIR = "/work"
 # The runner unpacks the envelope's bundle here (contract 2): a tmpfs of its own, owned by the
 # step's user, so the image needs no per-step layer and a started container can take any step.

@@ -1,9 +1,9 @@
 """The base runtime image: a Python 3.11 root filesystem plus the Stepwell runner.
 
 Where a registry is reachable the root filesystem comes from ``python:3.11-slim``; otherwise it
-is built offline with ``debootstrap`` (Debian bookworm minbase with python3). Either way it is
-flattened into one image without configuration (so no inherited environment) and the same
-Dockerfile adds the runner on top, so both paths give the same layout.
+is built offline with ``debootstrap`` (Debian bookworm minbase with python3); see
+``sandbox.rootfs``, shared with the Node.js image (``sandbox.node_image``). The same Dockerfile
+adds the runner on top, so both paths give the same layout.
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
-import subprocess
 import tarfile
-from collections.abc import Callable
 from importlib import resources
 from importlib.metadata import version
-from pathlib import Path
 
 import docker
 from docker.errors import APIError, BuildError, ImageNotFound
@@ -26,21 +21,16 @@ from docker.errors import APIError, BuildError, ImageNotFound
 from sandbox import labels
 from sandbox.config import ENV_ALLOWLIST, REGISTRY_IMAGE, ROOTFS_IMAGE, RUNTIME, SandboxConfig
 from sandbox.errors import DependencyError, ImageBuildError
+from sandbox.rootfs import Log, RootfsSource, ensure_rootfs
 from sandbox.wheels import download_wheels, engine_platform, pip_wheel
 from step_sdk.requirements import Requirement, normalize_name
 
-Log = Callable[[str], None]
-DEBIAN_SUITE = "bookworm"
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
-# Trimmed from the root filesystem: documentation and package-manager state a step never needs.
-_PRUNE = (
-    "usr/share/doc",
-    "usr/share/man",
-    "usr/share/info",
-    "usr/share/locale",
-    "var/cache/apt",
-    "var/lib/apt/lists",
-    "var/log",
+PYTHON_ROOTFS = RootfsSource(
+    image=ROOTFS_IMAGE,
+    registry_image=REGISTRY_IMAGE,
+    suite="bookworm",
+    include="python3",
+    archive="rootfs-bookworm.tar",
 )
 
 
@@ -220,125 +210,11 @@ class ImageBuilder:
         return {f"wheels/{wheel.name}": wheel.read_bytes() for wheel in target.glob("*.whl")}
 
     def _ensure_rootfs(self, *, source: str, rebuild: bool) -> str:
-        tag = f"{ROOTFS_IMAGE}:latest"
-        if not rebuild:
-            try:
-                self._client.images.get(tag)
-                return tag
-            except ImageNotFound:
-                pass
-        if source in ("auto", "pull"):
-            try:
-                self._rootfs_from_registry(tag)
-                return tag
-            except APIError as exc:
-                if source == "pull":
-                    raise ImageBuildError(f"pulling {REGISTRY_IMAGE} failed: {exc}") from exc
-                self._log(f"cannot pull {REGISTRY_IMAGE} ({_first_line(exc)}); using debootstrap")
-        self._rootfs_from_debootstrap(tag)
-        return tag
-
-    def _rootfs_from_registry(self, tag: str) -> None:
-        repository, _, version = REGISTRY_IMAGE.partition(":")
-        self._log(f"pulling {REGISTRY_IMAGE}")
-        self._client.images.pull(repository, tag=version)
-        container = self._client.containers.create(REGISTRY_IMAGE, command=["true"])
-        try:
-            # Export + import flattens the image and drops its configuration (ENV, CMD, ...).
-            stream = container.export()
-            self._client.api.import_image_from_stream(
-                _IterStream(stream), repository=ROOTFS_IMAGE, tag=tag.rpartition(":")[2]
-            )
-        finally:
-            container.remove(force=True)
-
-    def _rootfs_from_debootstrap(self, tag: str) -> None:
-        target = self._config.cache_dir / "rootfs-bookworm"
-        archive = self._config.cache_dir / "rootfs-bookworm.tar"
-        if not archive.exists():
-            _debootstrap(target, self._log)
-            _prune(target)
-            self._log(f"packing {target}")
-            partial = archive.with_suffix(".tar.partial")
-            subprocess.run(
-                ["tar", "--numeric-owner", "-C", str(target), "-cf", str(partial), "."],
-                check=True,
-            )
-            partial.rename(archive)
-            shutil.rmtree(target, ignore_errors=True)
-        self._log(f"importing {archive} as {tag}")
-        self._client.api.import_image_from_file(
-            str(archive), repository=ROOTFS_IMAGE, tag=tag.rpartition(":")[2]
+        return ensure_rootfs(
+            self._client,
+            self._config.cache_dir,
+            PYTHON_ROOTFS,
+            self._log,
+            source=source,
+            rebuild=rebuild,
         )
-
-
-def _debootstrap(target: Path, log: Log) -> None:
-    binary = shutil.which("debootstrap")
-    if binary is None:
-        raise ImageBuildError(
-            "no registry is reachable and debootstrap is not installed: run "
-            "'apt-get install -y debootstrap' as root (or make python:3.11-slim pullable)"
-        )
-    if os.geteuid() != 0:
-        raise ImageBuildError(
-            "building the base image offline needs root (debootstrap): run "
-            "'sudo stepwell images build', or make python:3.11-slim pullable"
-        )
-    shutil.rmtree(target, ignore_errors=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log(f"debootstrap {DEBIAN_SUITE} minbase with python3 into {target} (about a minute)")
-    result = subprocess.run(
-        [
-            binary,
-            "--variant=minbase",
-            "--include=python3",
-            DEBIAN_SUITE,
-            str(target),
-            DEBIAN_MIRROR,
-        ],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
-        raise ImageBuildError(f"debootstrap failed:\n{tail}")
-
-
-def _prune(root: Path) -> None:
-    for relative in _PRUNE:
-        shutil.rmtree(root / relative, ignore_errors=True)
-    # No setuid or setgid programs in a step's image: no-new-privileges already makes them inert.
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(directory, name)
-            if os.path.islink(path):
-                continue
-            mode = os.lstat(path).st_mode
-            if mode & 0o6000:
-                os.chmod(path, mode & ~0o6000 & 0o7777)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-
-
-class _IterStream(io.RawIOBase):
-    """A file-like view of an iterator of byte chunks (for streaming an export into an import)."""
-
-    def __init__(self, chunks: object) -> None:
-        self._chunks = iter(chunks)  # type: ignore[call-overload]
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: bytearray) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size

@@ -37,7 +37,7 @@ from sandbox.envelope import Envelope
 from sandbox.errors import ErrorType, SandboxError
 from sandbox.execution import LogSink, NotReceived, StepCancelled, execute
 from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
-from sandbox.hardening import COLD_RUNNER_COMMAND
+from sandbox.hardening import runner_command
 from sandbox.labels import owner_id
 from sandbox.pool import WarmPools
 from sandbox.pool_fill import PoolFiller, pool_settings
@@ -49,6 +49,7 @@ from sandbox.step_images import StepImages
 from sandbox.streams import escape_controls
 from step_sdk.bundle import Bundle
 from step_sdk.manifest import Limits
+from step_sdk.runtimes import NODE
 
 # An egress lease outlives the container's own time by this much, then closes itself.
 _LEASE_MARGIN_S = 30.0
@@ -104,7 +105,9 @@ class Sandbox:
         """
         limits = limits or bundle.manifest.limits
         rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
-        return PoolKey.of(self._image(bundle), limits, egress=bool(rules))
+        return PoolKey.of(
+            self._image(bundle), limits, egress=bool(rules), runtime=bundle.manifest.runtime
+        )
 
     def seed_pools(self) -> list[PoolKey]:
         """Warm the pools a starting worker will likely need first (``sandbox.pool_seed``);
@@ -116,6 +119,10 @@ class Sandbox:
         if self.config.pool_size <= 0:
             return []
         keys = seed_keys(self._client, self.config, self.images.base_image_id())
+        node_image = self.images.node_base.find()
+        if node_image is not None:  # JavaScript steps get a warm pool from the start too
+            keys = [*keys, PoolKey.of(node_image, Limits(), egress=False, runtime=NODE)]
+            keys = keys[: max(1, self.config.pool_max_keys)]
         self.pools.expect(keys)
         return keys
 
@@ -163,12 +170,14 @@ class Sandbox:
         payload = envelope.encode(bundle.data)
         image = self._image(bundle)
         rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
-        pooled = self.pools.take(PoolKey.of(image, limits, egress=bool(rules)))
+        runtime = bundle.manifest.runtime
+        pooled = self.pools.take(PoolKey.of(image, limits, egress=bool(rules), runtime=runtime))
         result = None
         if pooled is not None:
             result = self._warm(pooled, envelope, image, rules, payload, limits, on_log, cancel)
         if result is None:
-            result = self._cold(image, envelope, rules, payload, limits, on_log, cancel)
+            command = runner_command(runtime, limits, cold=True)
+            result = self._cold(image, command, envelope, rules, payload, limits, on_log, cancel)
         if note := ignored_note(bundle.manifest.egress, rules, self.config.egress_mode):
             result = replace(result, logs=note + result.logs)
         return _redacted(result, redactor)
@@ -239,6 +248,7 @@ class Sandbox:
     def _cold(
         self,
         image: str,
+        command: list[str],
         envelope: Envelope,
         rules: tuple[str, ...],
         payload: bytes,
@@ -250,7 +260,9 @@ class Sandbox:
         if rules:
             lease = self.egress.lease(rules, self._lease_ttl(limits))
         try:
-            result = self._contained(image, envelope, payload, limits, lease, on_log, cancel)
+            result = self._contained(
+                image, command, envelope, payload, limits, lease, on_log, cancel
+            )
         except BaseException:
             if lease is not None:
                 # The original failure is what matters; the lease expires by itself anyway.
@@ -276,6 +288,7 @@ class Sandbox:
     def _contained(
         self,
         image: str,
+        command: list[str],
         envelope: Envelope,
         payload: bytes,
         limits: Limits,
@@ -284,7 +297,7 @@ class Sandbox:
         cancel: threading.Event | None,
     ) -> StepResult:
         step_labels = self._labels(envelope, limits)
-        spec = ContainerSpec(image, limits, step_labels, lease, command=COLD_RUNNER_COMMAND)
+        spec = ContainerSpec(image, limits, step_labels, lease, command=tuple(command))
         container = start_container(self._api, self.config, spec)
         try:
             return execute(

@@ -20,6 +20,7 @@ from sandbox.config import SandboxConfig
 from sandbox.containers import ContainerSpec, Reaper, StartedContainer, start_container
 from sandbox.egress.gateway import EgressGateway, Lease
 from sandbox.errors import SandboxError
+from sandbox.hardening import runner_command
 from sandbox.pool import PoolSettings
 from sandbox.pool_keys import PoolKey
 
@@ -88,7 +89,7 @@ class PoolFiller:
             limits=key.limits(),
             labels=pooled_labels(config),
             lease=lease,
-            command=self.command,
+            command=self.command or tuple(runner_command(key.runtime, key.limits(), cold=False)),
         )
         try:
             container = start_container(self._api, config, spec)

@@ -1,7 +1,8 @@
 """What a warm pool is keyed by, and which pools recent use asks to keep warm.
 
 A pooled container can serve any step whose container would have been created the same way:
-same image (the base image or a dependency layer, never a step's own), same network wiring
+same image (a runtime's base image or a dependency layer, never a step's own; the runtime
+comes with the image, and the key names it for the runner's command), same network wiring
 (none, or an egress lease socket) and the same limits class. The runtime and every hardening
 option come from the sandbox's configuration, which is fixed for the life of a
 :class:`~sandbox.pool.WarmPools`, so they need not be in the key.
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from step_sdk.manifest import Limits
+from step_sdk.runtimes import PYTHON
 
 
 @dataclass(frozen=True, order=True)
@@ -30,10 +32,18 @@ class PoolKey:
     egress: bool
     memory_mb: int
     cpus: float
+    # which runner the container starts (the image implies it; the command needs it)
+    runtime: str = PYTHON
 
     @classmethod
-    def of(cls, image: str, limits: Limits, *, egress: bool) -> PoolKey:
-        return cls(image=image, egress=egress, memory_mb=limits.memory_mb, cpus=limits.cpus)
+    def of(cls, image: str, limits: Limits, *, egress: bool, runtime: str = PYTHON) -> PoolKey:
+        return cls(
+            image=image,
+            egress=egress,
+            memory_mb=limits.memory_mb,
+            cpus=limits.cpus,
+            runtime=runtime,
+        )
 
     def limits(self) -> Limits:
         """The container limits of this class (time and output limits stay per execution)."""
@@ -43,7 +53,8 @@ class PoolKey:
         """One line for logs: short image id, network wiring and limits class."""
         image = self.image.removeprefix("sha256:")[:12]
         network = "egress" if self.egress else "no network"
-        return f"{image} ({network}, {self.memory_mb} MB, {self.cpus:g} cpu)"
+        runtime = f"{self.runtime}, " if self.runtime != PYTHON else ""
+        return f"{image} ({runtime}{network}, {self.memory_mb} MB, {self.cpus:g} cpu)"
 
 
 class RecentUse:

@@ -8,20 +8,42 @@ bundle; ``sandbox.janitor`` still removes those, labelled ``stepwell.role=bundle
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import docker
 from docker.errors import APIError, ImageNotFound
 from requests.exceptions import RequestException
 
 from sandbox.config import SandboxConfig
-from sandbox.errors import SandboxError
+from sandbox.errors import DependencyError, SandboxError
 from sandbox.images import ImageBuilder
 from sandbox.layers import DependencyLayers
+from sandbox.node_image import NodeImageBuilder
 from step_sdk.bundle import Bundle
 from step_sdk.requirements import parse_requirements
+from step_sdk.runtimes import NODE, PYTHON
 
 Progress = Callable[[str], None]
+
+
+class BaseImage(Protocol):
+    """A runtime's base image builder (``ImageBuilder``, ``NodeImageBuilder``)."""
+
+    @property
+    def tag(self) -> str: ...
+
+    def find(self) -> str | None: ...
+
+    def ensure(self, *, rebuild: bool = False, source: str = "auto") -> str: ...
+
+
+class NodeLayers(Protocol):
+    """Finds or builds the npm dependency layer of a requirement set (``name@version``)."""
+
+    def ensure(
+        self, base_image_id: str, requirements: Sequence[str], progress: Progress | None = None
+    ) -> str: ...
 
 
 class StepImages:
@@ -33,32 +55,62 @@ class StepImages:
         config: SandboxConfig,
         base: ImageBuilder | None = None,
         layers: DependencyLayers | None = None,
+        node_base: BaseImage | None = None,
+        node_layers: NodeLayers | None = None,
     ) -> None:
         self._client = client
         self._config = config
         self.base = base or ImageBuilder(client, config)
         self.layers = layers or DependencyLayers(client, config)
-        # requirements -> image id: resolving is on every execution's path
-        self._resolved: dict[tuple[str, ...], str] = {}
+        self.node_base: BaseImage = node_base or NodeImageBuilder(client, config)
+        self.node_layers = node_layers
+        # (runtime, requirements) -> image id: resolving is on every execution's path
+        self._resolved: dict[tuple[str, tuple[str, ...]], str] = {}
 
-    def base_image_id(self) -> str:
-        found = self.base.find()
+    def base_image_id(self, runtime: str = PYTHON) -> str:
+        """The id of ``runtime``'s base image.
+
+        Raises:
+            SandboxError: it has not been built (the message says how to build it).
+        """
+        base = self.node_base if runtime == NODE else self.base
+        found = base.find()
         if found is None:
-            raise SandboxError(
-                f"the base image {self.base.tag} is missing: run 'stepwell images build'"
-            )
+            raise SandboxError(f"the base image {base.tag} is missing: run 'stepwell images build'")
         return found
 
     def for_bundle(self, bundle: Bundle, progress: Progress | None = None) -> str:
-        """The image id to run ``bundle`` in: its dependency layer, or the base image."""
+        """The image id to run ``bundle`` in: its dependency layer, or its runtime's base image.
+
+        Raises:
+            SandboxError: the base image is missing.
+            DependencyError: the requirements cannot be resolved or installed.
+        """
+        runtime = bundle.manifest.runtime
         requirements = tuple(sorted(bundle.manifest.requirements))
-        cached = self._resolved.get(requirements)
+        cached = self._resolved.get((runtime, requirements))
         if cached is not None and self._exists(cached):
             return cached
-        base_id = self.base_image_id()
-        image_id = self.layers.ensure(base_id, parse_requirements(list(requirements)), progress)
-        self._resolved[requirements] = image_id
+        base_id = self.base_image_id(runtime)
+        if runtime == NODE:
+            image_id = self._node_image(base_id, requirements, progress)
+        else:
+            image_id = self.layers.ensure(
+                base_id, parse_requirements(list(requirements)), progress
+            )
+        self._resolved[(runtime, requirements)] = image_id
         return image_id
+
+    def _node_image(
+        self, base_id: str, requirements: tuple[str, ...], progress: Progress | None
+    ) -> str:
+        if not requirements:
+            return base_id
+        if self.node_layers is None:
+            raise DependencyError(
+                f"this worker cannot install npm dependencies ({', '.join(requirements)})"
+            )
+        return self.node_layers.ensure(base_id, requirements, progress)
 
     def _exists(self, image_id: str) -> bool:
         try:

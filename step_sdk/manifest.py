@@ -18,7 +18,7 @@ from pydantic import (
 
 from step_sdk.egress import MAX_ENTRIES, EgressEntryError, parse_entry
 from step_sdk.requirements import RequirementError
-from step_sdk.runtimes import PYTHON
+from step_sdk.runtimes import NODE, PYTHON
 from step_sdk.runtimes import RUNTIMES as _RUNTIMES
 from step_sdk.runtimes import runtime as _runtime
 
@@ -203,7 +203,15 @@ class Manifest(_Strict):
 
     @field_validator("egress")
     @classmethod
-    def _egress(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _egress(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        # Node 20's fetch and http ignore HTTP(S)_PROXY, so the egress path of contract 2 (a
+        # forwarder on loopback that clients are pointed at) would not reach a JavaScript step's
+        # standard clients; until it does, such a step is refused rather than silently offline.
+        if value and info.data.get("runtime") == NODE:
+            raise ValueError(
+                f"egress is not supported for {NODE} steps yet (Node's fetch and http ignore "
+                "HTTP_PROXY, so a declared host would be unreachable); remove 'egress'"
+            )
         return tuple(sorted(set(value)))
 
     @property
