@@ -272,8 +272,3 @@ def test_the_build_container_has_no_network_and_runs_no_script(
     assert networks and all(network["name"] == "none" for network in networks), networks
     left = docker_client.api.containers(all=True, filters={"id": list(created)})
     assert left == []
-
-
-@pytest.fixture(scope="session")
-def node_image(docker_client: docker.DockerClient) -> str:  # TEMPORARY stand-in
-    return str(docker_client.images.get("stepwell-jsdeps-test/node:exp").id)
