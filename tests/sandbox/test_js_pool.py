@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import docker
 import pytest
@@ -13,6 +16,8 @@ from sandbox.config import ENV_ALLOWLIST, SandboxConfig
 from sandbox.envelope import Envelope, StepContext
 from sandbox.hardening import runner_command
 from sandbox.launcher import Sandbox
+from sandbox.layers import DEPS_REPOSITORY
+from sandbox.pool_seed import recent_layer_images
 from step_sdk.runtimes import NODE
 from tests.sandbox.js_fixtures import make_js_bundle
 
@@ -84,3 +89,21 @@ def test_a_starting_worker_warms_the_node_image_too(
         assert any(key.runtime == NODE and key.image == node_image for key in keys)
     finally:
         sandbox.close()
+
+
+def test_a_recently_used_npm_layer_is_seeded_with_the_node_runner(
+    docker_client: docker.DockerClient, node_image: str, tmp_path: Path
+) -> None:
+    # a stand-in for an npm layer: the node20 image under a layer tag, with the layer labels
+    key = "f" * 24 + os.urandom(8).hex()
+    dockerfile = (
+        f'FROM {node_image}\nLABEL {labels.ROLE}="{labels.ROLE_DEPS}" {labels.RUNTIME}="{NODE}"\n'
+    ).encode()
+    image, _ = docker_client.images.build(
+        fileobj=io.BytesIO(dockerfile), tag=f"{DEPS_REPOSITORY}:{key[:40]}", network_mode="none"
+    )
+    try:
+        (tmp_path / f"{key}.used").touch()
+        assert recent_layer_images(docker_client, tmp_path, 900, 3) == [(str(image.id), NODE)]
+    finally:
+        docker_client.images.remove(str(image.id), force=True)
