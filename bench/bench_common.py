@@ -116,9 +116,10 @@ def verdict(value: float, target: float, *, at_most: bool = True) -> str:
     return f"(target {'<=' if at_most else '>='} {target:g}x: {'met' if met else 'NOT met'})"
 
 
-def idle_pooled_memory(client: docker.DockerClient, sandbox: Sandbox) -> list[dict[str, float]]:
+def idle_pooled_memory(client: docker.DockerClient, sandbox: Sandbox) -> list[dict[str, Any]]:
     """Memory of each idle pooled container of ``sandbox`` now, in MiB: ``usage`` as ``docker
-    stats`` shows it (cgroup usage less page cache) and ``rss`` (anonymous memory)."""
+    stats`` shows it (cgroup usage less page cache) and ``rss`` (anonymous memory), with the
+    container's ``runtime`` (its image's ``stepwell.runtime`` label)."""
     del sandbox  # its containers carry this process's owner label
     found = client.api.containers(
         filters={
@@ -133,5 +134,12 @@ def idle_pooled_memory(client: docker.DockerClient, sandbox: Sandbox) -> list[di
             "total_inactive_file", detail.get("inactive_file", detail.get("cache", 0))
         )
         rss = detail.get("total_rss", detail.get("rss", detail.get("anon", 0)))
-        figures.append({"usage": (memory.get("usage", 0) - cache) / 2**20, "rss": rss / 2**20})
+        runtime = (container.get("Labels") or {}).get(labels.RUNTIME, "python3.11")
+        figures.append(
+            {
+                "usage": (memory.get("usage", 0) - cache) / 2**20,
+                "rss": rss / 2**20,
+                "runtime": runtime,
+            }
+        )
     return figures

@@ -213,10 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         warm.close()
         cold.close()
-    if memory:
-        usage = statistics.median(m["usage"] for m in memory)
-        rss = statistics.median(m["rss"] for m in memory)
-        print(f"one idle pooled container: {usage:.1f} MiB (docker stats usage), {rss:.1f} MiB RSS")
+    for runtime in sorted({m["runtime"] for m in memory}):
+        mine = [m for m in memory if m["runtime"] == runtime]
+        usage = statistics.median(m["usage"] for m in mine)
+        rss = statistics.median(m["rss"] for m in mine)
+        print(
+            f"one idle pooled {runtime} container: {usage:.1f} MiB (docker stats usage), "
+            f"{rss:.1f} MiB RSS"
+        )
     print(f"# {load_line()}")
 
     if not args.no_layer:
