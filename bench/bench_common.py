@@ -52,6 +52,22 @@ COLD_NOOP_BUNDLE = build_bundle(
     Manifest(name="bench.noop-cold", version="1.0.0", entrypoint="step:main", limits=COLD_LIMITS),
     {"step.py": b"def main():\n    return 1\n"},
 )
+# The trivial JavaScript step (issue 14), warm (default limits) and cold (no pool for its class).
+_JS_NOOP = {"step.mjs": b"export default async () => 1;\n"}
+JS_NOOP_BUNDLE = build_bundle(
+    Manifest(name="bench.js-noop", version="1.0.0", runtime="node20", entrypoint="step.mjs"),
+    _JS_NOOP,
+)
+COLD_JS_NOOP_BUNDLE = build_bundle(
+    Manifest(
+        name="bench.js-noop-cold",
+        version="1.0.0",
+        runtime="node20",
+        entrypoint="step.mjs",
+        limits=COLD_LIMITS,
+    ),
+    _JS_NOOP,
+)
 COLD_MODELS_BUNDLE = build_bundle(
     Manifest(name="bench.models-cold", version="1.0.0", entrypoint="step:main", limits=COLD_LIMITS),
     {"step.py": MODELS_STEP},
@@ -100,9 +116,10 @@ def verdict(value: float, target: float, *, at_most: bool = True) -> str:
     return f"(target {'<=' if at_most else '>='} {target:g}x: {'met' if met else 'NOT met'})"
 
 
-def idle_pooled_memory(client: docker.DockerClient, sandbox: Sandbox) -> list[dict[str, float]]:
+def idle_pooled_memory(client: docker.DockerClient, sandbox: Sandbox) -> list[dict[str, Any]]:
     """Memory of each idle pooled container of ``sandbox`` now, in MiB: ``usage`` as ``docker
-    stats`` shows it (cgroup usage less page cache) and ``rss`` (anonymous memory)."""
+    stats`` shows it (cgroup usage less page cache) and ``rss`` (anonymous memory), with the
+    container's ``runtime`` (its image's ``stepwell.runtime`` label)."""
     del sandbox  # its containers carry this process's owner label
     found = client.api.containers(
         filters={
@@ -117,5 +134,12 @@ def idle_pooled_memory(client: docker.DockerClient, sandbox: Sandbox) -> list[di
             "total_inactive_file", detail.get("inactive_file", detail.get("cache", 0))
         )
         rss = detail.get("total_rss", detail.get("rss", detail.get("anon", 0)))
-        figures.append({"usage": (memory.get("usage", 0) - cache) / 2**20, "rss": rss / 2**20})
+        runtime = (container.get("Labels") or {}).get(labels.RUNTIME, "python3.11")
+        figures.append(
+            {
+                "usage": (memory.get("usage", 0) - cache) / 2**20,
+                "rss": rss / 2**20,
+                "runtime": runtime,
+            }
+        )
     return figures

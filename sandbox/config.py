@@ -55,6 +55,8 @@ class SandboxConfig:
     build_memory_mb: int = 1024
     build_timeout_s: float = 600.0
     pip_index_url: str | None = None
+    # The npm registry node20 dependencies are resolved and fetched from (None: registry.npmjs.org).
+    npm_registry: str | None = None
     # Egress (docs/egress.md): which declared hosts are honoured, and the per-execution caps.
     # "declared": listed hosts only ("*" is ignored); "any-public": "*" too; "off": no network.
     egress_mode: str = "declared"

@@ -15,8 +15,9 @@ import os
 import shutil
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import docker
 from docker.errors import APIError, ImageNotFound
@@ -34,16 +35,23 @@ DEPS_REPOSITORY = "stepwell/deps"
 DEPS_DIR = "/opt/stepwell/deps"
 _BUILD_DIR = "/tmp/stepwell-build"
 Progress = Callable[[str], None]
+R = TypeVar("R", Requirement, str)
 
 
-def layer_key(base_image_id: str, requirements: list[Requirement], runtime: str = RUNTIME) -> str:
-    """The cache key of a dependency layer."""
+def layer_key(base_image_id: str, requirements: Sequence[object], runtime: str = RUNTIME) -> str:
+    """The cache key of a dependency layer (requirements as their normalized strings)."""
     text = "\n".join([base_image_id, runtime, *sorted(str(r) for r in requirements)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class DependencyLayers:
-    """Finds or builds the image holding a requirement set on top of the base image."""
+class LayerCache(Generic[R]):
+    """Finds or builds the image holding a requirement set on top of a runtime's base image.
+
+    Subclasses build a missing layer (``_build``) for their runtime; the key, the per-key build
+    lock, the reuse and the last-use markers garbage collection goes by are shared.
+    """
+
+    runtime = RUNTIME
 
     def __init__(self, client: docker.DockerClient, config: SandboxConfig) -> None:
         self._client = client
@@ -58,13 +66,13 @@ class DependencyLayers:
     def ensure(
         self,
         base_image_id: str,
-        requirements: list[Requirement],
+        requirements: Sequence[R],
         progress: Progress | None = None,
     ) -> str:
         """Return the id of the image with ``requirements`` installed (the base when none)."""
         if not requirements:
             return base_image_id
-        key = layer_key(base_image_id, requirements)
+        key = layer_key(base_image_id, requirements, self.runtime)
         tag = f"{DEPS_REPOSITORY}:{key[:40]}"
         found = self._find(tag)
         if found is None:
@@ -92,7 +100,21 @@ class DependencyLayers:
     def _build(
         self,
         base_image_id: str,
-        requirements: list[Requirement],
+        requirements: Sequence[R],
+        key: str,
+        tag: str,
+        progress: Progress | None,
+    ) -> str:
+        raise NotImplementedError
+
+
+class DependencyLayers(LayerCache[Requirement]):
+    """Python layers: pinned wheels installed with pip into ``/opt/stepwell/deps``."""
+
+    def _build(
+        self,
+        base_image_id: str,
+        requirements: Sequence[Requirement],
         key: str,
         tag: str,
         progress: Progress | None,
@@ -102,7 +124,7 @@ class DependencyLayers:
         shutil.rmtree(wheel_dir, ignore_errors=True)
         say(f"downloading wheels for {', '.join(str(r) for r in requirements)}")
         download_wheels(
-            requirements,
+            list(requirements),
             wheel_dir,
             engine_platform(self._client),
             index_url=self._config.pip_index_url,
@@ -119,7 +141,7 @@ class DependencyLayers:
     def _install(
         self,
         base_image_id: str,
-        requirements: list[Requirement],
+        requirements: Sequence[Requirement],
         wheel_dir: Path,
         installer: Path,
         key: str,
@@ -185,7 +207,7 @@ class DependencyLayers:
                 self._api.remove_container(container_id, force=True, v=True)
 
 
-def _build_archive(requirements: list[Requirement], wheel_dir: Path, installer: Path) -> bytes:
+def _build_archive(requirements: Sequence[Requirement], wheel_dir: Path, installer: Path) -> bytes:
     root = _BUILD_DIR.removeprefix("/tmp/")
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:

@@ -15,27 +15,18 @@ import docker
 from docker.errors import APIError, ImageNotFound
 from requests.exceptions import RequestException
 
+from sandbox.base_images import BaseImage
 from sandbox.config import SandboxConfig
-from sandbox.errors import DependencyError, SandboxError
+from sandbox.errors import SandboxError
 from sandbox.images import ImageBuilder
 from sandbox.layers import DependencyLayers
 from sandbox.node_image import NodeImageBuilder
+from sandbox.npm_layers import NpmLayers
 from step_sdk.bundle import Bundle
 from step_sdk.requirements import parse_requirements
 from step_sdk.runtimes import NODE, PYTHON
 
 Progress = Callable[[str], None]
-
-
-class BaseImage(Protocol):
-    """A runtime's base image builder (``ImageBuilder``, ``NodeImageBuilder``)."""
-
-    @property
-    def tag(self) -> str: ...
-
-    def find(self) -> str | None: ...
-
-    def ensure(self, *, rebuild: bool = False, source: str = "auto") -> str: ...
 
 
 class NodeLayers(Protocol):
@@ -63,7 +54,7 @@ class StepImages:
         self.base = base or ImageBuilder(client, config)
         self.layers = layers or DependencyLayers(client, config)
         self.node_base: BaseImage = node_base or NodeImageBuilder(client, config)
-        self.node_layers = node_layers
+        self.node_layers: NodeLayers = node_layers or NpmLayers(client, config)
         # (runtime, requirements) -> image id: resolving is on every execution's path
         self._resolved: dict[tuple[str, tuple[str, ...]], str] = {}
 
@@ -95,9 +86,7 @@ class StepImages:
         if runtime == NODE:
             image_id = self._node_image(base_id, requirements, progress)
         else:
-            image_id = self.layers.ensure(
-                base_id, parse_requirements(list(requirements)), progress
-            )
+            image_id = self.layers.ensure(base_id, parse_requirements(list(requirements)), progress)
         self._resolved[(runtime, requirements)] = image_id
         return image_id
 
@@ -106,10 +95,6 @@ class StepImages:
     ) -> str:
         if not requirements:
             return base_id
-        if self.node_layers is None:
-            raise DependencyError(
-                f"this worker cannot install npm dependencies ({', '.join(requirements)})"
-            )
         return self.node_layers.ensure(base_id, requirements, progress)
 
     def _exists(self, image_id: str) -> bool:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".stepwell"), description="state directory (caches, logs, databases)")
     base_image_source: Literal["auto", "pull", "debootstrap"] = "auto"
     pip_index_url: str | None = None
+    npm_registry: str | None = Field(
+        None, description="npm registry for JavaScript steps' dependencies (default: npmjs.org)"
+    )
     sandbox_log_kb: int = Field(1024, ge=16, le=65536)
     sandbox_pids_limit: int = Field(128, ge=16, le=4096)
     sandbox_runtime: str = Field(
@@ -153,6 +156,7 @@ class Settings(BaseSettings):
             pids_limit=self.sandbox_pids_limit,
             container_runtime=self.sandbox_runtime,
             pip_index_url=self.pip_index_url,
+            npm_registry=self.npm_registry,
             egress_mode=self.egress,
             egress_max_connections=self.egress_max_connections,
             egress_max_bytes=self.egress_max_mb * 1024 * 1024,
