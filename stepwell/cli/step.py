@@ -60,6 +60,8 @@ def new(
     if target.exists() and any(target.iterdir()):
         fail(f"{target} exists and is not empty")
     function = re.sub(r"\W", "_", name.rsplit(".", 1)[-1])
+    if function[0].isdigit():  # "csv.2json": a Python or JavaScript name cannot start so
+        function = f"step_{function}"
     title = name.rsplit(".", 1)[-1].replace("_", " ").capitalize()
     values = {"name": name, "function": function, "title": title}
     target.mkdir(parents=True, exist_ok=True)

@@ -8,17 +8,21 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
+from docker import DockerClient
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
 from activities.connections import annotated
+from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import StepwellError
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
+from sandbox.node_image import NodeImageBuilder
 from sandbox.result import StepResult
 from step_sdk.bundle import Bundle
+from step_sdk.runtimes import NODE
 from stepwell.cli import connections
 from stepwell.cli.docker_client import connect
 from stepwell.cli.output import err, fail, out
@@ -32,7 +36,8 @@ class LocalRunner:
     def __init__(self, *, quiet: bool) -> None:
         self._quiet = quiet
         self._console: Console = err
-        self._sandbox: Sandbox | None = None
+        self._engine: tuple[DockerClient, Sandbox] | None = None
+        self._ready_runtimes: set[str] = set()
 
     def __enter__(self) -> LocalRunner:
         return self
@@ -47,28 +52,40 @@ class LocalRunner:
 
     def close(self) -> None:
         """Stop the egress proxy, if a step with egress started one."""
-        if self._sandbox is not None:
-            self._sandbox.close()
+        if self._engine is not None:
+            self._engine[1].close()
 
-    def _ready(self) -> Sandbox:
-        if self._sandbox is None:
-            settings = Settings()
-            client = connect()
+    def _ready(self, runtime: str) -> Sandbox:
+        """The sandbox, with ``runtime``'s base image built if it is missing (first time only;
+        a JavaScript step needs only the node20 image, a Python step only the Python one)."""
+        settings = Settings()
+        if self._engine is None:
             # A command runs a few executions and exits: a warm pool would be filled to be drained.
             config = replace(settings.sandbox_config(), pool_size=0)
-            builder = ImageBuilder(client, config, log=self._say)
+            client = connect()
+            self._engine = (client, Sandbox(client, config))
+        client, sandbox = self._engine
+        if runtime not in self._ready_runtimes:
+            builder = self._base_image(client, sandbox.config, runtime)
             if builder.find() is None:
-                with self._console.status("building the base image (first time only)"):
+                with self._console.status(f"building the {runtime} image (first time only)"):
                     builder.ensure(source=settings.base_image_source)
-            self._sandbox = Sandbox(client, config)
-        return self._sandbox
+            self._ready_runtimes.add(runtime)
+        return sandbox
+
+    def _base_image(
+        self, client: DockerClient, config: SandboxConfig, runtime: str
+    ) -> ImageBuilder | NodeImageBuilder:
+        if runtime == NODE:
+            return NodeImageBuilder(client, config, log=self._say)
+        return ImageBuilder(client, config, log=self._say)
 
     def _say(self, message: str) -> None:
         if not self._quiet:
             self._console.print(f"[dim]{message}[/dim]")
 
     def run(self, bundle: Bundle, payload: Any, secrets: Mapping[str, str]) -> StepResult:
-        sandbox = self._ready()
+        sandbox = self._ready(bundle.manifest.runtime)
         envelope = Envelope(
             input=payload,
             secrets=dict(secrets),

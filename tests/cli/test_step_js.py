@@ -121,3 +121,14 @@ def test_schema_never_imports_python_of_a_javascript_step(cli: Invoke, scaffolde
     for command in ("schema", "build"):
         assert cli("step", command, str(scaffolded)).exit_code == 0
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("lang", ["js", "python"])
+def test_a_name_ending_in_a_digit_word_still_scaffolds_a_valid_function(
+    cli: Invoke, tmp_path: Path, lang: str
+) -> None:
+    directory = tmp_path / lang
+    assert cli("step", "new", "csv.2json", str(directory), "--lang", lang).exit_code == 0
+    source = (directory / ("step.mjs" if lang == "js" else "step.py")).read_text()
+    assert "function step_2json(" in source or "def step_2json(" in source
+    assert cli("step", "schema", str(directory)).exit_code == 0

@@ -67,7 +67,6 @@ def test_every_manifest_field_is_read(tmp_path: Path) -> None:
         limits={"timeout_s": 5, "memory_mb": 128, "cpus": 0.5, "output_kb": 64},
         retry={"max_attempts": 2, "non_retryable": ["StepError"]},
         secrets=["API_TOKEN"],
-        egress=["API.example.com:443"],
         examples=[{"input": {"text": "a"}, "output": {"text": "a"}}],
     )
     directory = write(tmp_path / "s", document, **{"src/main.js": MODULE})
@@ -76,7 +75,6 @@ def test_every_manifest_field_is_read(tmp_path: Path) -> None:
     assert manifest.requirements == ("@types/node@20.0.0", "zod@3.23.8")
     assert manifest.limits.memory_mb == 128 and manifest.retry.max_attempts == 2
     assert manifest.secrets == ("API_TOKEN",)
-    assert manifest.egress == ("api.example.com",)
     assert manifest.examples[0].output == {"text": "a"}
     assert manifest.title == "Echo"
 

@@ -108,8 +108,9 @@ async def push_step(
 ) -> StepVersionDetail:
     """Push a step bundle (multipart/form-data, file field `bundle`).
 
-    The server validates the bundle without importing any of it: size caps, safe tar entries
-    only, the manifest and its schemas, exact requirement pins, the entrypoint's module. The
+    The server validates the bundle without importing or running any of it: size caps, safe tar
+    entries only, the manifest and its schemas, exact requirement pins (`name==version` for
+    `python3.11`, npm `name@version` for `node20`), the entrypoint's module. The
     answer is 201 with the new version, or 200 if these exact bytes were pushed before; the same
     `name@version` with different bytes is a 409, since pushed versions never change.
 

@@ -189,7 +189,7 @@ HOSTILE: list[tuple[str, Builder, str, str]] = [
         "/manifest/limits/timeout_s",
         "900",
     ),
-    ("manifest-bad-runtime", _manifest(runtime="node20"), "/manifest/runtime", "unsupported"),
+    ("manifest-bad-runtime", _manifest(runtime="node18"), "/manifest/runtime", "unsupported"),
     (
         "bad-input-schema",
         _manifest(input_schema={"type": "nonsense"}),

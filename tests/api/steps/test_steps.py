@@ -284,6 +284,7 @@ async def test_catalogue_lists_one_entry_per_step_with_its_latest_version(
             "version_count": 1,
             "deprecated": False,
             "egress": [],
+            "runtime": "python3.11",
         },
         {
             "name": "text.upper",
@@ -293,6 +294,7 @@ async def test_catalogue_lists_one_entry_per_step_with_its_latest_version(
             "version_count": 3,
             "deprecated": False,
             "egress": [],
+            "runtime": "python3.11",
         },
     ]
 

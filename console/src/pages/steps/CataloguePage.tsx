@@ -87,7 +87,8 @@ export function CataloguePage() {
                 <td>
                   <Link href={`/steps/${step.name}`}>{step.title || step.name}</Link>
                   <div>
-                    <code>{step.name}</code>
+                    <code>{step.name}</code>{" "}
+                    <span className="hint">{runtimeLabel(step.runtime)}</span>
                   </div>
                 </td>
                 <td>{firstLine(step.description)}</td>
@@ -117,4 +118,11 @@ export function CataloguePage() {
 
 function firstLine(text: string): string {
   return text.split("\n\n")[0];
+}
+
+/** A runtime name as a reader knows the language: `node20` -> "JavaScript (Node.js 20)". */
+function runtimeLabel(runtime: string): string {
+  if (runtime === "node20") return "JavaScript (Node.js 20)";
+  if (runtime === "python3.11") return "Python 3.11";
+  return runtime;
 }
