@@ -52,6 +52,22 @@ COLD_NOOP_BUNDLE = build_bundle(
     Manifest(name="bench.noop-cold", version="1.0.0", entrypoint="step:main", limits=COLD_LIMITS),
     {"step.py": b"def main():\n    return 1\n"},
 )
+# The trivial JavaScript step (issue 14), warm (default limits) and cold (no pool for its class).
+_JS_NOOP = {"step.mjs": b"export default async () => 1;\n"}
+JS_NOOP_BUNDLE = build_bundle(
+    Manifest(name="bench.js-noop", version="1.0.0", runtime="node20", entrypoint="step.mjs"),
+    _JS_NOOP,
+)
+COLD_JS_NOOP_BUNDLE = build_bundle(
+    Manifest(
+        name="bench.js-noop-cold",
+        version="1.0.0",
+        runtime="node20",
+        entrypoint="step.mjs",
+        limits=COLD_LIMITS,
+    ),
+    _JS_NOOP,
+)
 COLD_MODELS_BUNDLE = build_bundle(
     Manifest(name="bench.models-cold", version="1.0.0", entrypoint="step:main", limits=COLD_LIMITS),
     {"step.py": MODELS_STEP},

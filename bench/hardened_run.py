@@ -1,4 +1,4 @@
-"""The benchmarks' baseline: one hardened ``docker run --rm`` of the base image, via the SDK."""
+"""The benchmarks' baseline: one hardened ``docker run --rm`` of a base image, via the SDK."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from step_sdk.manifest import Limits
 RUN_ID = "bench"
 
 
-def hardened_run(client: docker.DockerClient, config: SandboxConfig, image_id: str) -> None:
-    """Create, start, wait for and remove a sandbox-hardened ``python3 -c pass`` container."""
+def hardened_run(
+    client: docker.DockerClient,
+    config: SandboxConfig,
+    image_id: str,
+    command: tuple[str, ...] = ("python3", "-c", "pass"),
+) -> None:
+    """Create, start, wait for and remove a sandbox-hardened container running ``command``
+    (``python3 -c pass``; ``node -e 0`` for the node20 image)."""
     api, now = client.api, int(time.time())
     step_labels = {
         labels.ROLE: labels.ROLE_STEP,
@@ -25,7 +31,7 @@ def hardened_run(client: docker.DockerClient, config: SandboxConfig, image_id: s
     }
     created = api.create_container(
         host_config=api.create_host_config(**host_config_kwargs(config, Limits())),
-        **container_kwargs(image_id, step_labels, ["python3", "-c", "pass"]),
+        **container_kwargs(image_id, step_labels, list(command)),
     )
     try:
         api.start(created["Id"])

@@ -15,17 +15,21 @@ so that a change in the machine's load touches every measurement alike:
 * cold models   - the same for a step that imports the SDK's pydantic models;
 * warm trivial  - a trivial step handed to a container of a warm pool (one container pinned);
 * warm models   - the pydantic step, the same way.
+* node baseline - the ``baseline`` of the node20 image: ``node -e 0`` (issue 14);
+* js cold       - a trivial JavaScript step (``export default async () => 1``), cold as above;
+* js warm       - the same handed to a warm pooled node20 container.
 
 Before each timed run (untimed) the warm pool is refilled and every used container removed, so
 no background work of one measurement runs during another.
 
 Then the memory one idle pooled container costs (``docker stats`` usage and RSS), the ratios
 against the targets of issue 12 (warm trivial <= 0.15x baseline, cold trivial <= 0.8x baseline,
-warm models <= 1.2x warm trivial), and the pool settings used. Last, the cost of a dependency
+warm models <= 1.2x warm trivial), the JavaScript step's ratios to the node baseline and to the
+Python step, and the pool settings used. Last, the cost of a dependency
 layer: the first run of a step needing ``text-unidecode==1.3`` after its layer was removed,
 against the p50 of 5 cached runs (it downloads the wheel, so it needs the package index).
 
-Run from the repository root with the base image built (``.venv/bin/stepwell images build``):
+Run from the repository root with the base images built (``.venv/bin/stepwell images build``):
 
     .venv/bin/python bench/sandbox_latency.py [--runs N]
 """
@@ -41,8 +45,10 @@ from collections.abc import Callable
 
 import docker
 from bench_common import (
+    COLD_JS_NOOP_BUNDLE,
     COLD_MODELS_BUNDLE,
     COLD_NOOP_BUNDLE,
+    JS_NOOP_BUNDLE,
     MODELS_BUNDLE,
     NOOP_BUNDLE,
     bench_config,
@@ -61,6 +67,7 @@ from sandbox.envelope import Envelope, StepContext
 from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
 from sandbox.layers import DEPS_REPOSITORY, layer_key
+from sandbox.node_image import NodeImageBuilder
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
 from step_sdk.requirements import parse_requirements
@@ -136,6 +143,11 @@ def print_ratios(p50: dict[str, float]) -> None:
         ("warm trivial", "floor", None),
         ("pools off", "baseline", None),
         ("cold models", "cold trivial", None),
+        ("js warm", "node baseline", None),
+        ("js cold", "node baseline", None),
+        ("js warm", "warm trivial", None),
+        ("js cold", "cold trivial", None),
+        ("node baseline", "baseline", None),
     ]
     for top, bottom, target in ratios:
         ratio = p50[top] / p50[bottom]
@@ -159,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     # Pools on with one container pinned for the default limits class, no other pool.
     cold_config, warm_config = bench_config(0), bench_config(0)
     base_id = ImageBuilder(client, cold_config).ensure()
+    node_id = NodeImageBuilder(client, cold_config).ensure()
     server = client.version()
     print(
         f"# Docker {server.get('Version')} ({server.get('Os')}/{server.get('Arch')}), Python "
@@ -170,10 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     cold = Sandbox(client, cold_config)
     warm = Sandbox(client, warm_config)
     try:
-        for bundle in (NOOP_BUNDLE, MODELS_BUNDLE):
+        for bundle in (NOOP_BUNDLE, MODELS_BUNDLE, JS_NOOP_BUNDLE):
             run_step(cold, bundle)  # warm-up: prepares the image
         warm.pools.warm(warm.pool_key(NOOP_BUNDLE), 1)  # both bundles share one pool key
+        warm.pools.warm(warm.pool_key(JS_NOOP_BUNDLE), 1)
         assert warm.pool_key(COLD_NOOP_BUNDLE) != warm.pool_key(NOOP_BUNDLE)
+        assert warm.pool_key(COLD_JS_NOOP_BUNDLE) != warm.pool_key(JS_NOOP_BUNDLE)
         actions: dict[str, Callable[[], object]] = {
             "floor": lambda: subprocess.run([args.python, "-c", "pass"], check=True),
             "baseline": lambda: hardened_run(client, cold_config, base_id),
@@ -182,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
             "cold models": lambda: run_step(warm, COLD_MODELS_BUNDLE),
             "warm trivial": lambda: run_step(warm, NOOP_BUNDLE),
             "warm models": lambda: run_step(warm, MODELS_BUNDLE),
+            "node baseline": lambda: hardened_run(
+                client, cold_config, node_id, ("node", "-e", "0")
+            ),
+            "js cold": lambda: run_step(warm, COLD_JS_NOOP_BUNDLE),
+            "js warm": lambda: run_step(warm, JS_NOOP_BUNDLE),
         }
         p50 = print_table(interleaved(actions, runs, [warm]))
         print_ratios(p50)

@@ -23,9 +23,11 @@ COLD_RUNNER_COMMAND = (*RUNNER_COMMAND, COLD_FLAG)
 # starts: descriptor 3 becomes the result channel (the runner reopens it close-on-exec and closes
 # 3) and descriptor 1 the log, for node and for every child process it starts. V8's heap limit is
 # set to the container's memory limit, so the kernel's OOM killer (which Docker reports) always
-# comes first: V8's own "heap out of memory" abort would be an anonymous exit code instead.
+# comes first: V8's own "heap out of memory" abort would be an anonymous exit code instead. The
+# shell's own PWD is dropped: the step sees the allowlisted environment and nothing else.
 NODE_RUNNER_SCRIPT = (
-    'exec 3>&1 1>&2; exec node --max-old-space-size="$0" /opt/stepwell/runner.mjs "$@"'
+    "unset PWD OLDPWD; exec 3>&1 1>&2; "
+    'exec node --max-old-space-size="$0" /opt/stepwell/runner.mjs "$@"'
 )
 
 
@@ -36,6 +38,8 @@ def runner_command(runtime: str, limits: Limits, *, cold: bool) -> list[str]:
     if runtime == NODE:
         return ["/bin/sh", "-c", NODE_RUNNER_SCRIPT, str(limits.memory_mb), *flag]
     return [*RUNNER_COMMAND, *flag]
+
+
 WORK_DIR = "/work"
 # The runner unpacks the envelope's bundle here (contract 2): a tmpfs of its own, owned by the
 # step's user, so the image needs no per-step layer and a started container can take any step.

@@ -16,6 +16,8 @@ EXPIRES = "stepwell.expires"
 OWNER = "stepwell.owner"
 LAYER_KEY = "stepwell.layer_key"
 CONTENT = "stepwell.content"
+# The runtime (step_sdk.runtimes) of a base image or dependency layer.
+RUNTIME = "stepwell.runtime"
 
 ROLE_STEP = "step"
 ROLE_BUILD = "build"

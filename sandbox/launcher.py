@@ -121,8 +121,8 @@ class Sandbox:
         keys = seed_keys(self._client, self.config, self.images.base_image_id())
         node_image = self.images.node_base.find()
         if node_image is not None:  # JavaScript steps get a warm pool from the start too
-            keys = [*keys, PoolKey.of(node_image, Limits(), egress=False, runtime=NODE)]
-            keys = keys[: max(1, self.config.pool_max_keys)]
+            node_key = PoolKey.of(node_image, Limits(), egress=False, runtime=NODE)
+            keys = [keys[0], node_key, *keys[1:]][: max(1, self.config.pool_max_keys)]
         self.pools.expect(keys)
         return keys
 

@@ -60,7 +60,7 @@ def _dockerfile(rootfs: str, content: str) -> str:
             f"FROM {rootfs}",
             "COPY opt/ /opt/",
             # node must be there, and be 20: a rootfs of another major would run steps silently
-            'RUN node -e "process.exit(process.versions.node.split(\'.\')[0] === \'20\' ? 0 : 1)"',
+            "RUN node -e \"process.exit(process.versions.node.split('.')[0] === '20' ? 0 : 1)\"",
             # The tmpfs mounted on /work takes this directory's mode, so make it writable.
             "RUN mkdir -p -m 1777 /work",
             f"ENV {env}",

@@ -15,6 +15,7 @@ import docker
 from docker.errors import APIError, ImageNotFound
 from requests.exceptions import RequestException
 
+from sandbox.base_images import BaseImage
 from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
 from sandbox.images import ImageBuilder
@@ -26,17 +27,6 @@ from step_sdk.requirements import parse_requirements
 from step_sdk.runtimes import NODE, PYTHON
 
 Progress = Callable[[str], None]
-
-
-class BaseImage(Protocol):
-    """A runtime's base image builder (``ImageBuilder``, ``NodeImageBuilder``)."""
-
-    @property
-    def tag(self) -> str: ...
-
-    def find(self) -> str | None: ...
-
-    def ensure(self, *, rebuild: bool = False, source: str = "auto") -> str: ...
 
 
 class NodeLayers(Protocol):

@@ -12,9 +12,9 @@ from typing import Any
 
 import docker
 
+from sandbox.base_images import base_builder
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope
-from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
 from sandbox.result import StepResult
 from step_sdk.bundle import read_bundle
@@ -28,7 +28,8 @@ def run_sandboxed(
     secrets: Mapping[str, str] | None = None,
 ) -> StepResult:
     """Run a step directory or bundle file in the real sandbox and return the full result
-    (status, output or contract-3 error, logs, duration). Builds the base image if missing.
+    (status, output or contract-3 error, logs, duration). Builds its runtime's base image if
+    missing.
 
     Raises:
         docker.errors.DockerException: no Docker engine answers.
@@ -38,7 +39,7 @@ def run_sandboxed(
     bundle = build_directory(path) if path.is_dir() else read_bundle(path.read_bytes())
     client = docker.from_env(timeout=120)
     config = SandboxConfig()
-    ImageBuilder(client, config, log=lambda _m: None).ensure()
+    base_builder(client, config, bundle.manifest.runtime, log=lambda _m: None).ensure()
     sandbox = Sandbox(client, config)
     try:
         return sandbox.run(bundle, Envelope(input=payload, secrets=dict(secrets or {})))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a Stepwell checkout on a Debian machine:
-#   virtualenv + package, a running Docker engine, debootstrap (offline base image), base image,
+#   virtualenv + package, a running Docker engine, debootstrap (offline base images), the base
+#   images (python3.11, node20),
 #   the web console (Node.js builds it, Chromium tests it), PostgreSQL for the tests.
 # Run as root on a fresh machine it does everything; otherwise it says what you must do.
 set -euo pipefail
@@ -63,8 +64,10 @@ fi
 # The test suite checks docker-compose.yml with Debian's docker-compose (it runs nothing).
 command -v docker-compose >/dev/null || apt_install docker-compose
 
-# --- Base image ----------------------------------------------------------------------------------
-# debootstrap is only used when python:3.11-slim cannot be pulled; install it where we can.
+# --- Base images ---------------------------------------------------------------------------------
+# python3.11 and node20 (stepwell/runtime-python3.11, stepwell/runtime-node20). debootstrap is only
+# used when python:3.11-slim or node:20-slim cannot be pulled (Debian bookworm with python3, trixie
+# with nodejs 20); install it where we can.
 if ! command -v debootstrap >/dev/null && is_root && command -v apt-get >/dev/null; then
   apt_install debootstrap
 fi

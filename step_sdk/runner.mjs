@@ -138,8 +138,22 @@ function paxPath(data) {
   return found;
 }
 
-/** Unpack the base64 gzip'd tar `encoded` below `target`; return the number of files. */
-export function unpackBundle(encoded, target = BUNDLE_DIR) {
+/**
+ * Unpack the base64 gzip'd tar `encoded` below `target`; return the number of files. Only regular
+ * files and directories with safe relative paths, at most MAX_BUNDLE_ENTRIES entries and
+ * MAX_UNPACKED_BYTES bytes; files are created exclusively and never through a link. Throws a
+ * StepwellError (StepError) naming the entry or the problem.
+ */
+function unpackBundle(encoded, target = BUNDLE_DIR) {
+  try {
+    return unpackTar(encoded, target);
+  } catch (error) {
+    if (error instanceof StepwellError) throw error;
+    throw new StepwellError("StepError", `the bundle cannot be unpacked: ${error.message}`);
+  }
+}
+
+function unpackTar(encoded, target) {
   if (typeof encoded !== "string") throw new StepwellError("StepError", "the envelope has no bundle");
   if (encoded.length > Math.floor((MAX_BUNDLE_BYTES * 4) / 3) + 4) {
     throw new StepwellError("StepError", `the bundle is over ${MAX_BUNDLE_BYTES} bytes`);
@@ -261,7 +275,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * Problems that keep `value` from being JSON exactly, as [pointer, message] pairs (at most
  * MAX_PROBLEMS), and the value JSON.stringify should write (toJSON applied, as it would).
  */
-export function jsonProblems(value) {
+function jsonProblems(value) {
   const problems = [];
   const ancestors = [];
   let deepest = 0;

@@ -1,4 +1,4 @@
-"""``stepwell images``: the base runtime image and the cached layers on top of it."""
+"""``stepwell images``: the base runtime images and the cached layers on top of them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sandbox import labels
+from sandbox.base_images import RUNTIMES, base_builder
 from sandbox.errors import ImageBuildError
-from sandbox.images import ImageBuilder
 from stepwell.cli.docker_client import connect, err
 from stepwell_settings import Settings
 
@@ -22,21 +22,31 @@ def build(
     source: str = typer.Option(
         None, help="Where the root filesystem comes from: auto, pull or debootstrap."
     ),
+    runtime: list[str] = typer.Option(
+        [], "--runtime", help="Only this runtime's image (python3.11, node20); repeatable."
+    ),
 ) -> None:
-    """Build the base runtime image (pulls python:3.11-slim, or debootstraps Debian offline)."""
+    """Build the base runtime images: python3.11 (python:3.11-slim, or Debian bookworm built
+    offline) and node20 (node:20-slim, or Debian trixie's nodejs built offline)."""
     settings = Settings()
     chosen = source or settings.base_image_source
     if chosen not in ("auto", "pull", "debootstrap"):
         err.print(f"[red]error:[/red] --source must be auto, pull or debootstrap, not {chosen!r}")
         raise typer.Exit(2)
-    builder = ImageBuilder(connect(), settings.sandbox_config(), log=lambda m: err.print(m))
-    try:
-        with err.status("building the base image"):
-            image_id = builder.ensure(rebuild=rebuild, source=chosen)
-    except ImageBuildError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
-    out.print(f"{builder.tag} {image_id}")
+    unknown = [name for name in runtime if name not in RUNTIMES]
+    if unknown:
+        err.print(f"[red]error:[/red] --runtime {unknown[0]!r} is not one of {', '.join(RUNTIMES)}")
+        raise typer.Exit(2)
+    client, config = connect(), settings.sandbox_config()
+    for name in runtime or RUNTIMES:
+        builder = base_builder(client, config, name, log=lambda m: err.print(m))
+        try:
+            with err.status(f"building the {name} base image"):
+                image_id = builder.ensure(rebuild=rebuild, source=chosen)
+        except ImageBuildError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        out.print(f"{builder.tag} {image_id}")
 
 
 @app.command("list")

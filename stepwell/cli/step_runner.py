@@ -14,15 +14,12 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from activities.connections import annotated
-from sandbox.config import SandboxConfig
+from sandbox.base_images import base_builder
 from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import StepwellError
-from sandbox.images import ImageBuilder
 from sandbox.launcher import Sandbox
-from sandbox.node_image import NodeImageBuilder
 from sandbox.result import StepResult
 from step_sdk.bundle import Bundle
-from step_sdk.runtimes import NODE
 from stepwell.cli import connections
 from stepwell.cli.docker_client import connect
 from stepwell.cli.output import err, fail, out
@@ -66,19 +63,12 @@ class LocalRunner:
             self._engine = (client, Sandbox(client, config))
         client, sandbox = self._engine
         if runtime not in self._ready_runtimes:
-            builder = self._base_image(client, sandbox.config, runtime)
+            builder = base_builder(client, sandbox.config, runtime, log=self._say)
             if builder.find() is None:
                 with self._console.status(f"building the {runtime} image (first time only)"):
                     builder.ensure(source=settings.base_image_source)
             self._ready_runtimes.add(runtime)
         return sandbox
-
-    def _base_image(
-        self, client: DockerClient, config: SandboxConfig, runtime: str
-    ) -> ImageBuilder | NodeImageBuilder:
-        if runtime == NODE:
-            return NodeImageBuilder(client, config, log=self._say)
-        return ImageBuilder(client, config, log=self._say)
 
     def _say(self, message: str) -> None:
         if not self._quiet:

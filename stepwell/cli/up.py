@@ -18,8 +18,8 @@ import subprocess
 import httpx
 from temporalio.runtime import Runtime
 
+from sandbox.base_images import RUNTIMES, base_builder
 from sandbox.errors import ImageBuildError
-from sandbox.images import ImageBuilder
 from stepwell.api_server import prepare, uvicorn_server
 from stepwell.bootstrap import EXAMPLE_INPUT, Seeded, development_key, seed_examples
 from stepwell.cli.docker_client import connect
@@ -52,10 +52,12 @@ def up() -> None:
     problem = dev_server_port_problem(settings)
     if problem:
         fail(problem, code=1)
-    builder = ImageBuilder(connect(), settings.sandbox_config(), log=lambda m: err.print(m))
+    client, config = connect(), settings.sandbox_config()
     try:
-        with err.status("checking the base image"):
-            builder.ensure(source=settings.base_image_source)
+        for runtime in RUNTIMES:
+            builder = base_builder(client, config, runtime, log=lambda m: err.print(m))
+            with err.status(f"checking the {runtime} base image"):
+                builder.ensure(source=settings.base_image_source)
     except ImageBuildError as exc:
         fail(str(exc), code=1)
     try:

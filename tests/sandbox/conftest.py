@@ -18,7 +18,6 @@ from sandbox.result import StepResult
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Limits, Manifest
 from tests.sandbox.egress_fixtures import run_egress  # noqa: F401 - a fixture
-from tests.sandbox.js_fixtures import node_image, run_js  # noqa: F401 - fixtures
 from tests.sandbox.egress_harness import (
     ProxyProcess,
     Upstream,
@@ -26,6 +25,7 @@ from tests.sandbox.egress_harness import (
     running_proxy,
     running_upstream,
 )
+from tests.sandbox.js_fixtures import node_image, run_js  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.docker
 

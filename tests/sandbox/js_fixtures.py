@@ -70,7 +70,9 @@ def run_js(sandbox: Sandbox, node_image: str, run_id: str) -> RunJs:
         envelope = Envelope(
             input={} if payload is None else payload,
             secrets=dict(secrets or {}),
-            context=StepContext(run_id=run_id, step_id="js", attempt=2, deadline="2030-01-02T03:04:05Z"),
+            context=StepContext(
+                run_id=run_id, step_id="js", attempt=2, deadline="2030-01-02T03:04:05Z"
+            ),
         )
         return sandbox.run(bundle, envelope)
 
