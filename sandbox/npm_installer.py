@@ -21,7 +21,9 @@ from sandbox.errors import DependencyError
 from sandbox.npm_tarballs import strongest_hash
 
 NPM_VERSION = "10.9.9"  # runs on node ^18.17.0 || >=20.5.0
-NPM_INTEGRITY = "sha512-1g+6jLQvaIuB4zwvHL7yrXuXcWZwDsCtBX8bbWDqbvJSSr9nPiDDWTHNgwXR27iIcTTW7v3A57hDW9RYv2W4Yg=="
+NPM_INTEGRITY = (
+    "sha512-1g+6jLQvaIuB4zwvHL7yrXuXcWZwDsCtBX8bbWDqbvJSSr9nPiDDWTHNgwXR27iIcTTW7v3A57hDW9RYv2W4Yg=="
+)  # fmt: skip
 _PREFIX = "package/"
 
 
