@@ -166,7 +166,7 @@ class NpmLayers(LayerCache[str]):
                     "Labels": {
                         labels.ROLE: labels.ROLE_DEPS,
                         labels.LAYER_KEY: key,
-                        "stepwell.runtime": NODE,
+                        labels.RUNTIME: NODE,
                     },
                     "Cmd": list(runtime(NODE).runner_command),
                     "User": SANDBOX_USER,
