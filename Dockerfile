@@ -38,6 +38,13 @@ ENV PATH=/opt/stepwell/bin:$PATH \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     STEPWELL_HOME=/var/lib/stepwell
 COPY --from=build /opt/stepwell /opt/stepwell
+# Workers resolve JavaScript steps' npm dependencies with npm on the host side
+# (`npm install --package-lock-only --ignore-scripts`: registry metadata only, no package code
+# runs here; sandbox/npm_resolve.py). Node and npm come from the console stage's node:20-slim;
+# `npm --version` checks at build time that this image can run them.
+COPY --from=console /usr/local/bin/node /usr/local/bin/node
+COPY --from=console /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && npm --version
 # An unprivileged user; the home directory doubles as STEPWELL_HOME (bundles, caches), and a
 # named volume mounted there inherits its ownership.
 RUN groupadd --system --gid 10001 stepwell \

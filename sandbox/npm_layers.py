@@ -4,11 +4,12 @@ Building one: the host resolves the requirements to a lock with ``npm install
 --package-lock-only --ignore-scripts`` (``sandbox.npm_resolve``), refuses any package with an
 install script or from outside the registry (``sandbox.npm_lock``), fetches every tarball and
 checks it against the lock's integrity (``sandbox.npm_tarballs``). A build container from the
-node runtime image, with **no network** and no capabilities, then runs the host's own npm
-(copied in) as ``npm ci --offline --ignore-scripts`` against a cache holding exactly those
-tarballs, moves ``node_modules`` to ``/opt/stepwell/node_modules`` and is committed as
-``stepwell/deps:<key>`` (labelled like Python layers, so reuse, the janitor and warm pools treat
-both alike). ESM resolution walks up from the bundle (``/opt/stepwell/bundle``) to find it.
+node runtime image, with **no network** and no capabilities, then runs a pinned npm
+(``sandbox.npm_installer``, copied in) as ``npm ci --offline --ignore-scripts`` against a cache
+holding exactly those tarballs, moves ``node_modules`` to ``/opt/stepwell/node_modules`` and
+is committed as ``stepwell/deps:<key>`` (labelled like Python layers, so reuse, the janitor and
+warm pools treat both alike). ESM resolution walks up from the bundle (``/opt/stepwell/bundle``)
+to find it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import shutil
 import tarfile
 import time
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,9 @@ from sandbox import labels
 from sandbox.config import SANDBOX_USER
 from sandbox.errors import DependencyError, SandboxError
 from sandbox.layers import DEPS_REPOSITORY, LayerCache, Progress
+from sandbox.npm_installer import npm_files, npm_tarball
 from sandbox.npm_lock import locked_packages
-from sandbox.npm_resolve import DEFAULT_REGISTRY, npm_cli, package_json, resolve_lock
+from sandbox.npm_resolve import DEFAULT_REGISTRY, package_json, resolve_lock
 from sandbox.npm_tarballs import fetch_tarballs
 from step_sdk.runtimes import NODE, runtime
 
@@ -105,7 +106,9 @@ class NpmLayers(LayerCache[str]):
             DependencyError: npm failed (its last lines are in the message) or took too long.
             SandboxError: the Docker engine failed.
         """
-        archive = _build_archive(requirements, lock, tarballs, npm_cli())
+        with httpx.Client(timeout=60, follow_redirects=True) as client:
+            installer = npm_tarball(self._config.cache_dir, self.registry, client)
+        archive = _build_archive(requirements, lock, tarballs, installer)
         tag = f"{DEPS_REPOSITORY}:{key[:40]}"
         build = f"/tmp/{_BUILD}"
         # The environment is set in the script, not on the container: commit would keep it.
@@ -163,7 +166,7 @@ class NpmLayers(LayerCache[str]):
                     "Labels": {
                         labels.ROLE: labels.ROLE_DEPS,
                         labels.LAYER_KEY: key,
-                        "stepwell.runtime": NODE,
+                        labels.RUNTIME: NODE,
                     },
                     "Cmd": list(runtime(NODE).runner_command),
                     "User": SANDBOX_USER,
@@ -177,14 +180,14 @@ class NpmLayers(LayerCache[str]):
                 self._api.remove_container(container_id, force=True, v=True)
 
 
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
     info = tarfile.TarInfo(name)
-    info.size, info.mode = len(data), 0o644
+    info.size, info.mode = len(data), mode
     tar.addfile(info, io.BytesIO(data))
 
 
 def _build_archive(
-    requirements: list[str], lock: dict[str, Any], tarballs: Path, npm_root: Path
+    requirements: list[str], lock: dict[str, Any], tarballs: Path, npm: bytes
 ) -> bytes:
     """The build context: the project and its lock, the filled cache, and the npm package."""
     out = io.BytesIO()
@@ -196,16 +199,6 @@ def _build_archive(
         _add_bytes(tar, f"{_BUILD}/npmrc", b"")
         _add_bytes(tar, f"{_BUILD}/npmrc-global", b"")
         tar.add(tarballs, arcname=f"{_BUILD}/cache")
-        for name, data in _npm_files(npm_root):
-            _add_bytes(tar, f"{_BUILD}/npm/{name}", data)
+        for name, data, mode in npm_files(npm):
+            _add_bytes(tar, f"{_BUILD}/npm/{name}", data, mode)
     return out.getvalue()
-
-
-@cache
-def _npm_files(npm_root: Path) -> tuple[tuple[str, bytes], ...]:
-    """The npm package's regular files (its bin links are not needed to run npm-cli.js)."""
-    files = []
-    for path in sorted(npm_root.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            files.append((path.relative_to(npm_root).as_posix(), path.read_bytes()))
-    return tuple(files)

@@ -2,14 +2,13 @@
 
 ``npm install --package-lock-only --ignore-scripts`` reads registry metadata only: it writes
 ``package-lock.json`` and installs nothing, so no package script or file runs or lands on the
-host. The worker therefore needs ``npm`` (npm 7 or later) on its PATH; the same npm package is
-later copied into the build container to install offline (``sandbox.npm_layers``).
+host. The worker therefore needs ``npm`` (npm 7 or later) on its PATH; the build container
+installs with a pinned npm of its own (``sandbox.npm_installer``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -26,8 +25,8 @@ _NO_VERSION = re.compile(r"No matching version found for (\S+?)\.?$", re.MULTILI
 _NETWORK = re.compile(r"\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH)\b")
 
 
-def npm_cli() -> Path:
-    """The host's npm package directory (holding ``bin/npm-cli.js``).
+def npm_command() -> str:
+    """The host's ``npm`` (any npm 7 or later; Debian's and NodeSource's both do).
 
     Raises:
         DependencyError: no ``npm`` on PATH; JavaScript dependencies need it on the worker.
@@ -36,13 +35,9 @@ def npm_cli() -> Path:
     if found is None:
         raise DependencyError(
             "npm is not installed on the worker; it resolves JavaScript dependencies "
-            "(install Debian's npm package, or Node.js with npm)"
+            "(install Debian's nodejs and npm packages)"
         )
-    cli = Path(os.path.realpath(found))
-    root = cli.parent.parent if cli.name in ("npm-cli.js", "npm") else cli.parent
-    if not (root / "bin" / "npm-cli.js").is_file():
-        raise DependencyError(f"cannot find npm-cli.js next to {found} (resolved to {cli})")
-    return root
+    return found
 
 
 def package_json(requirements: list[str]) -> dict[str, Any]:
@@ -78,13 +73,12 @@ def resolve_lock(
         DependencyError: a package or version does not exist, the registry cannot be reached, or
             npm fails otherwise; the message names the requirement.
     """
-    npm = npm_cli() / "bin" / "npm-cli.js"
-    node = shutil.which("node") or "node"
+    npm = npm_command()
     with tempfile.TemporaryDirectory(prefix="stepwell-npm-") as work:
         project = Path(work)
         (project / "package.json").write_text(json.dumps(package_json(requirements)))
         command = [
-            node, str(npm), "install", "--package-lock-only", "--ignore-scripts",
+            npm, "install", "--package-lock-only", "--ignore-scripts",
             "--no-audit", "--no-fund", "--update-notifier=false", "--lockfile-version=3",
             # the operator's npmrc may drop "resolved" URLs; the build needs them
             "--omit-lockfile-registry-resolved=false",

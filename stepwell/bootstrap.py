@@ -23,6 +23,9 @@ from ui_api.services import Services
 DEFAULT_WORKSPACE = "default"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_INPUT = {"company": "ACME Corp", "values": [40, 70, 90]}
+# Example flows saved besides new-lead (which gets the webhook): order-report mixes JavaScript
+# steps (data.group, date.format) with Python ones.
+OTHER_FLOWS = ("order_report.json",)
 
 
 def key_file(settings: Settings) -> Path:
@@ -56,10 +59,12 @@ class Seeded:
     problems: list[str]
     # Examples this installation's egress setting does not accept (not a problem: a choice).
     skipped: list[str] = field(default_factory=list)
+    # Names of the example flows saved (new-lead first).
+    flows: list[str] = field(default_factory=list)
 
 
 async def seed_examples(api: httpx.AsyncClient, examples: Path = EXAMPLES) -> Seeded:
-    """Push the example steps, save the example flow and give it a webhook (idempotent)."""
+    """Push the example steps, save the example flows, give new-lead a webhook (idempotent)."""
     seeded = Seeded(steps=[], flow_id=None, webhook_url=None, problems=[])
     steps_dir, flow_file = examples / "steps", examples / "flows" / "lead.json"
     if not steps_dir.is_dir() or not flow_file.is_file():
@@ -85,9 +90,14 @@ async def seed_examples(api: httpx.AsyncClient, examples: Path = EXAMPLES) -> Se
             seeded.problems.append(f"{bundle.manifest.ref}: {_message(answer)}")
     definition = json.loads(flow_file.read_text())
     flow_id = await _flow_id(api, definition, seeded)
+    for name in OTHER_FLOWS:
+        other = json.loads((examples / "flows" / name).read_text())
+        if await _flow_id(api, other, seeded) is not None:
+            seeded.flows.append(str(other["name"]))
     if flow_id is None:
         return seeded
     seeded.flow_id = flow_id
+    seeded.flows.insert(0, str(definition["name"]))
     webhook = await api.get(f"/v1/flows/{flow_id}/webhook")
     if webhook.status_code == 404:
         webhook = await api.put(f"/v1/flows/{flow_id}/webhook", json={"signed": False})

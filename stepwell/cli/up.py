@@ -122,6 +122,8 @@ def _print_summary(settings: Settings, key: str, seeded: Seeded) -> None:
         f"steps        {len(seeded.steps)} example steps pushed",
     ]
     lines += [f"             not pushed: {skipped}" for skipped in seeded.skipped]
+    if seeded.flows:
+        lines.append(f"flows        {', '.join(seeded.flows)}")
     if seeded.webhook_url:
         body = shlex.quote(json.dumps(EXAMPLE_INPUT))
         lines += [

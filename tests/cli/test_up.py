@@ -93,7 +93,8 @@ async def test_up_serves_the_api_seeds_examples_and_stops_on_ctrl_c(
         assert console in lines and lines[lines.index(console) + 1].startswith("API "), summary
         # the default egress setting (declared) does not take http.request's "*"; chat.notify's
         # explicit host is fine
-        assert "8 example steps pushed" in summary, summary
+        assert "11 example steps pushed" in summary, summary
+        assert "flows        new-lead, order-report" in summary, summary
         assert "warm pools   2 started containers per pool" in summary, summary
         skipped = "not pushed: http.request@1.0.0 (egress *, *:80: not allowed by STEPWELL_EGRESS)"
         assert skipped in summary, summary

@@ -18,6 +18,7 @@ from sandbox.errors import ErrorType
 from sandbox.launcher import Sandbox
 from step_sdk.manifest import MANIFEST_FILE
 from step_sdk.project import build_directory, load_step
+from step_sdk.runtimes import NODE
 from step_sdk.testing import call
 from step_sdk.validation import schema_problems
 
@@ -35,6 +36,8 @@ OFFLINE_DIRS = [name for name in STEP_DIRS if name not in NETWORK]
 IN_PROCESS = ("csv_parse", "slugify", "stats", "timezone")
 # Files a step directory may hold besides its own: what building and importing it leave behind.
 GENERATED = {MANIFEST_FILE, "dist", "__pycache__"}
+# JavaScript steps (step.json + step.mjs), each with npm dependencies in a cached layer.
+JAVASCRIPT = ("data_group", "date_format", "html_extract")
 
 
 def _copy(name: str, tmp_path: Path) -> Path:
@@ -51,10 +54,11 @@ def _forget_step_module() -> Iterator[None]:
 
 
 def test_there_are_at_least_seven_examples_each_a_step_and_a_readme() -> None:
-    assert len(STEP_DIRS) >= 7, STEP_DIRS
+    assert len(STEP_DIRS) >= 10, STEP_DIRS
     for name in STEP_DIRS:
         files = {p.name for p in (EXAMPLES / name).iterdir()} - GENERATED
-        assert files == {"step.py", "README.md"}, (name, sorted(files))
+        expected = {"step.json", "step.mjs"} if name in JAVASCRIPT else {"step.py"}
+        assert files == {*expected, "README.md"}, (name, sorted(files))
 
 
 @pytest.mark.parametrize("name", OFFLINE_DIRS)
@@ -62,10 +66,16 @@ def test_every_example_passes_in_the_sandbox(name: str, sandbox: Sandbox, tmp_pa
     bundle = build_directory(_copy(name, tmp_path))
     manifest = bundle.manifest
     assert manifest.version in ("1.0.0", "1.0.1")  # 1.0.1: output_kb lowered to fit Temporal
-    assert manifest.entrypoint.startswith("step:")
     assert manifest.title
     assert manifest.description
-    assert set(bundle.files) == {"step.py", "README.md", MANIFEST_FILE}
+    if name in JAVASCRIPT:
+        assert manifest.runtime == NODE
+        assert manifest.entrypoint == "step.mjs"
+        assert manifest.requirements, "a JavaScript example shows npm dependencies"
+        assert set(bundle.files) == {"step.mjs", "step.json", MANIFEST_FILE}
+    else:
+        assert manifest.entrypoint.startswith("step:")
+        assert set(bundle.files) == {"step.py", "README.md", MANIFEST_FILE}
     assert 2 <= len(manifest.examples) <= 3, manifest.ref
     for index, example in enumerate(manifest.examples, start=1):
         # The examples are documentation too: they must match the published schemas.
@@ -102,8 +112,27 @@ def test_every_example_passes_in_the_sandbox(name: str, sandbox: Sandbox, tmp_pa
             "ValueError: data row 1 has 3 cells but the header has 2 columns",
         ),
         ("stats", {"values": []}, ErrorType.INPUT_VALIDATION, "/values"),
+        (
+            "date_format",
+            {"when": "2024-01-01T00:00:00Z", "tz": "Mars/Olympus_Mons"},
+            ErrorType.STEP,
+            "RangeError: tz: 'Mars/Olympus_Mons' is not an IANA time zone name",
+        ),
+        (
+            "html_extract",
+            {"html": "<p>hi</p>", "select": {"bad": "p[["}},
+            ErrorType.STEP,
+            "SyntaxError: select/bad: 'p[[' is not a CSS selector",
+        ),
     ],
-    ids=["jmespath-bad-expression", "timezone-unknown-zone", "csv_parse-ragged-row", "stats-empty"],
+    ids=[
+        "jmespath-bad-expression",
+        "timezone-unknown-zone",
+        "csv_parse-ragged-row",
+        "stats-empty",
+        "date_format-unknown-zone",
+        "html_extract-bad-selector",
+    ],
 )
 def test_bad_input_fails_with_a_clear_message(
     name: str,

@@ -123,6 +123,7 @@ def test_the_layer_is_built_once_per_key_and_found_by_a_new_worker(
     built = docker_client.images.get(image)
     assert built.labels[labels.ROLE] == labels.ROLE_DEPS
     assert built.labels[labels.LAYER_KEY] == fresh_dayjs_layer
+    assert built.labels[labels.RUNTIME] == NODE  # a warm pool of it starts the node runner
     assert (sandbox_config.cache_dir / "layers" / f"{fresh_dayjs_layer}.used").exists()
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import tarfile
 from typing import Any
 
 import pytest
 
 from sandbox.errors import DependencyError
+from sandbox.npm_installer import npm_files
 from sandbox.npm_lock import locked_packages
 from sandbox.npm_resolve import explain_failure
 from sandbox.npm_tarballs import strongest_hash
@@ -158,3 +161,20 @@ def test_the_strongest_hash_of_an_integrity_string_is_checked() -> None:
 )
 def test_npm_failures_are_explained_naming_what_failed(output: str, expected: str) -> None:
     assert expected in explain_failure(output, ["dayjs@99.0.0"], REGISTRY)
+
+
+def test_only_the_npm_package_s_own_regular_files_go_into_a_build_container() -> None:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, kind in [
+            ("package/bin/npm-cli.js", tarfile.REGTYPE),
+            ("package/../../etc/evil", tarfile.REGTYPE),
+            ("/package/abs", tarfile.REGTYPE),
+            ("package/link", tarfile.SYMTYPE),
+            ("elsewhere/file", tarfile.REGTYPE),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.type, info.size, info.mode = kind, 0 if kind == tarfile.SYMTYPE else 1, 0o755
+            info.linkname = "/etc/passwd" if kind == tarfile.SYMTYPE else ""
+            tar.addfile(info, io.BytesIO(b"x") if kind == tarfile.REGTYPE else None)
+    assert list(npm_files(out.getvalue())) == [("bin/npm-cli.js", b"x", 0o755)]
