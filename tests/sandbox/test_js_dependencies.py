@@ -36,6 +36,12 @@ from step_sdk.runtimes import NODE
 pytestmark = pytest.mark.network
 
 DAYJS = "dayjs@1.11.13"
+# The layer tests remove their layer before and after. Its dependency set is one no example
+# step has: the session's warm pools keep containers of the examples' layers (date.format's is
+# exactly dayjs), and an image in use cannot be removed.
+MS = "ms@2.1.3"
+# Never built by any test: a layer of it cannot exist, so asking for it must reach the registry.
+NEVER_BUILT = "ms@2.0.0"
 # A real package that needs an install script (it builds a native addon with node-gyp-build).
 WITH_INSTALL_SCRIPT = "utf-8-validate@6.0.5"
 
@@ -59,9 +65,9 @@ def drop_layer(client: docker.DockerClient, key: str) -> None:
 
 
 @pytest.fixture
-def fresh_dayjs_layer(docker_client: docker.DockerClient, node_image: str) -> Iterator[str]:
-    """The key of dayjs's layer, with any earlier build of it removed first and after."""
-    key = layer_key(node_image, [DAYJS], NODE)
+def fresh_ms_layer(docker_client: docker.DockerClient, node_image: str) -> Iterator[str]:
+    """The key of ms's layer, with any earlier build of it removed first and after."""
+    key = layer_key(node_image, [MS], NODE)
     drop_layer(docker_client, key)
     yield key
     drop_layer(docker_client, key)
@@ -79,28 +85,28 @@ def list_files(client: docker.DockerClient, image: str, path: str) -> list[str]:
 
 
 def test_a_step_imports_its_npm_dependency_and_the_layer_is_reused(
-    sandbox: Sandbox, run_id: str, fresh_dayjs_layer: str
+    sandbox: Sandbox, run_id: str, fresh_ms_layer: str
 ) -> None:
     bundle = node_bundle(
         """
-        import dayjs from "dayjs";
+        import ms from "ms";
         import { createRequire } from "node:module";
         const require = createRequire(import.meta.url);
         export default async (input) => ({
-          formatted: dayjs(input.when).format("YYYY-MM-DD"),
-          where: require.resolve("dayjs"),
+          formatted: ms(input.span),
+          where: require.resolve("ms"),
         });
         """,
-        (DAYJS,),
+        (MS,),
     )
-    envelope = Envelope(input={"when": "2024-02-29T10:00:00Z"}, context=StepContext(run_id=run_id))
+    envelope = Envelope(input={"span": "2 days"}, context=StepContext(run_id=run_id))
     layers = sandbox.images.node_layers
     assert isinstance(layers, NpmLayers)
     builds = layers.builds
     first = sandbox.run(bundle, envelope)
     assert first.error is None, first.error
-    assert first.output["formatted"] == "2024-02-29"
-    assert first.output["where"].startswith(f"{NODE_MODULES}/dayjs/")
+    assert first.output["formatted"] == 172_800_000
+    assert first.output["where"].startswith(f"{NODE_MODULES}/ms/")
     assert layers.builds == builds + 1
     second = sandbox.run(bundle, envelope)
     assert second.output == first.output
@@ -111,20 +117,20 @@ def test_the_layer_is_built_once_per_key_and_found_by_a_new_worker(
     docker_client: docker.DockerClient,
     sandbox_config: SandboxConfig,
     node_image: str,
-    fresh_dayjs_layer: str,
+    fresh_ms_layer: str,
 ) -> None:
     first = NpmLayers(docker_client, sandbox_config)
-    image = first.ensure(node_image, [DAYJS])
+    image = first.ensure(node_image, [MS])
     assert first.builds == 1
-    assert first.ensure(node_image, [DAYJS]) == image
+    assert first.ensure(node_image, [MS]) == image
     again = NpmLayers(docker_client, sandbox_config)  # another worker, same engine and cache
-    assert again.ensure(node_image, [DAYJS]) == image
+    assert again.ensure(node_image, [MS]) == image
     assert again.builds == 0
     built = docker_client.images.get(image)
     assert built.labels[labels.ROLE] == labels.ROLE_DEPS
-    assert built.labels[labels.LAYER_KEY] == fresh_dayjs_layer
+    assert built.labels[labels.LAYER_KEY] == fresh_ms_layer
     assert built.labels[labels.RUNTIME] == NODE  # a warm pool of it starts the node runner
-    assert (sandbox_config.cache_dir / "layers" / f"{fresh_dayjs_layer}.used").exists()
+    assert (sandbox_config.cache_dir / "layers" / f"{fresh_ms_layer}.used").exists()
 
 
 @pytest.mark.parametrize(
@@ -161,7 +167,7 @@ def test_a_registry_that_does_not_answer_is_a_dependency_error(
         registry = f"http://127.0.0.1:{closed.getsockname()[1]}/"
         config = replace(sandbox_config, npm_registry=registry)
         with pytest.raises(DependencyError, match=rf"cannot reach the npm registry {registry}"):
-            NpmLayers(docker_client, config).ensure(node_image, [DAYJS])
+            NpmLayers(docker_client, config).ensure(node_image, [NEVER_BUILT])
 
 
 def test_a_tarball_that_does_not_match_the_lock_is_refused(tmp_path: Path) -> None:

@@ -4799,7 +4799,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Secret name as steps declare it in their manifest: letters, digits and underscores, not starting with a digit, at most 100 long. */
+                /** @description Secret name as steps declare it in their manifest: letters, digits and underscores, not starting with a digit, at most 100 long. The route takes the rest of the path, so a name with a `/` in it gets the same 422 as any other name that breaks the rule, not a 404. */
                 name: string;
             };
             cookie?: never;
@@ -4887,7 +4887,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Secret name as steps declare it in their manifest: letters, digits and underscores, not starting with a digit, at most 100 long. */
+                /** @description Secret name as steps declare it in their manifest: letters, digits and underscores, not starting with a digit, at most 100 long. The route takes the rest of the path, so a name with a `/` in it gets the same 422 as any other name that breaks the rule, not a 404. */
                 name: string;
             };
             cookie?: never;
