@@ -199,7 +199,8 @@ class Manifest(_Strict):
     def _egress_is_a_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             raise ValueError(f"egress is a list of hosts, e.g. [{value!r}], not one string")
-        return value
+        # A JSON array arrives as a list; strict validation (step.json) takes only a tuple here.
+        return tuple(value) if isinstance(value, list) else value
 
     @field_validator("egress")
     @classmethod

@@ -407,7 +407,9 @@ async function loadEntrypoint() {
   const module = await import(pathToFileURL(path.join(BUNDLE_DIR, entry)).href);
   const fn = module.default;
   if (typeof fn !== "function") {
-    throw new StepwellError("StepError", `${entry}: the default export is ${fn === undefined ? "missing" : `a ${typeof fn}`}, not a function (export default async (input, ctx) => output)`);
+    const kind = typeof fn;
+    const what = fn === undefined ? "missing" : `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind}`;
+    throw new StepwellError("StepError", `${entry}: the default export is ${what}, not a function (export default async (input, ctx) => output)`);
   }
   return { fn, manifest };
 }
@@ -429,10 +431,27 @@ function flushed(stream) {
 
 let finished = false;
 
+/** A message for a thrown value that may itself throw when read (a getter, a Proxy). */
+function safeMessage(thrown) {
+  try {
+    return thrown instanceof Error ? thrown.message : String(thrown);
+  } catch {
+    return "a value that cannot be read";
+  }
+}
+
 async function finish(resultFd, frame) {
   if (finished) return;
   finished = true;
-  const data = encode(frame);
+  let data;
+  try {
+    data = encode(frame);
+  } catch (error) {
+    // Reading the output ran the step's code (a throwing getter, a Proxy trap): that is the
+    // output's fault, reported at once, never left to hang until the deadline.
+    const reason = `output cannot be read: ${safeMessage(error)}`;
+    data = `${JSON.stringify(errorFrame("OutputValidationError", null, reason))}\n`;
+  }
   // whatever the step queued on its log goes out before the end marker
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   try {

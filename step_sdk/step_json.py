@@ -166,7 +166,11 @@ def manifest_from_document(document: dict[str, Any]) -> Manifest:
         problems.append(Problem(where, message))
         fields["requirements"] = ()
     try:
-        manifest = Manifest.model_validate({**fields, "runtime": NODE}, context=NEW_MANIFEST)
+        # Strict, as JSON: `true` is not a number, "512" is not an integer (lax validation
+        # would quietly turn them into a 1 s timeout and 512 MB); lists still fill tuples.
+        manifest = Manifest.model_validate_json(
+            json.dumps({**fields, "runtime": NODE}), strict=True, context=NEW_MANIFEST
+        )
     except ValidationError as exc:
         problems += _validation_problems(exc)
     except RecursionError:

@@ -13,7 +13,9 @@ from typing import Any
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
@@ -75,7 +77,10 @@ def run_flow(
     problems = validate_flow(document, local.catalog, max_run_timeout_s=settings.run_timeout_max_s)
     if problems:
         for problem in problems:
-            out.print(f"[red]{problem.pointer or '/'}[/red]: {problem.message}", soft_wrap=True)
+            out.print(
+                f"[red]{escape(problem.pointer or '/')}[/red]: {escape(problem.message)}",
+                soft_wrap=True,
+            )
         fail(f"{definition_file} has {len(problems)} problem(s)", code=1)
     definition = FlowDefinition.model_validate(document)
     request = FlowRunInput(
@@ -117,7 +122,7 @@ async def _start(
         except WorkflowFailureError as exc:
             live.update(_progress_table(await handle.query(PROGRESS_QUERY)))
             live.stop()
-            out.print(f"[red]failed[/red]: {exc.cause}")
+            out.print(f"[red]failed[/red]: {escape(str(exc.cause))}")
             return 1
         live.update(_progress_table({"steps": {k: vars(v) for k, v in result.steps.items()}}))
     out.print()
@@ -135,9 +140,10 @@ def _progress_table(progress: dict[str, Any]) -> Table:
         if state.get("items") is not None:
             detail = f"{state['items']} items " + detail
         duration = f"{state.get('duration_ms', 0)} ms" if state.get("duration_ms") else ""
+        # Step ids, errors and outputs come from steps and flows: plain Text, never markup.
         table.add_row(
-            step_id, f"[{colour}]{status}[/{colour}]", str(state.get("attempts") or ""),
-            duration, detail[:120],
+            Text(step_id), Text(status, style=colour), str(state.get("attempts") or ""),
+            duration, Text(detail[:120]),
         )  # fmt: skip
     return table
 
@@ -153,13 +159,15 @@ def show(
     if as_json:
         print_json(_as_document(view))
         return
-    out.print(f"{view.run_id}: {view.status}")
+    out.print(f"{view.run_id}: {view.status}", markup=False)
     table = Table("step", "attempts", "started", "duration", "outcome")
     for execution in view.executions:
         started = execution.started_at.strftime("%H:%M:%S.%f")[:-3] if execution.started_at else ""
         duration = f"{execution.duration_ms} ms" if execution.duration_ms is not None else ""
         outcome = execution.outcome + (f" ({execution.error})" if execution.error else "")
-        table.add_row(execution.step_id, str(execution.attempts), started, duration, outcome)
+        # A step's error text (and a foreach item's id) are the step's words: plain Text.
+        table.add_row(Text(execution.step_id), str(execution.attempts), started, duration,
+                      Text(outcome))  # fmt: skip
     out.print(table)
     connections.show(
         [
@@ -169,9 +177,10 @@ def show(
         ]
     )
     if view.error:
-        out.print(f"[red]{view.error}[/red]")
+        out.print(Text(view.error, style="red"))
     elif view.status == "succeeded":
-        out.print(json.dumps(view.output, indent=2))
+        # A step's output may hold "[...]" (a redaction marker, Rich markup): print it as it is.
+        out.print(json.dumps(view.output, indent=2, ensure_ascii=False), markup=False)
 
 
 async def _read(settings: Settings, run_id: str, runtime: Runtime) -> RunView:

@@ -16,14 +16,29 @@ from rich.panel import Panel
 from activities.connections import annotated
 from sandbox.base_images import base_builder
 from sandbox.envelope import Envelope, StepContext
-from sandbox.errors import StepwellError
+from sandbox.errors import ErrorType, StepwellError
 from sandbox.launcher import Sandbox
-from sandbox.result import StepResult
+from sandbox.result import StepFailure, StepResult
 from step_sdk.bundle import Bundle
+from step_sdk.validation import schema_problems
 from stepwell.cli import connections
 from stepwell.cli.docker_client import connect
 from stepwell.cli.output import err, fail, out
 from stepwell_settings import Settings
+
+
+def checked_output(bundle: Bundle, result: StepResult) -> StepResult:
+    """``result``, or an OutputValidationError when its output breaks the manifest's output
+    schema: the check a flow's activity makes on the host, so that ``step run`` and
+    ``step test`` accept exactly what a flow would (for every runtime: a JavaScript step has no
+    in-container type check, unlike a Python one)."""
+    if result.error is not None:
+        return result
+    problems = schema_problems(bundle.manifest.output_schema or {}, result.output)
+    if not problems:
+        return result
+    message = "output does not match the step's schema: " + "; ".join(map(str, problems))
+    return replace(result, output=None, error=StepFailure(ErrorType.OUTPUT_VALIDATION, message))
 
 
 class LocalRunner:
@@ -84,9 +99,10 @@ class LocalRunner:
         try:
             with self._console.status(f"preparing {bundle.manifest.ref}") as status:
                 sandbox.images.for_bundle(bundle, progress=status.update)
-            return sandbox.run(bundle, envelope)
+            result = sandbox.run(bundle, envelope)
         except StepwellError as exc:
             fail(f"{exc.error_type}: {exc.message}", code=1)
+        return checked_output(bundle, result)
 
     @staticmethod
     def as_document(result: StepResult) -> dict[str, Any]:

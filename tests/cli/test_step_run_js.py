@@ -119,3 +119,23 @@ def test_declared_secrets_reach_ctx_secrets(cli: Invoke, js_step: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["output"] == {"text": "API_TOKEN", "length": 12}
+
+
+def test_an_output_that_breaks_the_output_schema_fails_run_and_test_as_in_a_flow(
+    cli: Invoke, js_step: Path
+) -> None:
+    """`step run` and `step test` check the output on the host against output_schema, as a
+    flow's activity does: a step that passes locally does not fail in a flow."""
+    rewrite(
+        js_step,
+        "export default async () => ({ text: 5, length: 1 });\n",
+        examples=[{"input": {"text": "a"}, "output": {"text": 5, "length": 1}}],
+    )
+    document = json.loads(cli("step", "run", str(js_step), "-i", '{"text": "a"}', "--json").output)
+    assert document["status"] == "failed" and document["output"] is None
+    assert document["error"]["type"] == "OutputValidationError"
+    assert "/text" in document["error"]["message"]
+    tested = cli("step", "test", str(js_step))
+    assert tested.exit_code == 1
+    assert "0 passed, 1 failed" in tested.output
+    assert "OutputValidationError" in tested.output

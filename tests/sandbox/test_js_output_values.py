@@ -91,3 +91,27 @@ def test_output_over_the_limit_is_output_limit_exceeded(run_js: RunJs) -> None:
     result = run_js('export default async () => "x".repeat(2 * 1024 * 1024);\n', output_kb=1024)
     assert result.error is not None
     assert result.error.type is ErrorType.OUTPUT_LIMIT
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # A getter that throws while the output is read.
+        'const o = {}; Object.defineProperty(o, "g", '
+        '{ enumerable: true, get() { throw new Error("boom"); } }); return o;',
+        # The same with a thrown string, which has no message property.
+        'const o = {}; Object.defineProperty(o, "g", '
+        '{ enumerable: true, get() { throw "boom"; } }); return o;',
+        # A Proxy whose key listing throws, and a revoked one.
+        'return new Proxy({}, { ownKeys() { throw new Error("boom"); } });',
+        "const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return { p: proxy };",
+    ],
+)
+def test_an_output_that_throws_while_it_is_read_fails_at_once(run_js: RunJs, source: str) -> None:
+    """Reading the output runs the step's own code; when that throws, the execution ends at once
+    with an OutputValidationError (before: it hung until the deadline, then was retried)."""
+    result = run_js(f"export default async () => {{ {source} }};\n")
+    assert result.error is not None
+    assert result.error.type is ErrorType.OUTPUT_VALIDATION, result.error
+    assert "output cannot be read" in result.error.message or "/" in result.error.message
+    assert not result.timed_out

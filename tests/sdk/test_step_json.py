@@ -216,3 +216,30 @@ def test_links_in_a_javascript_step_are_refused(tmp_path: Path) -> None:
     directory = write(tmp_path / "s", step_json())
     (directory / "secrets.json").symlink_to("/etc/passwd")
     assert "links are not allowed" in refusal(directory)
+
+
+@pytest.mark.parametrize(
+    ("fields", "pointer"),
+    [
+        ({"limits": {"timeout_s": True}}, "/limits/timeout_s"),  # lax: a 1 s timeout
+        ({"limits": {"memory_mb": "512"}}, "/limits/memory_mb"),
+        ({"limits": {"cpus": "2"}}, "/limits/cpus"),
+        ({"limits": {"output_kb": 64.0}}, "/limits/output_kb"),
+        ({"retry": {"max_attempts": "3"}}, "/retry/max_attempts"),
+        ({"retry": {"backoff": False}}, "/retry/backoff"),
+        ({"title": 5}, "/title"),
+        ({"secrets": "TOKEN"}, "/secrets"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_refused_not_converted(
+    tmp_path: Path, fields: dict[str, Any], pointer: str
+) -> None:
+    """step.json is JSON: `true` is not a number and "512" is not an integer, as JSON Schema
+    says, instead of quietly becoming a 1 s timeout or 512 MB."""
+    message = refusal(write(tmp_path, step_json(**fields)))
+    assert pointer in message, message
+
+
+def test_whole_numbers_fill_number_fields(tmp_path: Path) -> None:
+    manifest = load_manifest(write(tmp_path, step_json(limits={"timeout_s": 5, "cpus": 1})))
+    assert manifest.limits.timeout_s == 5.0 and manifest.limits.cpus == 1.0

@@ -195,6 +195,19 @@ def _requirement_problems(document: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def _check_no_node_modules(files: dict[str, bytes]) -> None:
+    """A ``node20`` bundle holds no ``node_modules`` folder at any depth: its packages come
+    only from the manifest's requirements, through a dependency layer (contract 4), so that
+    the catalogue's requirements are every package the step can import."""
+    for name in sorted(files):
+        if "node_modules" in name.split("/"):
+            raise _refuse(
+                f"{name!r}: a JavaScript bundle holds no node_modules; declare the package in "
+                "step.json's dependencies instead",
+                "/bundle",
+            )
+
+
 def _check_entrypoint(manifest: Manifest, files: dict[str, bytes]) -> None:
     """The entrypoint's module is a file of the bundle (``a.b`` is ``a/b.py`` or a package;
     a ``node20`` entrypoint is the module's path itself)."""
@@ -204,6 +217,7 @@ def _check_entrypoint(manifest: Manifest, files: dict[str, bytes]) -> None:
                 f"entrypoint {manifest.entrypoint!r}: the module is not in the bundle",
                 "/manifest/entrypoint",
             )
+        _check_no_node_modules(files)
         return
     module = manifest.entrypoint.split(":", 1)[0]
     path = module.replace(".", "/")

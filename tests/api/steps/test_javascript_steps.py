@@ -165,3 +165,19 @@ async def test_a_node20_entrypoint_must_be_a_module_of_the_bundle(
     error = assert_error(await push(client, workspace, js_bundle(manifest)), 422)
     assert [d["pointer"] for d in error["details"]] == [f"/manifest/{pointer}"]
     assert problem in error["details"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["node_modules/dayjs/index.js", "lib/node_modules/x/package.json", "a/b/node_modules/c.mjs"],
+)
+async def test_a_node20_bundle_with_node_modules_is_refused(
+    client: httpx.AsyncClient, workspace: WorkspaceKey, path: str
+) -> None:
+    """Packages come only from declared requirements (a layer): a hand-made bundle carrying
+    node_modules would run with packages the catalogue never lists."""
+    data = js_bundle(js_manifest(requirements=[]), **{path: b"export default 1;\n"})
+    error = assert_error(await push(client, workspace, data), 422)
+    assert "node_modules" in error["error"]["message"], error
+    listed = await client.get("/v1/steps", headers=workspace.headers)
+    assert listed.json()["items"] == []
