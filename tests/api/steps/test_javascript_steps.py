@@ -178,6 +178,6 @@ async def test_a_node20_bundle_with_node_modules_is_refused(
     node_modules would run with packages the catalogue never lists."""
     data = js_bundle(js_manifest(requirements=[]), **{path: b"export default 1;\n"})
     error = assert_error(await push(client, workspace, data), 422)
-    assert "node_modules" in error["error"]["message"], error
+    assert "node_modules" in error["message"], error
     listed = await client.get("/v1/steps", headers=workspace.headers)
     assert listed.json()["items"] == []
