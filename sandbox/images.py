@@ -140,42 +140,43 @@ def content_digest() -> str:
     return hashlib.sha256(body).hexdigest()[:16]
 
 
-class ImageBuilder:
-    """Builds (once) and finds the base runtime image."""
+class RuntimeImage:
+    """What the runtime images' builders share: the tag (the repository and a digest of what
+    Stepwell adds), finding the image by it, and building it from a tar context with no
+    network. Subclasses give :meth:`repository`, :meth:`digest` and ``ensure``."""
+
+    what = "the runtime image"
 
     def __init__(self, client: docker.DockerClient, config: SandboxConfig, log: Log = print):
         self._client = client
         self._config = config
         self._log = log
 
+    def repository(self) -> str:
+        raise NotImplementedError
+
+    def digest(self) -> str:
+        raise NotImplementedError
+
     @property
     def tag(self) -> str:
-        """The tag of the base image matching this installation's runner."""
-        return f"{self._config.base_image}:{content_digest()}"
+        """The tag of the image matching this installation's runner."""
+        return f"{self.repository()}:{self.digest()}"
 
     def find(self) -> str | None:
-        """The id of the current base image, or None when it has not been built."""
+        """The id of the current image, or None when it has not been built."""
         try:
             return str(self._client.images.get(self.tag).id)
         except ImageNotFound:
             return None
 
-    def ensure(self, *, rebuild: bool = False, source: str = "auto") -> str:
-        """Return the base image id, building whatever is missing.
+    def _build(self, rootfs: str, context: bytes) -> str:
+        """Build :attr:`tag` from ``context`` (a tar with its Dockerfile) without network, tag
+        it ``latest`` too; its id.
 
-        Args:
-            rebuild: build again even when an image for this runner exists.
-            source: ``auto`` (pull, else debootstrap), ``pull`` or ``debootstrap``.
+        Raises:
+            ImageBuildError: the engine refused the build.
         """
-        if not rebuild and (found := self.find()):
-            return found
-        rootfs = self._ensure_rootfs(source=source, rebuild=rebuild)
-        digest = content_digest()
-        wheels = self._sdk_wheels()
-        installer = pip_wheel(self._config.cache_dir, self._config.pip_index_url)
-        wheels[f"wheels/{installer.name}"] = installer.read_bytes()
-        dockerfile = _dockerfile(rootfs, digest, installer.name)
-        context = _tar({**_context_files(), **wheels, "Dockerfile": dockerfile.encode()})
         self._log(f"building {self.tag} on {rootfs}")
         try:
             image, _ = self._client.images.build(
@@ -188,9 +189,38 @@ class ImageBuilder:
                 pull=False,
             )
         except (BuildError, APIError) as exc:
-            raise ImageBuildError(f"building the base image failed: {exc}") from exc
-        image.tag(self._config.base_image, "latest")
+            raise ImageBuildError(f"building {self.what} failed: {exc}") from exc
+        image.tag(self.repository(), "latest")
         return str(image.id)
+
+
+class ImageBuilder(RuntimeImage):
+    """Builds (once) and finds the base runtime image."""
+
+    what = "the base image"
+
+    def repository(self) -> str:
+        return self._config.base_image
+
+    def digest(self) -> str:
+        return content_digest()
+
+    def ensure(self, *, rebuild: bool = False, source: str = "auto") -> str:
+        """Return the base image id, building whatever is missing.
+
+        Args:
+            rebuild: build again even when an image for this runner exists.
+            source: ``auto`` (pull, else debootstrap), ``pull`` or ``debootstrap``.
+        """
+        if not rebuild and (found := self.find()):
+            return found
+        rootfs = self._ensure_rootfs(source=source, rebuild=rebuild)
+        wheels = self._sdk_wheels()
+        installer = pip_wheel(self._config.cache_dir, self._config.pip_index_url)
+        wheels[f"wheels/{installer.name}"] = installer.read_bytes()
+        dockerfile = _dockerfile(rootfs, content_digest(), installer.name)
+        context = _tar({**_context_files(), **wheels, "Dockerfile": dockerfile.encode()})
+        return self._build(rootfs, context)
 
     def _sdk_wheels(self) -> dict[str, bytes | None]:
         pins = sdk_runtime_pins()

@@ -17,7 +17,7 @@ import tarfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import docker
 from docker.errors import APIError, ImageNotFound
@@ -42,6 +42,23 @@ def layer_key(base_image_id: str, requirements: Sequence[object], runtime: str =
     """The cache key of a dependency layer (requirements as their normalized strings)."""
     text = "\n".join([base_image_id, runtime, *sorted(str(r) for r in requirements)])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_host_config(api: docker.APIClient, config: SandboxConfig) -> dict[str, Any]:
+    """The host configuration of a dependency build container (pip or npm): no network (a
+    namespace with loopback only), no capabilities, no new privileges, the operator's build
+    memory cap, 256 processes. The installers run as root inside it, on packages fetched and
+    checked on the host, with their install scripts off."""
+    return dict(
+        api.create_host_config(
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges:true"],
+            mem_limit=f"{config.build_memory_mb}m",
+            memswap_limit=f"{config.build_memory_mb}m",
+            pids_limit=256,
+        )
+    )
 
 
 class LayerCache(Generic[R]):
@@ -154,14 +171,7 @@ class DependencyLayers(LayerCache[Requirement]):
             f"--root-user-action=ignore -r {_BUILD_DIR}/requirements.txt; "
             f"status=$?; rm -rf {_BUILD_DIR}; exit $status"
         )
-        host_config = self._api.create_host_config(
-            network_mode="none",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges:true"],
-            mem_limit=f"{self._config.build_memory_mb}m",
-            memswap_limit=f"{self._config.build_memory_mb}m",
-            pids_limit=256,
-        )
+        host_config = build_host_config(self._api, self._config)
         container = self._api.create_container(
             image=base_image_id,
             command=["sh", "-c", script],

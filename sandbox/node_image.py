@@ -11,23 +11,17 @@ a digest of what Stepwell adds, so a new runner gives a new image.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from importlib import resources
-
-import docker
-from docker.errors import APIError, BuildError, ImageNotFound
 
 from sandbox import labels
 from sandbox.config import (
     ENV_ALLOWLIST,
     NODE_REGISTRY_IMAGE,
     NODE_ROOTFS_IMAGE,
-    SandboxConfig,
 )
-from sandbox.errors import ImageBuildError
-from sandbox.images import _tar
-from sandbox.rootfs import Log, RootfsSource, ensure_rootfs
+from sandbox.images import RuntimeImage, _tar
+from sandbox.rootfs import RootfsSource, ensure_rootfs
 
 RUNTIME = "node20"
 RUNNER_PATH = "/opt/stepwell/runner.mjs"
@@ -80,26 +74,17 @@ def content_digest() -> str:
     return hashlib.sha256(body).hexdigest()[:16]
 
 
-class NodeImageBuilder:
+class NodeImageBuilder(RuntimeImage):
     """Builds (once) and finds the Node.js runtime image; the same interface as
     :class:`sandbox.images.ImageBuilder`."""
 
-    def __init__(self, client: docker.DockerClient, config: SandboxConfig, log: Log = print):
-        self._client = client
-        self._config = config
-        self._log = log
+    what = "the Node.js image"
 
-    @property
-    def tag(self) -> str:
-        """The tag of the image matching this installation's runner."""
-        return f"{self._config.node_image}:{content_digest()}"
+    def repository(self) -> str:
+        return self._config.node_image
 
-    def find(self) -> str | None:
-        """The id of the current image, or None when it has not been built."""
-        try:
-            return str(self._client.images.get(self.tag).id)
-        except ImageNotFound:
-            return None
+    def digest(self) -> str:
+        return content_digest()
 
     def ensure(self, *, rebuild: bool = False, source: str = "auto") -> str:
         """Return the image id, building whatever is missing.
@@ -123,18 +108,4 @@ class NodeImageBuilder:
         )
         dockerfile = _dockerfile(rootfs, content_digest())
         context = _tar({**_context_files(), "Dockerfile": dockerfile.encode()})
-        self._log(f"building {self.tag} on {rootfs}")
-        try:
-            image, _ = self._client.images.build(
-                fileobj=io.BytesIO(context),
-                custom_context=True,
-                tag=self.tag,
-                rm=True,
-                forcerm=True,
-                network_mode="none",
-                pull=False,
-            )
-        except (BuildError, APIError) as exc:
-            raise ImageBuildError(f"building the Node.js image failed: {exc}") from exc
-        image.tag(self._config.node_image, "latest")
-        return str(image.id)
+        return self._build(rootfs, context)

@@ -31,7 +31,7 @@ from requests.exceptions import RequestException
 from sandbox import labels
 from sandbox.config import SANDBOX_USER
 from sandbox.errors import DependencyError, SandboxError
-from sandbox.layers import DEPS_REPOSITORY, LayerCache, Progress
+from sandbox.layers import DEPS_REPOSITORY, LayerCache, Progress, build_host_config
 from sandbox.npm_installer import npm_files, npm_tarball
 from sandbox.npm_lock import locked_packages
 from sandbox.npm_resolve import DEFAULT_REGISTRY, package_json, resolve_lock
@@ -122,14 +122,7 @@ class NpmLayers(LayerCache[str]):
             f"mv node_modules {NODE_MODULES}; status=$?; cd /; rm -rf {build}; exit $status"
         )
         now = int(time.time())
-        host_config = self._api.create_host_config(
-            network_mode="none",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges:true"],
-            mem_limit=f"{self._config.build_memory_mb}m",
-            memswap_limit=f"{self._config.build_memory_mb}m",
-            pids_limit=256,
-        )
+        host_config = build_host_config(self._api, self._config)
         container = self._api.create_container(
             image=base_image_id,
             command=["sh", "-c", script],
