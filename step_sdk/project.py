@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from step_sdk.bundle import Bundle, BundleError, build_bundle, manifest_json
+from step_sdk.bundle import Bundle, BundleError, build_bundle, manifest_json, read_files
 from step_sdk.decorator import Step
 from step_sdk.errors import StepDefinitionError
 from step_sdk.manifest import MANIFEST_FILE, Manifest
@@ -180,6 +180,9 @@ def build_directory(directory: Path, *, write_manifest: bool = True) -> Bundle:
     manifest = load_manifest(directory)
     try:
         bundle = build_bundle(manifest, source_files(directory))
+        # The checks a push makes (entry count, unpacked and per-file size): a bundle that
+        # builds is one the API and the runners accept, not one refused later.
+        read_files(bundle.data)
     except BundleError as exc:
         raise ProjectError(str(exc)) from None
     if write_manifest:

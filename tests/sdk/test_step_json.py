@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from step_sdk.bundle import read_bundle
+from step_sdk.bundle import MAX_ENTRIES, read_bundle
 from step_sdk.manifest import MANIFEST_FILE
 from step_sdk.project import ProjectError, build_directory, load_manifest
 from step_sdk.runtimes import NODE
@@ -243,3 +243,11 @@ def test_a_value_of_the_wrong_json_type_is_refused_not_converted(
 def test_whole_numbers_fill_number_fields(tmp_path: Path) -> None:
     manifest = load_manifest(write(tmp_path, step_json(limits={"timeout_s": 5, "cpus": 1})))
     assert manifest.limits.timeout_s == 5.0 and manifest.limits.cpus == 1.0
+
+
+def test_build_refuses_what_a_push_would_refuse(tmp_path: Path) -> None:
+    """A step directory over the bundle caps (here more files than a bundle may hold) fails at
+    build with the API's own reason, instead of building and being refused at push or run."""
+    files = {f"lib/m{index}.mjs": b"export default 1;\n" for index in range(MAX_ENTRIES + 1)}
+    message = refusal(write(tmp_path, step_json(), **files))
+    assert f"more than {MAX_ENTRIES} entries" in message, message
