@@ -61,6 +61,30 @@ def build_host_config(api: docker.APIClient, config: SandboxConfig) -> dict[str,
     )
 
 
+def run_build(
+    api: docker.APIClient, container_id: str, archive: bytes, config: SandboxConfig, what: str
+) -> None:
+    """Copy ``archive`` to ``/tmp`` of the created build container, start it and wait for it
+    (at most ``config.build_timeout_s``).
+
+    Raises:
+        DependencyError: it took longer, or exited non-zero (the message ends with the last
+            five lines it printed); ``what`` names what was installed ("requirements").
+    """
+    api.put_archive(container_id, "/tmp", archive)
+    api.start(container_id)
+    try:
+        status = api.wait(container_id, timeout=int(config.build_timeout_s))
+    except RequestException:
+        raise DependencyError(
+            f"installing {what} took longer than {config.build_timeout_s:g} s"
+        ) from None
+    if status.get("StatusCode") != 0:
+        output = api.logs(container_id).decode("utf-8", "replace")
+        lines = [line for line in output.splitlines() if line.strip()]
+        raise DependencyError(f"installing {what} failed: " + " | ".join(lines[-5:]))
+
+
 class LayerCache(Generic[R]):
     """Finds or builds the image holding a requirement set on top of a runtime's base image.
 
@@ -187,18 +211,7 @@ class DependencyLayers(LayerCache[Requirement]):
         container_id = str(container["Id"])
         try:
             archive = _build_archive(requirements, wheel_dir, installer)
-            self._api.put_archive(container_id, "/tmp", archive)
-            self._api.start(container_id)
-            try:
-                status = self._api.wait(container_id, timeout=int(self._config.build_timeout_s))
-            except RequestException:
-                raise DependencyError(
-                    f"installing requirements took longer than {self._config.build_timeout_s:g} s"
-                ) from None
-            if status.get("StatusCode") != 0:
-                output = self._api.logs(container_id).decode("utf-8", "replace")
-                lines = [line for line in output.splitlines() if line.strip()]
-                raise DependencyError("installing requirements failed: " + " | ".join(lines[-5:]))
+            run_build(self._api, container_id, archive, self._config, "requirements")
             committed = self._api.commit(
                 container_id,
                 repository=tag.split(":")[0],

@@ -30,8 +30,8 @@ from requests.exceptions import RequestException
 
 from sandbox import labels
 from sandbox.config import SANDBOX_USER
-from sandbox.errors import DependencyError, SandboxError
-from sandbox.layers import DEPS_REPOSITORY, LayerCache, Progress, build_host_config
+from sandbox.errors import SandboxError
+from sandbox.layers import DEPS_REPOSITORY, LayerCache, Progress, build_host_config, run_build
 from sandbox.npm_installer import npm_files, npm_tarball
 from sandbox.npm_lock import locked_packages
 from sandbox.npm_resolve import DEFAULT_REGISTRY, package_json, resolve_lock
@@ -138,18 +138,7 @@ class NpmLayers(LayerCache[str]):
         )
         container_id = str(container["Id"])
         try:
-            self._api.put_archive(container_id, "/tmp", archive)
-            self._api.start(container_id)
-            try:
-                status = self._api.wait(container_id, timeout=int(self._config.build_timeout_s))
-            except RequestException:
-                raise DependencyError(
-                    f"installing npm packages took longer than {self._config.build_timeout_s:g} s"
-                ) from None
-            if status.get("StatusCode") != 0:
-                output = self._api.logs(container_id).decode("utf-8", "replace")
-                lines = [line for line in output.splitlines() if line.strip()]
-                raise DependencyError("installing npm packages failed: " + " | ".join(lines[-5:]))
+            run_build(self._api, container_id, archive, self._config, "npm packages")
             repository, _, tag_name = tag.partition(":")
             committed = self._api.commit(
                 container_id,

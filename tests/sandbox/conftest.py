@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -84,3 +85,17 @@ def proxy(program: Path) -> Iterator[ProxyProcess]:
 @pytest.fixture
 def upstream() -> Iterator[Upstream]:
     yield from running_upstream()
+
+
+def host_processes_with(marker: str) -> list[str]:
+    """Pids of the host's processes whose command line contains ``marker`` (what a step left
+    running would show up as, seen from the host)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if marker.encode() in handle.read():
+                    found.append(pid)
+        except OSError:
+            continue
+    return found

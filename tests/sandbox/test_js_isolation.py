@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.config import ENV_ALLOWLIST
+from tests.sandbox.conftest import host_processes_with
 from tests.sandbox.js_fixtures import RunJs
 
 
@@ -109,18 +110,6 @@ def test_worker_environment_canaries_do_not_reach_the_step(run_js: RunJs, canary
     assert set(result.output["env"]) <= set(ENV_ALLOWLIST) | {"HOSTNAME"}
 
 
-def _host_processes_with(marker: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if marker.encode() in handle.read():
-                    found.append(pid)
-        except OSError:
-            continue
-    return found
-
-
 def test_a_detached_child_does_not_outlive_the_step(run_js: RunJs) -> None:
     marker = str(32_000 + os.getpid() % 1000)
     result = run_js(
@@ -137,4 +126,4 @@ def test_a_detached_child_does_not_outlive_the_step(run_js: RunJs) -> None:
     )
     assert result.output == "parent done", (result.error, result.logs)
     # without pools the container is removed before run() returns; its processes went with it
-    assert _host_processes_with(f"sleep\x00{marker}") == []
+    assert host_processes_with(f"sleep\x00{marker}") == []

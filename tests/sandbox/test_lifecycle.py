@@ -16,19 +16,7 @@ from sandbox.hardening import container_kwargs, host_config_kwargs
 from sandbox.janitor import collect_containers
 from sandbox.launcher import Sandbox, StepCancelled
 from step_sdk.manifest import Limits
-from tests.sandbox.conftest import RunStep, make_bundle
-
-
-def _host_processes_with(marker: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if marker.encode() in handle.read():
-                    found.append(pid)
-        except OSError:
-            continue
-    return found
+from tests.sandbox.conftest import RunStep, host_processes_with, make_bundle
 
 
 def test_daemonised_grandchild_does_not_outlive_the_step(run_step: RunStep) -> None:
@@ -49,7 +37,7 @@ def test_daemonised_grandchild_does_not_outlive_the_step(run_step: RunStep) -> N
     assert result.output == "parent done"
     assert result.duration_ms < 5000
     time.sleep(0.5)
-    assert _host_processes_with(f"sleep\x00{marker}") == []
+    assert host_processes_with(f"sleep\x00{marker}") == []
 
 
 def test_zombies_are_reaped_by_init(run_step: RunStep) -> None:
