@@ -70,12 +70,15 @@ async def test_a_running_execution_has_started_and_has_not_finished(
     flow = insert_flow(api_services, workspace.workspace_id, chatty_flow(60))
     run_id = (await start(client, workspace, flow.id, {}))["run_id"]
     run = await step_running(client, workspace, run_id, "talk")
-    for _ in range(300):  # the activity is scheduled before a worker starts it
-        [execution] = run["steps"]["talk"]["executions"]
-        if execution["status"] == "running":
+    # The workflow calls the step running when it schedules it; the history shows the
+    # scheduled activity a moment later, and a worker starts it after that.
+    for _ in range(300):
+        executions = run["steps"]["talk"]["executions"]
+        if executions and executions[0]["status"] == "running":
             break
         await asyncio.sleep(0.1)
         run = (await client.get(f"/v1/runs/{run_id}", headers=workspace.headers)).json()
+    [execution] = run["steps"]["talk"]["executions"]
     assert execution["status"] == "running" and execution["attempt"] == 1
     assert execution["started_at"] is not None and execution["finished_at"] is None
     assert run["steps"]["talk"]["input"] == {"pause": 60}
