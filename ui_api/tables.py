@@ -2,6 +2,7 @@
 (Alembic's environment and the tests read it)."""
 
 from ui_api.auth.models import ApiKey, Workspace
+from ui_api.fleet.models import Installation, LayerUse, RateBucket, StoredBundle, WorkerLease
 from ui_api.flows.models import Flow, FlowVersion
 from ui_api.schedules.models import Schedule
 from ui_api.secrets.models import Secret
@@ -12,9 +13,14 @@ __all__ = [
     "ApiKey",
     "Flow",
     "FlowVersion",
+    "Installation",
+    "LayerUse",
+    "RateBucket",
     "Schedule",
     "Secret",
     "StepVersion",
+    "StoredBundle",
     "Webhook",
+    "WorkerLease",
     "Workspace",
 ]
