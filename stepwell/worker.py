@@ -19,7 +19,8 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
-from activities.bundles import BundleCache, LocalBundleStore
+from activities.bundle_store import check_bundle_store, open_bundle_store
+from activities.bundles import BundleCache, BundleStore
 from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
 from sandbox.errors import SandboxError
@@ -68,10 +69,14 @@ def build_activities(
     secrets: SecretProvider | None = None,
     *,
     sandbox: Sandbox | None = None,
+    bundle_store: BundleStore | None = None,
 ) -> StepActivities:
-    """Step activities wired to the local Docker engine and bundle store."""
+    """Step activities wired to the local Docker engine and the configured bundle store
+    (``bundle_store``, else :func:`open_bundle_store`), cached under ``STEPWELL_HOME/cache``."""
     sandbox = sandbox or Sandbox(docker_client, settings.sandbox_config())
-    bundles = BundleCache(LocalBundleStore(settings.bundle_dir))
+    bundles = BundleCache(
+        bundle_store or open_bundle_store(settings), settings.home / "cache" / "bundles"
+    )
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
 
 
@@ -126,18 +131,21 @@ async def run_worker(
     declared secrets from the API's database (``settings.database``, opened
     with ``settings.secret_key``) unless ``secrets`` says otherwise.
     """
-    engine = None
+    engine = create_engine(settings.database)
     if secrets is None:
         box = secret_box(settings)  # refuses the development key outside development mode
-        engine = create_engine(settings.database)
         secrets = DatabaseSecrets(engine, box)
+    bundle_store = open_bundle_store(settings, engine)
+    await asyncio.to_thread(check_bundle_store, bundle_store)
     docker_client = docker.from_env(timeout=120)
     docker_client.ping()
     await asyncio.to_thread(check_sandbox_runtime, docker_client, settings)
     client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     # Its egress proxy starts with the first step that declares egress, and stops with us.
     sandbox = Sandbox(docker_client, settings.sandbox_config())
-    activities = build_activities(settings, docker_client, secrets, sandbox=sandbox)
+    activities = build_activities(
+        settings, docker_client, secrets, sandbox=sandbox, bundle_store=bundle_store
+    )
     worker = build_worker(client, settings, activities)
     await asyncio.to_thread(_warm_pools, sandbox, settings)
     cleanup = asyncio.create_task(janitor(docker_client))
@@ -157,5 +165,4 @@ async def run_worker(
         await cleanup
     activities.close()
     sandbox.close()
-    if engine is not None:
-        engine.dispose()
+    engine.dispose()
