@@ -3,6 +3,7 @@ server (``moto_server``), started as a process on 127.0.0.1 for this module."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -24,7 +25,10 @@ from activities.bundle_store import check_bundle_store, open_bundle_store
 from activities.bundles import BundleNotFound, BundleStoreError
 from step_sdk.bundle import digest_of
 from stepwell_settings import Settings, settings_problems
+from tests.api.helpers import new_workspace
 from tests.api.step_bundles import bundle_bytes
+from ui_api.app import create_app
+from ui_api.services import Services
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -216,3 +220,28 @@ def test_s3_without_a_bucket_is_refused_naming_the_setting() -> None:
         open_bundle_store(unchecked)
     with pytest.raises(BundleStoreError, match="STEPWELL_S3_BUCKET must be set"):
         S3BundleStore("")
+
+
+async def test_a_push_while_the_bucket_is_unusable_is_a_503_and_nothing_is_registered(
+    s3_url: str, api_services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = f"missing-{uuid.uuid4().hex[:8]}"
+    services = dataclasses.replace(
+        api_services, bundles=open_bundle_store(_settings(s3_url, missing))
+    )
+    workspace = new_workspace(services)
+    transport = httpx.ASGITransport(app=create_app(services))
+    name = f"test.s3down{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(transport=transport, base_url="http://stepwell.test") as http:
+        pushed = await http.post(
+            "/v1/steps",
+            files={"bundle": ("bundle.tgz", bundle_bytes(name=name), "application/gzip")},
+            headers=workspace.headers,
+        )
+        assert pushed.status_code == 503, pushed.text
+        assert pushed.json()["error"]["code"] == "bundle_store_unavailable"
+        assert missing not in pushed.text  # the operator's details stay in the log
+        assert pushed.headers["Retry-After"]
+        versions = await http.get(f"/v1/steps/{name}/versions", headers=workspace.headers)
+        assert versions.status_code == 404, versions.text
+    assert f"bucket {missing!r}" in caplog.text
