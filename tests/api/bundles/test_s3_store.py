@@ -1,21 +1,13 @@
 """The S3 bundle store against a real S3-compatible server speaking HTTP: moto's standalone
-server (``moto_server``), started as a process on 127.0.0.1 for this module."""
+server (``moto_server``), started as a process on 127.0.0.1 (tests/api/bundles/moto.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -25,6 +17,7 @@ from activities.bundle_store import check_bundle_store, open_bundle_store
 from activities.bundles import BundleNotFound, BundleStoreError
 from step_sdk.bundle import digest_of
 from stepwell_settings import Settings, settings_problems
+from tests.api.bundles.moto import REGION, start_moto, stop_moto
 from tests.api.helpers import new_workspace
 from tests.api.step_bundles import bundle_bytes
 from ui_api.app import create_app
@@ -33,75 +26,7 @@ from ui_api.services import Services
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-MOTO_SERVER = str(Path(sys.executable).parent / "moto_server")
-REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start_moto(env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "moto_server exited"
-        try:
-            httpx.get(url, timeout=1)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("moto_server did not answer in 30 s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture(scope="module")
-def s3_url() -> Iterator[str]:
-    process, url = _start_moto()
-    yield url
-    _stop(process)
-
-
-@pytest.fixture(autouse=True)
-def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Test credentials in the environment, nothing from the machine's own AWS files."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture
-def s3(s3_url: str) -> S3Client:
-    return boto3.session.Session().client("s3", endpoint_url=s3_url, region_name=REGION)
-
-
-@pytest.fixture
-def bucket(s3: S3Client) -> str:
-    name = f"stepwell-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
+pytestmark = pytest.mark.usefixtures("s3_credentials")
 
 
 def _settings(url: str, bucket: str, **more: str) -> Settings:
@@ -200,7 +125,7 @@ def test_no_credentials_is_an_error_naming_them(
 
 def test_refused_credentials_are_an_error_naming_them(monkeypatch: pytest.MonkeyPatch) -> None:
     # this server checks access keys (moto's IAM enforcement from the first request on)
-    process, url = _start_moto({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    process, url = start_moto({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
     try:
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")
         store = open_bundle_store(_settings(url, "any-bucket"))
@@ -208,7 +133,7 @@ def test_refused_credentials_are_an_error_naming_them(monkeypatch: pytest.Monkey
             store.put(bundle_bytes(name="test.badcredentials"))
         assert "STEPWELL_S3_BUCKET" in str(refused.value)
     finally:
-        _stop(process)
+        stop_moto(process)
 
 
 def test_s3_without_a_bucket_is_refused_naming_the_setting() -> None:

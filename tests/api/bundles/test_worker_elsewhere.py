@@ -1,6 +1,6 @@
 """A worker that shares nothing on disk with the API runs the steps pushed to it: the API and a
-real ``stepwell worker`` process with different ``STEPWELL_HOME`` directories, one database (or
-bucket) between them."""
+real ``stepwell worker`` process with different ``STEPWELL_HOME`` directories, one database (and,
+with ``STEPWELL_BUNDLE_STORE=s3``, one bucket of moto's S3 server) between them."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from activities.bundle_db import DatabaseBundleStore
+from activities.bundle_s3 import S3BundleStore
 from step_sdk.bundle import digest_of
+from tests.api.bundles.moto import CREDENTIALS, REGION
 from tests.api.helpers import WorkspaceKey, finished, new_workspace
 from tests.api.step_bundles import bundle_bytes
 from ui_api.app import create_app
@@ -34,6 +36,22 @@ class Elsewhere:
         self.http, self.services, self.worker_home = http, services, worker_home
 
 
+@pytest.fixture(params=["database", "s3"])
+def store_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The bundle store the API and the worker are both configured with (environment form)."""
+    if request.param == "database":
+        return {}
+    s3_url: str = request.getfixturevalue("s3_url")
+    bucket: str = request.getfixturevalue("bucket")
+    return {
+        "STEPWELL_BUNDLE_STORE": "s3",
+        "STEPWELL_S3_BUCKET": bucket,
+        "STEPWELL_S3_ENDPOINT_URL": s3_url,
+        "STEPWELL_S3_REGION": REGION,
+        **CREDENTIALS,
+    }
+
+
 @pytest_asyncio.fixture
 async def elsewhere(
     api_services: Services,
@@ -41,16 +59,24 @@ async def elsewhere(
     tmp_path: Path,
     base_image: str,
     docker_client: docker.DockerClient,
+    store_settings: dict[str, str],
 ) -> AsyncIterator[Elsewhere]:
     """The API under test on a task queue of its own, and a worker process on it whose home is
-    another directory; only the database URL (and Temporal) is shared."""
+    another directory; only the database URL, the bundle store's settings (and Temporal) are
+    shared."""
     queue = f"elsewhere-{secrets.token_hex(4)}"
-    settings = api_services.settings.model_copy(update={"task_queue": queue})
+    store = {
+        name.removeprefix("STEPWELL_").lower(): value
+        for name, value in store_settings.items()
+        if name.startswith("STEPWELL_")
+    }
+    settings = api_services.settings.model_copy(update={"task_queue": queue, **store})
     services = build_services(settings, temporal.client, engine=create_engine(settings.database))
     worker_home = tmp_path / "worker-home"
     assert worker_home != settings.home
     env = {
         **os.environ,
+        **store_settings,
         "STEPWELL_HOME": str(worker_home),
         "STEPWELL_DATABASE_URL": settings.database,
         "STEPWELL_TEMPORAL_ADDRESS": temporal.client.service_client.config.target_host,
@@ -89,7 +115,8 @@ async def test_a_worker_with_its_own_home_runs_a_step_pushed_to_the_api(
         headers=workspace.headers,
     )
     assert pushed.status_code == 201, pushed.text
-    assert isinstance(services.bundles, DatabaseBundleStore)  # the default: the bundle table
+    kind = DatabaseBundleStore if services.settings.bundle_store == "database" else S3BundleStore
+    assert isinstance(services.bundles, kind)
     definition = {
         "name": "elsewhere",
         "steps": [{"id": "echo", "uses": f"{name}@1.0.0", "with": {"text": "{{ trigger.t }}"}}],
