@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
@@ -174,8 +175,13 @@ class BundleCache:
         assert self._directory is not None
         files = []
         for entry in os.scandir(self._directory):
-            if entry.name.endswith(".tgz") and entry.is_file():
+            try:
                 stat = entry.stat()
+            except FileNotFoundError:  # another thread trimmed or replaced it just now
+                continue
+            if entry.name.endswith(".partial") and stat.st_mtime < time.time() - 3600:
+                Path(entry.path).unlink(missing_ok=True)  # left by a worker that died mid-write
+            elif entry.name.endswith(".tgz"):
                 files.append((stat.st_mtime, stat.st_size, entry.path))
         total = sum(size for _, size, _ in files)
         for _, size, name in sorted(files):
