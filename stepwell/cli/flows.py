@@ -85,9 +85,13 @@ def run_flow(
             )
         fail(f"{definition_file} has {len(problems)} problem(s)", code=1)
     definition = FlowDefinition.model_validate(document)
+    try:
+        resolved = local.resolve(definition)  # puts the bundles into the store workers read
+    except BundleStoreError as exc:
+        fail(str(exc), code=1)
     request = FlowRunInput(
         definition=definition.document(),
-        steps=local.resolve(definition),
+        steps=resolved,
         trigger=trigger,
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
     )

@@ -6,12 +6,13 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from activities.bundle_db import BUNDLE, DatabaseBundleStore
-from activities.bundles import BundleNotFound
+from activities.bundles import BundleNotFound, BundleStoreError
 from step_sdk.bundle import digest_of
 from tests.api.step_bundles import bundle_bytes
 from ui_api.db import create_engine, migrate
@@ -141,3 +142,24 @@ def test_threads_pushing_the_same_bundle_at_once_all_succeed_with_one_row(
     assert failures == []
     assert answers == [digest_of(data)] * 8
     assert len(_rows(engine, digest_of(data))) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("sqlite:///{tmp}/never-migrated.db", id="sqlite-without-the-table"),
+        pytest.param("postgresql+psycopg://postgres@127.0.0.1:9/none", id="postgresql-unreachable"),
+    ],
+)
+def test_a_database_that_cannot_serve_bundles_is_an_error_naming_the_setting(
+    url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(url.format(tmp=tmp_path))
+    store = DatabaseBundleStore(engine)
+    try:
+        with pytest.raises(BundleStoreError, match="STEPWELL_DATABASE_URL"):
+            store.put(_bundle("nodatabase"))
+        with pytest.raises(BundleStoreError, match="STEPWELL_DATABASE_URL"):
+            store.get("sha256:" + "2" * 64)
+    finally:
+        engine.dispose()
