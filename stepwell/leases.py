@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import docker
 import sqlalchemy as sa
 
 from stepwell.background import run_periodically
@@ -53,6 +54,18 @@ def new_owner_id(hostname: str | None = None, pid: int | None = None) -> str:
     host = (hostname or socket.gethostname()).replace(":", "-")
     tail = f"/{pid if pid is not None else os.getpid()}/{secrets.token_hex(6)}"
     return host[: _ID_MAX - len(tail)] + tail
+
+
+def engine_id_of(docker_client: docker.DockerClient) -> str:
+    """The Docker engine's ``docker info`` ID: leases and layer uses are kept per engine.
+
+    Raises:
+        LeaseError: the engine reports none.
+    """
+    found = str(docker_client.info().get("ID") or "")
+    if not found:
+        raise LeaseError("the Docker engine reports no ID in 'docker info'")
+    return found
 
 
 def db_now(connection: sa.Connection) -> datetime:

@@ -150,18 +150,6 @@ def _warm_pools(sandbox: Sandbox, settings: Settings) -> None:
         log.warning("warm pools start with the first step: %s", exc)
 
 
-def engine_id_of(docker_client: docker.DockerClient) -> str:
-    """The Docker engine's ``docker info`` ID (what leases and layer uses are kept per).
-
-    Raises:
-        SandboxError: the engine reports none.
-    """
-    found = str(docker_client.info().get("ID") or "")
-    if not found:
-        raise SandboxError("the Docker engine reports no ID in 'docker info'")
-    return found
-
-
 async def register_lease(engine: sa.Engine, owner: str, engine_id: str, settings: Settings) -> str:
     """Bring the database's schema up to date (as the API does on start), register ``owner``'s
     lease and return the installation id; while the database is down (or a concurrent migration
@@ -218,7 +206,7 @@ async def run_worker(
             secrets = DatabaseSecrets(engine, box)
         docker_client = docker.from_env(timeout=120)
         docker_client.ping()
-        engine_id = await asyncio.to_thread(engine_id_of, docker_client)
+        engine_id = await asyncio.to_thread(leases.engine_id_of, docker_client)
         owner = leases.new_owner_id()
         installation = await register_lease(engine, owner, engine_id, settings)
         log.info("worker %s of installation %s on engine %s", owner, installation, engine_id)
