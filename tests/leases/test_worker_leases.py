@@ -22,6 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from sandbox import labels
 from stepwell import leases
+from tests.api.conftest import _postgres_database
+from tests.leases.conftest import _migrate
 from tests.leases.workers import (
     LEASES,
     WorkerProcess,
@@ -114,8 +116,6 @@ async def test_a_killed_workers_containers_and_lease_go_and_nothing_else_does(
 @pytest.fixture
 def postgres_url(tmp_path: Path) -> Iterator[str]:
     """A throwaway PostgreSQL database, migrated, whose connections the test may cut."""
-    from tests.leases.conftest import _migrate, _postgres_database
-
     for url in _postgres_database():
         _migrate(url)
         yield url
