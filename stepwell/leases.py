@@ -51,9 +51,14 @@ def new_owner_id(hostname: str | None = None, pid: int | None = None) -> str:
 
     It never has the legacy ``<hostname>:<pid>`` shape, so a janitor never judges it by pid.
     """
+    return owner_prefix(hostname, pid) + secrets.token_hex(6)
+
+
+def owner_prefix(hostname: str | None = None, pid: int | None = None) -> str:
+    """What every owner id of process ``pid`` on ``hostname`` starts with (default: this one)."""
     host = (hostname or socket.gethostname()).replace(":", "-")
-    tail = f"/{pid if pid is not None else os.getpid()}/{secrets.token_hex(6)}"
-    return host[: _ID_MAX - len(tail)] + tail
+    tail = f"/{pid if pid is not None else os.getpid()}/"
+    return host[: _ID_MAX - 12 - len(tail)] + tail
 
 
 def engine_id_of(docker_client: docker.DockerClient) -> str:

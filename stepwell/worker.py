@@ -38,6 +38,7 @@ from activities.bundles import BundleCache, LocalBundleStore
 from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
 from sandbox import labels
+from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
 from sandbox.images import ImageBuilder
 from sandbox.janitor import collect_containers, collect_layers
@@ -99,14 +100,14 @@ def build_activities(
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
 
 
-def check_sandbox_runtime(docker_client: docker.DockerClient, settings: Settings) -> None:
+def check_sandbox_runtime(docker_client: docker.DockerClient, config: SandboxConfig) -> None:
     """Refuse to start when steps cannot run under ``STEPWELL_SANDBOX_RUNTIME``.
 
     Raises:
         SandboxError: the runtime is not registered with the engine or cannot start a
-            container there (one probe container of the base image, when it is built).
+            container there (one probe container of the base image, when it is built; it carries
+            ``config``'s owner labels).
     """
-    config = settings.sandbox_config()
     check_runtime(docker_client, config, ImageBuilder(docker_client, config).find())
 
 
@@ -248,9 +249,7 @@ async def _serve(
     background = [asyncio.create_task(keeper.run())]
     try:
         config = settings.sandbox_config(owner=owner, installation=installation)
-        await asyncio.to_thread(
-            check_runtime, docker_client, config, ImageBuilder(docker_client, config).find()
-        )
+        await asyncio.to_thread(check_sandbox_runtime, docker_client, config)
         client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
         uses = LayerUseRecorder(engine, engine_id)
         # Its egress proxy starts with the first step that declares egress, and stops with us.
