@@ -27,6 +27,14 @@ def fleet_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A new SQLite database, migrated (where the kind of database does not matter)."""
+    url = f"sqlite:///{tmp_path / 'sqlite.db'}"
+    _migrate(url)
+    return url
+
+
+@pytest.fixture
 def fleet_engine(fleet_url: str) -> Iterator[sa.Engine]:
     engine = create_engine(fleet_url)
     yield engine

@@ -20,9 +20,12 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
+from activities.bundles import LocalBundleStore
 from sandbox import labels
 from stepwell import leases
+from stepwell.local_steps import LocalSteps
 from tests.api.conftest import _postgres_database
+from tests.flows.conftest import inline_step
 from tests.leases.conftest import _migrate
 from tests.leases.workers import (
     LEASES,
@@ -33,6 +36,9 @@ from tests.leases.workers import (
     until,
     worker_env,
 )
+from ui_api.db import create_engine
+from workflows.definition import FlowDefinition
+from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker]
 
@@ -209,6 +215,46 @@ async def test_a_worker_whose_lease_expired_in_an_outage_stops_taking_work(
         assert "LEASE LOST" in worker.text()
         assert containers_of(docker_client, owner) == set(), "it removes its own at stop"
         assert lease_of(engine, worker.process.pid) is None
+    finally:
+        await worker.kill()
+        engine.dispose()
+
+
+async def test_a_runs_history_names_the_worker_that_ran_each_step_by_its_owner_id(
+    temporal: WorkflowEnvironment,
+    docker_client: docker.DockerClient,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(sqlite_url)
+    queue = f"leases-{uuid.uuid4().hex[:8]}"
+    home = tmp_path / "w"
+    worker = await WorkerProcess.start(
+        worker_env(temporal, home, queue, sqlite_url, lease_s=3), tmp_path / "w.log"
+    )
+    try:
+        owner, _ = await registered(worker, engine, docker_client)
+        name = f"test.whoami{uuid.uuid4().hex[:6]}"
+        step = inline_step(name, "def main():\n    return 'ran'\n")
+        definition = FlowDefinition.model_validate(
+            {"name": "whoami", "steps": [{"id": "me", "uses": f"{name}@1.0.0"}]}
+        )
+        request = FlowRunInput(
+            definition=definition.document(),
+            steps=LocalSteps([step], LocalBundleStore(home / "bundles")).resolve(definition),
+        )
+        handle = await temporal.client.start_workflow(
+            FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=queue,
+            result_type=FlowRunOutput,
+        )  # fmt: skip
+        assert (await handle.result()).output == {"me": "ran"}
+        started = [
+            event.activity_task_started_event_attributes.identity
+            async for event in handle.fetch_history_events()
+            if event.HasField("activity_task_started_event_attributes")
+        ]
+        assert started == [owner]
+        assert await worker.terminate() == 0
     finally:
         await worker.kill()
         engine.dispose()
