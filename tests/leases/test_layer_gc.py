@@ -22,9 +22,13 @@ import sqlalchemy as sa
 from sandbox import labels
 from sandbox.config import SandboxConfig
 from sandbox.janitor import collect_layers
+from sandbox.layers import DEPS_REPOSITORY
+from sandbox.step_images import StepImages
+from step_sdk.requirements import parse_requirements
 from stepwell import leases
 from stepwell.layer_uses import LayerUseRecorder, recently_used
 from tests.leases.workers import STEPWELL, containers_of
+from tests.sandbox.conftest import make_bundle
 
 pytestmark = pytest.mark.docker
 FOURTEEN_DAYS_S = 14 * 86400
@@ -199,3 +203,31 @@ def test_the_gc_command_removes_a_dead_workers_containers_and_lease(
         for container in made.values():
             with contextlib.suppress(docker.errors.NotFound):
                 docker_client.api.remove_container(container, force=True)
+
+
+def test_the_sandbox_reports_each_layer_it_uses_to_its_recorder(
+    docker_client: docker.DockerClient, base_image: str, tmp_path: Path
+) -> None:
+    """The layer exists already (committed here under the tag the key gives), so nothing is
+    built: resolving the bundle twice reports its key once (a reuse within the minute is not
+    reported again)."""
+    config = replace(SandboxConfig(), cache_dir=tmp_path / "cache")
+    reported: list[str] = []
+    images = StepImages(docker_client, config, on_layer_use=reported.append)
+    wanted = (f"stepwell-test-{secrets.token_hex(4)}==1.0",)
+    key = images.layers.key(base_image, parse_requirements(list(wanted)))
+    tag = f"{DEPS_REPOSITORY}:{key[:40]}"
+    container = docker_client.api.create_container(base_image, command=["true"])["Id"]
+    try:
+        repository, _, version = tag.partition(":")
+        docker_client.api.commit(container, repository=repository, tag=version)
+    finally:
+        docker_client.api.remove_container(container, force=True)
+    try:
+        bundle = make_bundle("def main():\n    return 1\n", requirements=wanted)
+        first = images.for_bundle(bundle)
+        assert images.for_bundle(bundle) == first
+        assert reported == [key]
+        assert images.layers.builds == 0
+    finally:
+        docker_client.images.remove(tag)
