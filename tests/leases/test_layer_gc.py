@@ -10,6 +10,7 @@ import contextlib
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
@@ -47,7 +48,7 @@ def make_layer(
     made: list[str] = []
 
     def make(key: str) -> str:
-        container = docker_client.api.create_container(base_image, command=["true"])["Id"]
+        container = _scratch_container(docker_client, base_image)
         try:
             name, value = test_label.split("=")
             repository = f"stepwell/test-layer-{secrets.token_hex(4)}"
@@ -70,6 +71,13 @@ def make_layer(
             docker_client.images.remove(tag)
         except docker.errors.ImageNotFound:
             continue
+
+
+def _scratch_container(client: docker.DockerClient, image: str) -> str:
+    """A container to commit a layer from; it inherits the base image's ``stepwell.role``, so it
+    gets an expiry in the future, lest any janitor on the engine take it for a leftover."""
+    expires = {labels.EXPIRES: str(int(time.time()) + 600)}
+    return str(client.api.create_container(image, command=["true"], labels=expires)["Id"])
 
 
 def test_a_layer_another_worker_used_is_kept_and_an_unused_one_goes(
@@ -183,8 +191,10 @@ def test_the_gc_command_removes_a_dead_workers_containers_and_lease(
         for owner in (dead, live)
     }
     try:
+        deadline = time.monotonic() + 10
         while dead in leases.live_owners(fleet_engine, engine_id):
-            pass  # a fifth of a second
+            assert time.monotonic() < deadline, "a fifth-of-a-second lease never expired"
+            time.sleep(0.05)
         env = {
             **os.environ,
             "STEPWELL_HOME": str(tmp_path / "home"),
@@ -217,7 +227,7 @@ def test_the_sandbox_reports_each_layer_it_uses_to_its_recorder(
     wanted = (f"stepwell-test-{secrets.token_hex(4)}==1.0",)
     key = images.layers.key(base_image, parse_requirements(list(wanted)))
     tag = f"{DEPS_REPOSITORY}:{key[:40]}"
-    container = docker_client.api.create_container(base_image, command=["true"])["Id"]
+    container = _scratch_container(docker_client, base_image)
     try:
         repository, _, version = tag.partition(":")
         docker_client.api.commit(container, repository=repository, tag=version)
