@@ -33,6 +33,7 @@ from tests.leases.workers import (
     containers_of,
     lease_of,
     registered,
+    remove_installation_containers,
     until,
     worker_env,
 )
@@ -120,11 +121,12 @@ async def test_a_killed_workers_containers_and_lease_go_and_nothing_else_does(
 
 
 @pytest.fixture
-def postgres_url(tmp_path: Path) -> Iterator[str]:
+def postgres_url(docker_client: docker.DockerClient) -> Iterator[str]:
     """A throwaway PostgreSQL database, migrated, whose connections the test may cut."""
     for url in _postgres_database():
         _migrate(url)
         yield url
+        remove_installation_containers(docker_client, url)
 
 
 def _connections(admin: sa.Engine, database: str, allowed: bool) -> None:

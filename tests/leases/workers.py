@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -107,3 +108,20 @@ async def registered(
     row = lease_of(engine, pid)
     assert row is not None
     return str(row.id), containers_of(client, str(row.id), labels.ROLE_POOLED)
+
+
+def remove_installation_containers(client: docker.DockerClient, database_url: str) -> None:
+    """Remove every container of the installation of ``database_url`` (what a test's workers
+    left when it failed before stopping them cleanly)."""
+    from stepwell.leases import installation_id
+    from ui_api.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        installation = installation_id(engine)
+    finally:
+        engine.dispose()
+    wanted = {"label": f"{labels.INSTALLATION}={installation}"}
+    for summary in client.api.containers(all=True, filters=wanted):
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            client.api.remove_container(summary["Id"], force=True, v=True)
