@@ -24,6 +24,7 @@ from activities.bundle_store import check_bundle_store, open_bundle_store
 from activities.bundles import BundleStore, BundleStoreError
 from stepwell.cli import connections
 from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
+from stepwell.leases import LeaseLost
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
 from stepwell.temporal_runtime import connect, run_with_runtime
@@ -50,7 +51,7 @@ def worker() -> None:
     try:
         settings = Settings()
         run_with_runtime(lambda runtime: run_worker(settings, runtime=runtime))
-    except (InsecureSecretKey, BundleStoreError) as exc:
+    except (InsecureSecretKey, BundleStoreError, LeaseLost) as exc:
         fail(str(exc), code=1)
 
 
