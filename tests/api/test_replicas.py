@@ -174,7 +174,7 @@ async def test_simultaneous_schedule_changes_through_both_end_as_the_last_commit
         )
         assert created.status_code == 201, created.text
         schedule_id = created.json()["id"]
-        for round_ in range(4):
+        for round_ in range(6):
             calls = [
                 (first, "PUT", flow_path, {"definition": SLUG_FLOW}),
                 (second, "PUT", flow_path, {"definition": renamed}),
