@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     max_concurrent_steps: int = Field(4, ge=1, le=256)
     worker_shutdown_grace_s: float = Field(30, ge=0)
     heartbeat_timeout_s: float = Field(20, ge=2)
+    worker_lease_s: float = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="a worker's lease (seconds), renewed every third of it: once it has expired, "
+        "a janitor of any worker on the same engine removes that worker's containers",
+    )
+    janitor_every_s: float = Field(
+        60, ge=0.5, le=86400, description="seconds between two janitor passes of a worker"
+    )
     run_timeout_max_s: float = Field(
         24 * 3600,
         ge=1,
@@ -148,10 +158,15 @@ class Settings(BaseSettings):
         """The database URL in effect (SQLite under the home directory unless set)."""
         return self.database_url or f"sqlite:///{self.home / 'stepwell.db'}"
 
-    def sandbox_config(self) -> SandboxConfig:
-        """The sandbox's tunables, derived from these settings."""
+    def sandbox_config(
+        self, *, owner: str | None = None, installation: str | None = None
+    ) -> SandboxConfig:
+        """The sandbox's tunables, derived from these settings; ``owner`` and ``installation``
+        label its containers (a worker's lease, stepwell.leases; None: this process)."""
         return SandboxConfig(
             cache_dir=self.home / "cache",
+            owner=owner,
+            installation=installation,
             log_kb=self.sandbox_log_kb,
             pids_limit=self.sandbox_pids_limit,
             container_runtime=self.sandbox_runtime,

@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 from activities.bundles import LocalBundleStore
 from stepwell.cli import connections
 from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
+from stepwell.leases import LeaseLost
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
 from stepwell.temporal_runtime import connect, run_with_runtime
@@ -48,7 +49,7 @@ def worker() -> None:
     try:
         settings = Settings()
         run_with_runtime(lambda runtime: run_worker(settings, runtime=runtime))
-    except InsecureSecretKey as exc:
+    except (InsecureSecretKey, LeaseLost) as exc:
         fail(str(exc), code=1)
 
 
