@@ -70,6 +70,8 @@ def build_services(
         temporal=temporal,
         bundles=bundles or LocalBundleStore(settings.bundle_dir),
         box=box,
-        key_limiter=RateLimiter(settings.api_rate_per_s, settings.api_burst),
-        webhook_limiter=RateLimiter(settings.webhook_rate_per_s, settings.webhook_burst),
+        key_limiter=RateLimiter(engine, "api_key", settings.api_rate_per_s, settings.api_burst),
+        webhook_limiter=RateLimiter(
+            engine, "webhook", settings.webhook_rate_per_s, settings.webhook_burst
+        ),
     )
