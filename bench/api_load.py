@@ -52,7 +52,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import LocalBundleStore
+from activities.bundle_store import open_bundle_store
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
 from stepwell_settings import Settings
@@ -203,7 +203,7 @@ def seed(settings: Settings) -> tuple[str, Flow, FlowRunInput]:
     """A workspace, its key, the noop step and a flow using it; the flow's run input."""
     engine = create_engine(settings.database)
     migrate(engine)
-    digest = LocalBundleStore(settings.bundle_dir).put(NOOP_BUNDLE.data)
+    digest = open_bundle_store(settings, engine).put(NOOP_BUNDLE.data)
     with session_scope(engine) as session:
         workspace = create_workspace(session, "bench")
         _, key = create_key(session, workspace.id, "bench")

@@ -34,7 +34,8 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
-from activities.bundles import BundleCache, LocalBundleStore
+from activities.bundle_store import check_bundle_store, open_bundle_store
+from activities.bundles import BundleCache, BundleStore
 from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
 from sandbox import labels
@@ -92,10 +93,14 @@ def build_activities(
     secrets: SecretProvider | None = None,
     *,
     sandbox: Sandbox | None = None,
+    bundle_store: BundleStore | None = None,
 ) -> StepActivities:
-    """Step activities wired to the local Docker engine and bundle store."""
+    """Step activities wired to the local Docker engine and the configured bundle store
+    (``bundle_store``, else :func:`open_bundle_store`), cached under ``STEPWELL_HOME/cache``."""
     sandbox = sandbox or Sandbox(docker_client, settings.sandbox_config())
-    bundles = BundleCache(LocalBundleStore(settings.bundle_dir))
+    bundles = BundleCache(
+        bundle_store or open_bundle_store(settings), settings.home / "cache" / "bundles"
+    )
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
 
 
@@ -216,6 +221,8 @@ async def run_worker(
     try:
         if box is not None:
             secrets = DatabaseSecrets(engine, box)
+        bundle_store = open_bundle_store(settings, engine)
+        await asyncio.to_thread(check_bundle_store, bundle_store)
         docker_client = docker.from_env(timeout=120)
         docker_client.ping()
         engine_id = await asyncio.to_thread(engine_id_of, docker_client)
@@ -224,8 +231,8 @@ async def run_worker(
         log.info("worker %s of installation %s on engine %s", owner, installation, engine_id)
         try:
             lost = await _serve(
-                settings, secrets, stop, runtime, docker_client, engine, engine_id,
-                owner, installation,
+                settings, secrets, bundle_store, stop, runtime, docker_client, engine,
+                engine_id, owner, installation,
             )  # fmt: skip
         finally:
             removed = await asyncio.to_thread(_remove_own_containers, docker_client, owner)
@@ -242,6 +249,7 @@ async def run_worker(
 async def _serve(
     settings: Settings,
     secrets: SecretProvider | None,
+    bundle_store: BundleStore,
     stop: asyncio.Event | None,
     runtime: Runtime | None,
     docker_client: docker.DockerClient,
@@ -267,7 +275,9 @@ async def _serve(
         uses = LayerUseRecorder(engine, engine_id)
         # Its egress proxy starts with the first step that declares egress, and stops with us.
         sandbox = Sandbox(docker_client, config, on_layer_use=uses)
-        activities = build_activities(settings, docker_client, secrets, sandbox=sandbox)
+        activities = build_activities(
+            settings, docker_client, secrets, sandbox=sandbox, bundle_store=bundle_store
+        )
         worker = build_worker(client, settings, activities, identity=owner)
         await asyncio.to_thread(_warm_pools, sandbox, settings)
         background += _background_tasks(settings, docker_client, engine, engine_id, sandbox, uses)

@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     webhook_max_body_kb: int = Field(256, ge=1, le=10240)
     webhook_tolerance_s: int = Field(300, ge=1, description="signature timestamp tolerance")
     bundle_max_kb: int = Field(5120, ge=16, le=102400, description="largest step bundle accepted")
+    bundle_store: Literal["database", "s3"] = Field(
+        "database",
+        description="where pushed bundles live, for the API and every worker: 'database' (the "
+        "bundle table of STEPWELL_DATABASE_URL) or 's3' (STEPWELL_S3_BUCKET)",
+    )
+    s3_bucket: str | None = Field(None, description="the bucket of STEPWELL_BUNDLE_STORE=s3")
+    s3_prefix: str = Field("bundles/", description="object keys are <prefix><sha256 hex>.tgz")
+    s3_endpoint_url: str | None = Field(
+        None, description="an S3-compatible server's URL (default: AWS S3 of STEPWELL_S3_REGION)"
+    )
+    s3_region: str | None = Field(None, description="the bucket's region (default: boto3's)")
     egress: Literal["declared", "any-public", "off"] = Field(
         "declared",
         description="which step egress is honoured: 'declared' (listed hosts only; '*' refused at "
@@ -142,6 +153,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _s3_has_a_bucket(self) -> Settings:
+        if self.bundle_store == "s3" and not self.s3_bucket:
+            raise ValueError("STEPWELL_S3_BUCKET must be set when STEPWELL_BUNDLE_STORE=s3")
+        return self
+
+    @model_validator(mode="after")
     def _default_public_url(self) -> Settings:
         if not self.public_url:
             self.public_url = f"http://localhost:{self.api_port}"
@@ -149,8 +166,9 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def bundle_dir(self) -> Path:
-        """Where the local bundle store keeps bundles by digest."""
+    def legacy_bundle_dir(self) -> Path:
+        """Where an API before the shared bundle store kept bundles; copied into the configured
+        store when the API starts (:mod:`activities.bundle_import`), never read otherwise."""
         return self.home / "bundles"
 
     @property

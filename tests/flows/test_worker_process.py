@@ -17,10 +17,11 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import LocalBundleStore
+from activities.bundle_db import DatabaseBundleStore
 from sandbox import labels
 from stepwell.local_steps import LocalSteps
 from tests.flows.conftest import REPO, inline_step
+from ui_api.db import create_engine, migrate
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
 
@@ -40,6 +41,14 @@ def worker_env(temporal: WorkflowEnvironment, home: Path, queue: str) -> dict[st
         # created for the run has (a pooled one is created before any run exists).
         "STEPWELL_POOL_SIZE": "0",
     }
+
+
+def home_store(home: Path) -> DatabaseBundleStore:
+    """The bundle store a worker with ``STEPWELL_HOME=home`` reads by default: the bundle table
+    of the SQLite database under ``home`` (migrated here, as the API would)."""
+    engine = create_engine(f"sqlite:///{home / 'stepwell.db'}")
+    migrate(engine)
+    return DatabaseBundleStore(engine)
 
 
 async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -78,7 +87,7 @@ async def nap_run_losing_its_worker(
     )
     request = FlowRunInput(
         definition=definition.document(),
-        steps=LocalSteps([nap], LocalBundleStore(home / "bundles")).resolve(definition),
+        steps=LocalSteps([nap], home_store(home)).resolve(definition),
         heartbeat_timeout_s=3,
     )
     first = await start_worker(env)
@@ -219,9 +228,7 @@ async def test_a_worker_keeps_pools_warm_says_so_and_drains_them_on_sigterm(
         )
         request = FlowRunInput(
             definition=definition.document(),
-            steps=LocalSteps([echo], LocalBundleStore(tmp_path / "home" / "bundles")).resolve(
-                definition
-            ),
+            steps=LocalSteps([echo], home_store(tmp_path / "home")).resolve(definition),
         )
         result = await temporal.client.execute_workflow(
             FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=queue,
