@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC
 
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client
@@ -18,6 +19,7 @@ class Started:
 
     identity: str
     attempt: int
+    at: float  # Unix time (s) the attempt started
 
 
 async def activity_starts(client: Client, run_id: str) -> list[Started]:
@@ -26,7 +28,8 @@ async def activity_starts(client: Client, run_id: str) -> list[Started]:
     async for event in client.get_workflow_handle(run_id).fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             started = event.activity_task_started_event_attributes
-            found.append(Started(started.identity, started.attempt))
+            at = event.event_time.ToDatetime(tzinfo=UTC).timestamp()
+            found.append(Started(started.identity, started.attempt, at))
     return found
 
 
