@@ -123,8 +123,8 @@ class SecondEngine:
         (``leftovers``), and delete its root."""
         if self.client is not None:
             try:
-                for container in self.client.containers.list(all=True):
-                    container.remove(force=True, v=True)
+                for summary in self.client.api.containers(all=True):
+                    self.client.api.remove_container(summary["Id"], force=True, v=True)
             except docker.errors.DockerException:
                 pass  # a daemon that does not answer is stopped below all the same
             self.client.close()

@@ -11,6 +11,7 @@ mount or process of the second engine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -92,10 +93,12 @@ class Fleet:
 
     def containers_of(self, owner: str, engine_id: str) -> list[str]:
         """Names of the containers on that engine whose ``stepwell.owner`` is ``owner``."""
-        found = self.engines[engine_id].containers.list(
+        # the low-level list: the high-level one inspects each container, and one removed
+        # meanwhile (by a janitor) would fail it
+        found = self.engines[engine_id].api.containers(
             all=True, filters={"label": f"{labels.OWNER}={owner}"}
         )
-        return [str(container.name) for container in found]
+        return [str(summary["Names"][0]).lstrip("/") for summary in found]
 
 
 def _create_database() -> str:
@@ -173,6 +176,8 @@ def _common_env(database_url: str, temporal_address: str, task_queue: str) -> di
         "STEPWELL_DATABASE_URL": database_url,
         "STEPWELL_TEMPORAL_ADDRESS": temporal_address,
         "STEPWELL_TASK_QUEUE": task_queue,
+        # read where runs start (the API): it goes into each run's activity options
+        "STEPWELL_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
     }
 
 
@@ -200,7 +205,6 @@ def _start_worker(root: Path, name: str, engine: tuple[str, str], common: dict[s
         **common,
         "STEPWELL_HOME": str(home),
         "DOCKER_HOST": docker_host,
-        "STEPWELL_HEARTBEAT_TIMEOUT_S": str(HEARTBEAT_TIMEOUT_S),
         "STEPWELL_WORKER_LEASE_S": str(LEASE_S),
         "STEPWELL_JANITOR_EVERY_S": str(JANITOR_EVERY_S),
         "STEPWELL_WORKER_SHUTDOWN_GRACE_S": "5",
@@ -341,9 +345,10 @@ def _stop_children(
             continue
         engine = engines[worker.engine_id]
         label = f"{labels.OWNER}={worker.owner}"
-        for container in engine.containers.list(all=True, filters={"label": label}):
-            leftovers.append(f"{worker.name}: container {container.name} outlived it")
-            container.remove(force=True, v=True)
+        for summary in engine.api.containers(all=True, filters={"label": label}):
+            leftovers.append(f"{worker.name}: container {summary['Names'][0]} outlived it")
+            with contextlib.suppress(docker.errors.NotFound):
+                engine.api.remove_container(summary["Id"], force=True, v=True)
 
 
 def _check_teardown(leftovers: list[str]) -> None:

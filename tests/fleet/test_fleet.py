@@ -15,12 +15,10 @@ The figures (runs, spread per worker, seconds to recover) are printed and writte
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +33,7 @@ from sandbox.config import SandboxConfig
 from sandbox.images import ImageBuilder
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
+from tests.fleet.figures import OUTPUT, record
 from tests.fleet.history import activity_starts, running_on, spread
 from tests.fleet.stack import (
     HEARTBEAT_TIMEOUT_S,
@@ -48,8 +47,6 @@ from tests.fleet.stack import (
 
 pytestmark = [pytest.mark.temporal, pytest.mark.docker, pytest.mark.timeout(900)]
 
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "fleet"
-FIGURES: dict[str, Any] = {}
 RUNS = 30
 RUN_TIMEOUT_S = 240
 NAP_SOURCE = b"""import time
@@ -105,7 +102,6 @@ class Catalogue:
 
 @pytest.fixture(scope="module")
 def fleet(
-    request: pytest.FixtureRequest,
     docker_client: docker.DockerClient,
     sandbox_config: SandboxConfig,
     base_image: str,
@@ -117,7 +113,6 @@ def fleet(
     tag = ImageBuilder(docker_client, sandbox_config).tag
     with running_fleet(root, docker_client, [tag]) as running:
         yield running
-    _write_figures(request.config)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -180,7 +175,7 @@ async def test_runs_spread_over_every_worker(
     assert set(counts) <= set(names), f"steps ran under unknown identities: {counts}"
     assert sum(counts.values()) == 2 * RUNS, counts
     per_worker = {names[owner]: counts[owner] for owner in names}
-    FIGURES["spread"] = {"runs": RUNS, "steps": 2 * RUNS, "steps_per_worker": per_worker}
+    record("spread", {"runs": RUNS, "steps": 2 * RUNS, "steps_per_worker": per_worker})
     assert all(per_worker.values()), f"a worker ran no step: {per_worker}"
 
 
@@ -239,18 +234,21 @@ async def test_a_killed_worker_loses_no_run_and_leaves_no_container(
     ]
     assert retried, "the killed worker's step was not retried on another worker"
     cleaned_s = await asyncio.wait_for(cleanup, 60) - killed_at
-    FIGURES["kill"] = {
-        "runs": len(run_ids),
-        "killed": victim.name,
-        "its_containers_at_kill": len(containers),
-        "heartbeat_timeout_s": HEARTBEAT_TIMEOUT_S,
-        "lease_s": LEASE_S,
-        "janitor_every_s": JANITOR_EVERY_S,
-        "step_retried_after_s": round(min(start.at for start in retried) - killed_at, 1),
-        "retried_on": sorted({_names(fleet)[start.identity] for start in retried}),
-        "containers_gone_after_s": round(cleaned_s, 1),
-        "all_runs_done_after_s": round(recovered_s, 1),
-    }
+    record(
+        "kill",
+        {
+            "runs": len(run_ids),
+            "killed": victim.name,
+            "its_containers_at_kill": len(containers),
+            "heartbeat_timeout_s": HEARTBEAT_TIMEOUT_S,
+            "lease_s": LEASE_S,
+            "janitor_every_s": JANITOR_EVERY_S,
+            "step_retried_after_s": round(min(start.at for start in retried) - killed_at, 1),
+            "retried_on": sorted({_names(fleet)[start.identity] for start in retried}),
+            "containers_gone_after_s": round(cleaned_s, 1),
+            "all_runs_done_after_s": round(recovered_s, 1),
+        },
+    )
 
 
 async def _containers_gone(fleet: Fleet, victim: Worker, neighbour: Worker) -> float:
@@ -272,20 +270,7 @@ async def test_webhook_rate_limit_holds_across_api_processes(
             answers.append(delivered)
     codes = [answer.status_code for answer in answers]
     accepted = [answer.json()["run_id"] for answer in answers if answer.status_code == 202]
-    FIGURES["webhook_limit"] = {"burst": WEBHOOK_BURST, "deliveries": len(codes), "codes": codes}
+    record("webhook_limit", {"burst": WEBHOOK_BURST, "deliveries": len(codes), "codes": codes})
     await _wait_succeeded(fleet, temporal, accepted)
     assert len(accepted) == WEBHOOK_BURST, codes
     assert codes.count(429) == len(codes) - WEBHOOK_BURST, codes
-
-
-def _write_figures(config: pytest.Config) -> None:
-    """Show the figures the tests recorded (even under -q) and keep them in
-    test-output/fleet/figures.json."""
-    if not FIGURES:
-        return
-    text = json.dumps(FIGURES, indent=2)
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    (OUTPUT / "figures.json").write_text(text + "\n")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nfleet figures: {text}")

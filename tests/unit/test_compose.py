@@ -224,7 +224,11 @@ def test_workers_have_a_lease_and_a_janitor_period(config: Config) -> None:
     env = environment(config, "worker")
     lease, every = float(env["STEPWELL_WORKER_LEASE_S"]), float(env["STEPWELL_JANITOR_EVERY_S"])
     assert lease > 0 and every > 0
-    assert float(env["STEPWELL_HEARTBEAT_TIMEOUT_S"]) > 0
+
+
+def test_the_api_sets_the_heartbeat_timeout_of_the_runs_it_starts(config: Config) -> None:
+    # a dead worker's step is retried elsewhere after it: the API puts it into each run
+    assert float(environment(config, "api")["STEPWELL_HEARTBEAT_TIMEOUT_S"]) > 0
 
 
 def test_postgres_keeps_its_data_in_a_named_volume(config: Config) -> None:
