@@ -21,6 +21,7 @@ from ui_api.locks import KeyedLocks
 from ui_api.metrics import Metrics
 from ui_api.runs.launcher import FrozenSteps
 from ui_api.secrets.crypto import SecretBox, secret_box
+from ui_api.shared_locks import open_shared_locks
 
 T = TypeVar("T")
 
@@ -36,7 +37,8 @@ class Services:
     webhook_limiter: RateLimiter
     metrics: Metrics = field(default_factory=Metrics)
     frozen_steps: FrozenSteps = field(default_factory=FrozenSteps)
-    # held while a change moves a workspace's schedules (see ui_api.schedules.service)
+    # held while a change moves a flow's schedules (see ui_api.schedules.service); across API
+    # processes when build_services made it (ui_api.shared_locks)
     schedule_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     # the threads async routes run their database work on (plain ``def`` routes use FastAPI's)
@@ -86,4 +88,5 @@ def build_services(
         webhook_limiter=RateLimiter(
             engine, "webhook", settings.webhook_rate_per_s, settings.webhook_burst
         ),
+        schedule_locks=KeyedLocks(shared=open_shared_locks(engine)),
     )

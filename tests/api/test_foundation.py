@@ -86,7 +86,10 @@ async def test_rate_limit_per_key_answers_429_with_headers(
         **{
             **api_services.__dict__,
             "key_limiter": RateLimiter(
-                api_services.engine, f"t{secrets.token_hex(4)}", rate=0.5, burst=3,
+                api_services.engine,
+                f"t{secrets.token_hex(4)}",
+                rate=0.5,
+                burst=3,
                 clock=lambda: 1000.0,
             ),
         }

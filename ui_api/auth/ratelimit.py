@@ -42,8 +42,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ui_api.fleet.models import RateBucket
 
 
 @dataclass(frozen=True)
@@ -65,31 +69,45 @@ class Decision:
         return headers
 
 
-def _functions(dialect: str) -> tuple[str, str, str]:
-    """(now in Unix seconds, two-argument max, two-argument min) in this SQL dialect."""
+_BUCKET = RateBucket.__table__  # type: ignore[attr-defined]
+
+
+def _statements(dialect: str, injected_clock: bool, name: str) -> tuple[sa.Executable, ...]:
+    """(take, peek, prune) of limiter ``name`` in this SQL dialect; ``now`` is a bind parameter
+    when the clock is injected."""
+    bucket = _BUCKET.c
+    hi: Callable[..., Any]  # two-argument max and min: greatest/least, or SQLite's max/min
+    lo: Callable[..., Any]
     if dialect == "postgresql":
-        return "CAST(EXTRACT(EPOCH FROM now()) AS DOUBLE PRECISION)", "greatest", "least"
-    if dialect == "sqlite":
-        return "((julianday('now') - 2440587.5) * 86400.0)", "max", "min"
-    raise ValueError(f"rate limits: unsupported database dialect {dialect!r}")
-
-
-def _statements(dialect: str, injected_clock: bool) -> tuple[sa.TextClause, ...]:
-    now, hi, lo = _functions(dialect)
+        insert: Callable[..., Any] = postgresql.insert
+        now: sa.ColumnElement[float] = sa.cast(sa.extract("epoch", sa.func.now()), sa.Double)
+        hi, lo = sa.func.greatest, sa.func.least
+    elif dialect == "sqlite":
+        insert = sqlite.insert
+        now = (sa.func.julianday("now") - 2440587.5) * 86400.0
+        hi, lo = sa.func.max, sa.func.min
+    else:
+        raise ValueError(f"rate limits: unsupported database dialect {dialect!r}")
     if injected_clock:
-        now = ":now"
-    elapsed = f"{hi}({now} - rate_bucket.updated_at, 0.0)"
-    refilled = f"{lo}(:burst, rate_bucket.tokens + {elapsed} * :rate)"
-    take = sa.text(
-        f"INSERT INTO rate_bucket (key, tokens, updated_at) VALUES (:key, :burst - 1.0, {now}) "
-        f"ON CONFLICT (key) DO UPDATE SET tokens = {refilled} - 1.0, "
-        f"updated_at = {hi}(rate_bucket.updated_at, {now}) "
-        f"WHERE {refilled} >= 1.0 RETURNING tokens"
+        now = sa.bindparam("now", type_=sa.Double)
+    burst = sa.bindparam("burst", type_=sa.Double)
+    rate = sa.bindparam("rate", type_=sa.Double)
+    elapsed = hi(now - bucket.updated_at, sa.literal(0.0))
+    refilled = lo(burst, bucket.tokens + elapsed * rate)
+    take = (
+        insert(_BUCKET)
+        .values(key=sa.bindparam("key"), tokens=burst - 1.0, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[bucket.key],
+            set_={"tokens": refilled - 1.0, "updated_at": hi(bucket.updated_at, now)},
+            where=refilled >= 1.0,
+        )
+        .returning(bucket.tokens)
     )
-    peek = sa.text(f"SELECT {refilled} FROM rate_bucket WHERE key = :key")
-    prune = sa.text(
-        f"DELETE FROM rate_bucket WHERE key LIKE :prefix AND "
-        f"rate_bucket.tokens + {elapsed} * :rate >= :burst"
+    peek = sa.select(refilled).where(bucket.key == sa.bindparam("key"))
+    prune = sa.delete(_BUCKET).where(
+        bucket.key.startswith(f"{name}:", autoescape=True),
+        bucket.tokens + elapsed * rate >= burst,
     )
     return take, peek, prune
 
@@ -115,7 +133,9 @@ class RateLimiter:
         self.rate = rate
         self.burst = burst
         self._clock = clock
-        self._take, self._peek, self._prune = _statements(engine.dialect.name, clock is not None)
+        self._take, self._peek, self._prune = _statements(
+            engine.dialect.name, clock is not None, name
+        )
         self._prune_every_s = prune_every_s
         self._next_prune = time.monotonic() + prune_every_s
         self._prune_lock = threading.Lock()
@@ -158,8 +178,7 @@ class RateLimiter:
 
     def prune(self) -> int:
         """Delete this limiter's buckets that have refilled to full; return how many."""
-        params = self._params("%")
-        params["prefix"] = params.pop("key")
+        params = self._params("")
         with self.engine.begin() as connection:
             return connection.execute(self._prune, params).rowcount
 
