@@ -59,6 +59,10 @@ def collect_containers(
             removed.append(str(summary["Id"]))
         except NotFound:
             continue
+        except APIError as exc:
+            if exc.status_code == 409:  # another janitor on this engine is removing it
+                continue
+            raise
     return removed
 
 

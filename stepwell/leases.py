@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import docker
 import sqlalchemy as sa
 
 from stepwell.background import run_periodically
@@ -50,9 +51,26 @@ def new_owner_id(hostname: str | None = None, pid: int | None = None) -> str:
 
     It never has the legacy ``<hostname>:<pid>`` shape, so a janitor never judges it by pid.
     """
+    return owner_prefix(hostname, pid) + secrets.token_hex(6)
+
+
+def owner_prefix(hostname: str | None = None, pid: int | None = None) -> str:
+    """What every owner id of process ``pid`` on ``hostname`` starts with (default: this one)."""
     host = (hostname or socket.gethostname()).replace(":", "-")
-    tail = f"/{pid if pid is not None else os.getpid()}/{secrets.token_hex(6)}"
-    return host[: _ID_MAX - len(tail)] + tail
+    tail = f"/{pid if pid is not None else os.getpid()}/"
+    return host[: _ID_MAX - 12 - len(tail)] + tail
+
+
+def engine_id_of(docker_client: docker.DockerClient) -> str:
+    """The Docker engine's ``docker info`` ID: leases and layer uses are kept per engine.
+
+    Raises:
+        LeaseError: the engine reports none.
+    """
+    found = str(docker_client.info().get("ID") or "")
+    if not found:
+        raise LeaseError("the Docker engine reports no ID in 'docker info'")
+    return found
 
 
 def db_now(connection: sa.Connection) -> datetime:

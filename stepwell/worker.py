@@ -39,6 +39,7 @@ from activities.bundles import BundleCache, BundleStore
 from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
 from sandbox import labels
+from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
 from sandbox.images import ImageBuilder
 from sandbox.janitor import collect_containers, collect_layers
@@ -104,14 +105,14 @@ def build_activities(
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
 
 
-def check_sandbox_runtime(docker_client: docker.DockerClient, settings: Settings) -> None:
+def check_sandbox_runtime(docker_client: docker.DockerClient, config: SandboxConfig) -> None:
     """Refuse to start when steps cannot run under ``STEPWELL_SANDBOX_RUNTIME``.
 
     Raises:
         SandboxError: the runtime is not registered with the engine or cannot start a
-            container there (one probe container of the base image, when it is built).
+            container there (one probe container of the base image, when it is built; it carries
+            ``config``'s owner labels).
     """
-    config = settings.sandbox_config()
     check_runtime(docker_client, config, ImageBuilder(docker_client, config).find())
 
 
@@ -153,18 +154,6 @@ def _warm_pools(sandbox: Sandbox, settings: Settings) -> None:
         sandbox.seed_pools()  # the pools log each key they keep warm ("keeping warm: ...")
     except SandboxError as exc:
         log.warning("warm pools start with the first step: %s", exc)
-
-
-def engine_id_of(docker_client: docker.DockerClient) -> str:
-    """The Docker engine's ``docker info`` ID (what leases and layer uses are kept per).
-
-    Raises:
-        SandboxError: the engine reports none.
-    """
-    found = str(docker_client.info().get("ID") or "")
-    if not found:
-        raise SandboxError("the Docker engine reports no ID in 'docker info'")
-    return found
 
 
 async def register_lease(engine: sa.Engine, owner: str, engine_id: str, settings: Settings) -> str:
@@ -225,7 +214,7 @@ async def run_worker(
         await asyncio.to_thread(check_bundle_store, bundle_store)
         docker_client = docker.from_env(timeout=120)
         docker_client.ping()
-        engine_id = await asyncio.to_thread(engine_id_of, docker_client)
+        engine_id = await asyncio.to_thread(leases.engine_id_of, docker_client)
         owner = leases.new_owner_id()
         installation = await register_lease(engine, owner, engine_id, settings)
         log.info("worker %s of installation %s on engine %s", owner, installation, engine_id)
@@ -268,9 +257,7 @@ async def _serve(
     background = [asyncio.create_task(keeper.run())]
     try:
         config = settings.sandbox_config(owner=owner, installation=installation)
-        await asyncio.to_thread(
-            check_runtime, docker_client, config, ImageBuilder(docker_client, config).find()
-        )
+        await asyncio.to_thread(check_sandbox_runtime, docker_client, config)
         client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
         uses = LayerUseRecorder(engine, engine_id)
         # Its egress proxy starts with the first step that declares egress, and stops with us.
