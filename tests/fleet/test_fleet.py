@@ -234,6 +234,11 @@ async def test_a_killed_worker_loses_no_run_and_leaves_no_container(
     ]
     assert retried, "the killed worker's step was not retried on another worker"
     cleaned_s = await asyncio.wait_for(cleanup, 60) - killed_at
+    # the same janitor pass deletes the expired lease, just after the containers
+    deadline = time.monotonic() + 30
+    while _has_lease(fleet, victim.owner):
+        assert time.monotonic() < deadline, "the dead worker's lease was never deleted"
+        await asyncio.sleep(0.25)
     record(
         "kill",
         {
@@ -249,6 +254,14 @@ async def test_a_killed_worker_loses_no_run_and_leaves_no_container(
             "all_runs_done_after_s": round(recovered_s, 1),
         },
     )
+
+
+def _has_lease(fleet: Fleet, owner: str) -> bool:
+    with fleet.database.connect() as connection:
+        found = connection.execute(
+            sa.text("SELECT id FROM worker_lease WHERE id = :owner"), {"owner": owner}
+        ).scalar_one_or_none()
+    return found is not None
 
 
 async def _containers_gone(fleet: Fleet, victim: Worker, neighbour: Worker) -> float:
