@@ -220,8 +220,8 @@ async def run_worker(
         log.info("worker %s of installation %s on engine %s", owner, installation, engine_id)
         try:
             lost = await _serve(
-                settings, secrets, stop, runtime, docker_client, engine, engine_id,
-                owner, installation, bundle_store,
+                settings, secrets, bundle_store, stop, runtime, docker_client, engine,
+                engine_id, owner, installation,
             )  # fmt: skip
         finally:
             removed = await asyncio.to_thread(_remove_own_containers, docker_client, owner)
@@ -238,6 +238,7 @@ async def run_worker(
 async def _serve(
     settings: Settings,
     secrets: SecretProvider | None,
+    bundle_store: BundleStore,
     stop: asyncio.Event | None,
     runtime: Runtime | None,
     docker_client: docker.DockerClient,
@@ -245,7 +246,6 @@ async def _serve(
     engine_id: str,
     owner: str,
     installation: str,
-    bundle_store: BundleStore,
 ) -> bool:
     """Run the registered worker until stopped; return True if it stopped for a lost lease."""
     if stop is None:

@@ -51,7 +51,7 @@ def worker() -> None:
     try:
         settings = Settings()
         run_with_runtime(lambda runtime: run_worker(settings, runtime=runtime))
-    except (InsecureSecretKey, BundleStoreError, LeaseLost) as exc:
+    except (InsecureSecretKey, LeaseLost, BundleStoreError) as exc:
         fail(str(exc), code=1)
 
 

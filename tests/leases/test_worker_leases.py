@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import LocalBundleStore
+from activities.bundle_db import DatabaseBundleStore
 from sandbox import labels
 from stepwell import leases
 from stepwell.local_steps import LocalSteps
@@ -243,7 +243,7 @@ async def test_a_runs_history_names_the_worker_that_ran_each_step_by_its_owner_i
         )
         request = FlowRunInput(
             definition=definition.document(),
-            steps=LocalSteps([step], LocalBundleStore(home / "bundles")).resolve(definition),
+            steps=LocalSteps([step], DatabaseBundleStore(engine)).resolve(definition),
         )
         handle = await temporal.client.start_workflow(
             FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=queue,

@@ -25,6 +25,7 @@ from ui_api.runs import search_attributes
 REPO = Path(__file__).resolve().parents[2]
 BASE = "docker-compose.yml"
 SOCKET = "docker-compose.socket.yml"
+SECOND_HOST = "docker-compose.second-host.yml"
 PLATFORM = {"postgres", "temporal", "temporal-ui", "api", "worker"}
 REQUIRED = {
     "STEPWELL_SECRET_KEY": "s3cret-" + "x" * 40,
@@ -33,6 +34,7 @@ REQUIRED = {
     "WORKER_DOCKER_HOST": "tcp://sandbox-1.internal:2376",
 }
 SOCKET_REQUIRED = {"WORKER_DOCKER_GID": "998"}
+SECOND_HOST_REQUIRED = {"WORKER_B_DOCKER_HOST": "tcp://sandbox-2.internal:2376"}
 
 Config = dict[str, Any]
 
@@ -76,6 +78,11 @@ def socket_config() -> Config:
     return merged_config(BASE, SOCKET, env={**REQUIRED, **SOCKET_REQUIRED})
 
 
+@pytest.fixture(scope="module")
+def second_host_config() -> Config:
+    return merged_config(BASE, SECOND_HOST, env={**REQUIRED, **SECOND_HOST_REQUIRED})
+
+
 def service(config: Config, name: str) -> Config:
     found = config["services"][name]
     assert isinstance(found, dict)
@@ -87,10 +94,15 @@ def environment(config: Config, name: str) -> dict[str, str]:
 
 
 def mounts(config: Config, name: str) -> list[tuple[str, str, str]]:
-    """(source, target, mode) of each volume of a service, from ``config``'s short syntax."""
+    """(source, target, mode) of each volume of a service, from ``config``'s short syntax;
+    an anonymous volume's source is ``""``."""
     found = []
     for volume in service(config, name).get("volumes") or []:
-        source, target, *mode = str(volume).split(":")
+        parts = str(volume).split(":")
+        if len(parts) == 1:
+            found.append(("", parts[0], "rw"))
+            continue
+        source, target, *mode = parts
         found.append((source, target, mode[0] if mode else "rw"))
     return found
 
@@ -187,13 +199,36 @@ def test_workers_can_be_scaled(config: Config) -> None:
     assert not worker.get("ports")
 
 
-def test_api_and_workers_share_the_bundle_store(config: Config) -> None:
-    home = environment(config, "api")["STEPWELL_HOME"]
-    assert environment(config, "worker")["STEPWELL_HOME"] == home
-    api_volume = {source for source, target, _ in mounts(config, "api") if target == home}
-    worker_volume = {source for source, target, _ in mounts(config, "worker") if target == home}
-    assert api_volume == worker_volume
-    assert api_volume <= set(config["volumes"])
+def test_api_and_workers_share_no_volume(config: Config) -> None:
+    assert not mounts(config, "api"), "the API keeps nothing on disk"
+    worker_sources = {source for source, _, _ in mounts(config, "worker")}
+    assert not worker_sources & set(config.get("volumes") or {}), "a named volume is shared"
+
+
+def test_each_worker_replica_has_its_own_home(config: Config) -> None:
+    # STEPWELL_HOME is the image's /var/lib/stepwell: an anonymous volume there is one per
+    # container, so `--scale worker=N` gives every replica its own cache
+    home = [
+        source for source, target, _ in mounts(config, "worker") if target == "/var/lib/stepwell"
+    ]
+    assert home == [""]
+    assert "STEPWELL_HOME" not in environment(config, "worker")
+
+
+def test_api_and_workers_use_the_same_bundle_store(config: Config) -> None:
+    api, worker = environment(config, "api"), environment(config, "worker")
+    assert api["STEPWELL_BUNDLE_STORE"] == worker["STEPWELL_BUNDLE_STORE"] == "database"
+
+
+def test_workers_have_a_lease_and_a_janitor_period(config: Config) -> None:
+    env = environment(config, "worker")
+    lease, every = float(env["STEPWELL_WORKER_LEASE_S"]), float(env["STEPWELL_JANITOR_EVERY_S"])
+    assert lease > 0 and every > 0
+
+
+def test_the_api_sets_the_heartbeat_timeout_of_the_runs_it_starts(config: Config) -> None:
+    # a dead worker's step is retried elsewhere after it: the API puts it into each run
+    assert float(environment(config, "api")["STEPWELL_HEARTBEAT_TIMEOUT_S"]) > 0
 
 
 def test_postgres_keeps_its_data_in_a_named_volume(config: Config) -> None:
@@ -234,6 +269,38 @@ def test_every_stepwell_variable_is_a_real_setting(config: Config) -> None:
     for name in ("api", "worker"):
         unknown = {key for key in environment(config, name) if key.startswith("STEPWELL_")}
         assert unknown - fields == set(), name
+
+
+# --- more Docker hosts --------------------------------------------------------------------------
+
+
+def test_second_host_override_needs_its_docker_host() -> None:
+    result = compose("config", "-q", files=(BASE, SECOND_HOST))
+    assert result.returncode != 0
+    assert "WORKER_B_DOCKER_HOST" in result.stderr
+
+
+def test_second_host_worker_is_the_worker_on_another_engine(second_host_config: Config) -> None:
+    worker = dict(service(second_host_config, "worker"))
+    worker_b = dict(service(second_host_config, "worker-b"))
+    assert (
+        environment(second_host_config, "worker-b")["DOCKER_HOST"]
+        == (SECOND_HOST_REQUIRED["WORKER_B_DOCKER_HOST"])
+    )
+    certs = "/etc/stepwell/docker-certs"
+    for definition in (worker, worker_b):
+        definition["environment"] = {
+            key: value for key, value in definition["environment"].items() if key != "DOCKER_HOST"
+        }
+        definition["volumes"] = sorted(
+            volume for volume in definition["volumes"] if certs not in str(volume)
+        )
+    assert worker_b == worker
+    sources = {
+        source for name in ("worker", "worker-b") for source, target, _ in
+        mounts(second_host_config, name) if target == certs
+    }  # fmt: skip
+    assert len(sources) == 2, "each engine has its own client certificate"
 
 
 # --- what faces the network ----------------------------------------------------------------------
