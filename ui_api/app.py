@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from ui_api.artifacts import router as artifacts
 from ui_api.auth import router as keys
 from ui_api.console import STATIC, SecurityHeaders, install_console
 from ui_api.errors import ErrorResponse, install_error_handlers
@@ -67,7 +68,7 @@ def create_app(services: Services, *, console: Path = STATIC) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     services.metrics.install(app)
-    for module in (health, keys, steps, flows, runs, webhooks, schedules, secrets):
+    for module in (health, keys, steps, flows, runs, artifacts, webhooks, schedules, secrets):
         app.include_router(module.router)
     install_console(app, console)
     return app
