@@ -44,7 +44,7 @@ SAVER = inline_step(
     def main(ctx: StepContext) -> int:
         ctx.artifacts.save("shot.png", {PNG!r}, "image/png")
         ctx.artifacts.save("page.html", {HTML!r}, "text/html")
-        ctx.artifacts.save("r\\u00e9sum\\u00e9 \\"1\\".txt", b"unicode", "text/plain; charset=utf-8")
+        ctx.artifacts.save("r\\u00e9sum\\u00e9 \\"1\\".txt", b"unicode", "text/plain;charset=utf-8")
         folder = os.environ["STEPWELL_ARTIFACTS_DIR"]
         with open(os.path.join(folder, "report.csv"), "wb") as out:
             out.write({CSV!r})
