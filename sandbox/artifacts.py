@@ -85,7 +85,7 @@ class ArtifactChannel:
                 self._in_frame = True
                 rest, self._buffer = bytes(self._buffer), bytearray()
                 return rest
-            end = self._buffer.find(b"\n")
+            end = self._buffer.find(b"\n", 0, MAX_HEADER_BYTES + 1)
             if end < 0:
                 if len(self._buffer) > MAX_HEADER_BYTES:
                     self._fail(f"an artifact header is longer than {MAX_HEADER_BYTES} bytes")
