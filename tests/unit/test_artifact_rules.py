@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from sandbox.artifacts import ArtifactChannel
+from step_sdk import StepContext, step
 from step_sdk.artifacts import ArtifactLimitExceeded, Artifacts, media_type, name_problem
+from step_sdk.testing import artifacts_folder, call
 from ui_api.artifacts.router import content_disposition
 
 FRAME = b'{"ok":true,"output":1}\n'
@@ -94,3 +96,13 @@ def test_the_download_name_is_quoted_per_rfc_5987() -> None:
     assert "filename*=UTF-8''r%C3%A9sum%C3%A9%20%221%22%0D%0A%25.txt" in header
     assert "\r" not in header and "\n" not in header
     assert 'filename="r_sum_ _1____.txt"' in header
+
+
+def test_steps_called_in_process_save_into_a_local_folder() -> None:
+    @step(name="test.local_saver", version="1.0.0")
+    def saver(text: str, ctx: StepContext) -> int:
+        ctx.artifacts.save("echo.txt", text.encode(), "text/plain")
+        return len(text)
+
+    assert call(saver, {"text": "local"}) == 5
+    assert (artifacts_folder() / "echo.txt").read_bytes() == b"local"
