@@ -212,3 +212,46 @@ async def test_artifact_caps_fail_the_step_with_their_own_error(
             assert step["artifacts"] == []
             assert error["type"] == "ArtifactLimitExceeded", error
             assert expected in error["message"], error
+
+
+RETRIED = inline_step(
+    "test.retried",
+    """
+    from step_sdk import StepContext, step
+
+    @step(name="test.retried", version="1.0.0")
+    def main(n: int, ctx: StepContext) -> int:
+        ctx.artifacts.save("attempt.txt", f"item {n} attempt {ctx.attempt}".encode(), "text/plain")
+        if ctx.attempt == 1:
+            raise RuntimeError("first attempts fail")
+        return n
+    """,
+    retry={"max_attempts": 2, "initial_interval_s": 0.1},
+)
+
+
+async def test_foreach_items_list_their_latest_attempt_and_earlier_ones_stay_reachable(
+    client: httpx.AsyncClient,
+    api_services: Services,
+    workspace: WorkspaceKey,
+    api_worker: str,
+) -> None:
+    insert_step(api_services, workspace.workspace_id, RETRIED)
+    flow = insert_flow(
+        api_services,
+        workspace.workspace_id,
+        {"name": "items", "steps": [{"id": "each", "uses": "test.retried@1.0.0",
+                                     "foreach": "{{ trigger }}", "with": {"n": "{{ item }}"}}]},
+    )  # fmt: skip
+    started = await start(client, workspace, flow.id, [4, 5])
+    run = await finished(client, workspace, started["run_id"])
+    assert run["status"] == "succeeded", run
+    listed = run["steps"]["each"]["artifacts"]
+    assert [(a["execution_id"], a["attempt"], a["name"]) for a in listed] == [
+        ("each[0]", 2, "attempt.txt"),
+        ("each[1]", 2, "attempt.txt"),
+    ]
+    latest = await client.get(listed[1]["url"], headers=workspace.headers)
+    assert latest.content == b"item 5 attempt 2"
+    first = await client.get(listed[1]["url"], params={"attempt": 1}, headers=workspace.headers)
+    assert first.content == b"item 5 attempt 1"
