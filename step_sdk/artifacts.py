@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +148,8 @@ def _default_folder() -> str:
     if configured:
         return configured
     if _folder is None:
+        import tempfile  # only outside the sandbox (which sets the variable): not on its path
+
         _folder = tempfile.mkdtemp(prefix="stepwell-artifacts-")
     return _folder
 

@@ -362,11 +362,13 @@ def _artifact_caps(envelope: dict[str, Any]) -> tuple[int, int, int]:
 def _artifact_files() -> tuple[list[tuple[str, int]], list[str]]:
     """The regular files of ``ARTIFACTS_DIR`` as (name, size), sorted, and why others were
     refused (one line each, naming the entry by its index). Symbolic links are never followed."""
-    checks = _sdk_module("artifacts")
     try:
         entries = sorted(os.scandir(ARTIFACTS_DIR), key=lambda e: e.name)
     except OSError:
         return [], []
+    if not entries:  # most steps save nothing: no module to load for them
+        return [], []
+    checks = _sdk_module("artifacts")
     files: list[tuple[str, int]] = []
     refused: list[str] = []
     for index, entry in enumerate(entries):
