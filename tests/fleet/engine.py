@@ -3,10 +3,14 @@
 Debian's ``docker.io`` (20.10) runs its own containerd under the daemon's exec root unless told
 to use the system one, so a second ``dockerd`` with its own socket, data root, exec root,
 pidfile and an empty config file gets its own containerd too: nothing is shared with the first
-engine. It gets no bridge and touches no iptables (``--bridge none --iptables=false
---ip6tables=false --ip-masq=false``), so the first engine's networks are left as they are;
-Stepwell's step containers need no network (``network_mode=none``). Storage is overlay2 on the
-host's ext4, like the first engine's.
+engine. It runs in a network namespace of its own (``unshare --net``), gets no bridge and touches
+no iptables (``--bridge none --iptables=false --ip6tables=false --ip-masq=false``): Stepwell's
+step containers need no network (``network_mode=none``). The namespace is not optional: a dockerd
+started with ``--bridge none`` deletes the interface ``docker0`` as it starts (moby's
+``removeDefaultBridgeInterface``), which in the host's namespace is the FIRST engine's bridge,
+and every later container on its default network fails. ``stop`` checks that every bridge of the
+host that existed before the start still exists. Storage is overlay2 on the host's ext4, like the
+first engine's.
 
 Teardown removes every container, stops the daemon with SIGTERM, and reports what was left:
 processes of its session (dockerd, containerd, shims) and mounts under its root; both are then
@@ -27,6 +31,11 @@ from tests.fleet.processes import Child, wait_for
 
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 60
+
+
+def host_bridges() -> set[str]:
+    """The names of the bridge interfaces of this (the host's) network namespace."""
+    return {link.name for link in Path("/sys/class/net").iterdir() if (link / "bridge").is_dir()}
 
 
 def mounts_under(root: Path) -> list[str]:
@@ -53,6 +62,7 @@ class SecondEngine:
     client: docker.DockerClient | None
     engine_id: str = ""
     leftovers: list[str] = field(default_factory=list)
+    host_bridges: set[str] = field(default_factory=set)
 
     @property
     def host(self) -> str:
@@ -65,9 +75,11 @@ class SecondEngine:
         Raises:
             AssertionError: with the end of its log when it does not answer in time.
         """
+        bridges = host_bridges()  # before the start: that is when a bridge could go
         root = Path(tempfile.mkdtemp(prefix="swf-", dir="/tmp"))
         (root / "daemon.json").write_text("{}")
         argv = [
+            "unshare", "--net", "--",  # execs dockerd: the same pid, in a network namespace
             "dockerd",
             "--config-file", str(root / "daemon.json"),
             "--host", f"unix://{root / 'docker.sock'}",
@@ -93,9 +105,9 @@ class SecondEngine:
 
         try:
             wait_for("the second dockerd answering", answers, START_TIMEOUT_S, every_s=0.2)
-            return cls(root, daemon, clients[0], str(clients[0].info()["ID"]))
+            return cls(root, daemon, clients[0], str(clients[0].info()["ID"]), host_bridges=bridges)
         except BaseException:
-            cls(root, daemon, None).stop()
+            cls(root, daemon, None, host_bridges=bridges).stop()
             raise AssertionError(f"the second dockerd did not start:\n{daemon.log()}") from None
 
     def load_image(self, tag: str, *extra_tags: str) -> None:
@@ -131,6 +143,9 @@ class SecondEngine:
         left = self.daemon.stop(grace_s=STOP_TIMEOUT_S)
         self.leftovers = [f"process {pid}" for pid in left]
         self.leftovers += [f"mount {point}" for point in mounts_under(self.root)]
+        self.leftovers += [
+            f"the host's bridge {name} is gone" for name in self.host_bridges - host_bridges()
+        ]
         for point in mounts_under(self.root):
             subprocess.run(["umount", "-l", point], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
