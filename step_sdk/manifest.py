@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from step_sdk.egress import MAX_ENTRIES, EgressEntryError, parse_entry
@@ -140,6 +141,21 @@ class Manifest(_Strict):
     examples: tuple[Example, ...] = ()
     # Hosts the step may connect to (step_sdk.egress); empty: no network at all.
     egress: tuple[EgressEntry, ...] = Field((), max_length=MAX_ENTRIES)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _runtime_limits(cls, data: Any) -> Any:
+        # A runtime's own default memory (step_sdk.runtimes: 1024 MiB for python3.11-browser)
+        # when the manifest gives none; an explicit value is kept, within Limits' bounds.
+        if not isinstance(data, dict) or data.get("runtime") not in _RUNTIMES:
+            return data
+        default = _RUNTIMES[data["runtime"]].memory_mb
+        limits = data.get("limits", {})
+        if default == Limits.model_fields["memory_mb"].default or not isinstance(limits, dict):
+            return data
+        if "memory_mb" not in limits:
+            return {**data, "limits": {**limits, "memory_mb": default}}
+        return data
 
     @field_validator("name")
     @classmethod

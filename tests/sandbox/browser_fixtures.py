@@ -1,0 +1,84 @@
+"""Browser steps for the sandbox tests: ``python3.11-browser`` bundles from inline source, run for
+real in the ``stepwell/runtime-python3.11-browser`` image (built if missing; set-up builds it).
+
+``run_browser(source, payload, files=..., egress=..., **limits)`` runs a bundle whose
+``step.py`` is ``source`` (dedented, its ``main`` the entrypoint) plus ``files``, under the test's
+run id (``tests/sandbox/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import docker
+import pytest
+
+from sandbox.browser_image import BrowserImageBuilder
+from sandbox.config import SandboxConfig
+from sandbox.envelope import Envelope, StepContext
+from sandbox.launcher import Sandbox
+from sandbox.result import StepResult
+from step_sdk.bundle import Bundle, build_bundle
+from step_sdk.manifest import Manifest
+from step_sdk.runtimes import PYTHON_BROWSER
+
+RunBrowser = Callable[..., StepResult]
+
+
+def make_browser_bundle(
+    source: str,
+    *,
+    files: Mapping[str, str | bytes] | None = None,
+    egress: tuple[str, ...] = (),
+    **limits: Any,
+) -> Bundle:
+    """A python3.11-browser bundle whose ``step.py`` is ``source`` (dedented), plus ``files``."""
+    manifest = Manifest.model_validate(
+        {
+            "name": "tests.browser-attack",
+            "version": "1.0.0",
+            "runtime": PYTHON_BROWSER,
+            "entrypoint": "step:main",
+            "egress": list(egress),
+            "limits": {"timeout_s": 60, **limits},
+        }
+    )
+    sources = {"step.py": textwrap.dedent(source).encode()}
+    for name, content in (files or {}).items():
+        sources[name] = content.encode() if isinstance(content, str) else content
+    return build_bundle(manifest, sources)
+
+
+@pytest.fixture(scope="session")
+def browser_image(docker_client: docker.DockerClient, sandbox_config: SandboxConfig) -> str:
+    """The browser runtime image of this checkout, built if missing."""
+    return BrowserImageBuilder(docker_client, sandbox_config, log=lambda _m: None).ensure()
+
+
+def browser_runner(sandbox: Sandbox, run_id: str) -> RunBrowser:
+    """``run_browser`` for ``sandbox`` (the plain one, or the egress tests' one)."""
+
+    def run(
+        source: str,
+        payload: Any = None,
+        *,
+        files: Mapping[str, str | bytes] | None = None,
+        egress: tuple[str, ...] = (),
+        **limits: Any,
+    ) -> StepResult:
+        bundle = make_browser_bundle(source, files=files, egress=egress, **limits)
+        envelope = Envelope(
+            input={} if payload is None else payload,
+            context=StepContext(run_id=run_id, step_id="browser"),
+        )
+        return sandbox.run(bundle, envelope)
+
+    return run
+
+
+@pytest.fixture
+def run_browser(sandbox: Sandbox, browser_image: str, run_id: str) -> RunBrowser:
+    """Run inline browser step source in the real sandbox (no network)."""
+    return browser_runner(sandbox, run_id)
