@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -192,8 +193,9 @@ def _export(client: docker.DockerClient, image: str, root: Path) -> None:
             stdin = untar.stdin
             if stdin is None:  # not reached: stdin is a pipe
                 raise ImageBuildError("tar has no standard input")
-            for chunk in container.export():
-                stdin.write(bytes(chunk))
+            chunks: Iterator[bytes] = container.export()  # type: ignore[assignment]
+            for chunk in chunks:
+                stdin.write(chunk)
             stdin.close()
         if untar.returncode != 0:
             raise ImageBuildError(f"unpacking {image} failed (tar exited {untar.returncode})")
