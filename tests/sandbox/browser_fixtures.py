@@ -9,12 +9,15 @@ run id (``tests/sandbox/conftest.py``).
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
 import pytest
 
+from sandbox import labels
 from sandbox.browser_image import BrowserImageBuilder
 from sandbox.config import SandboxConfig
 from sandbox.envelope import Envelope, StepContext
@@ -82,3 +85,38 @@ def browser_runner(sandbox: Sandbox, run_id: str) -> RunBrowser:
 def run_browser(sandbox: Sandbox, browser_image: str, run_id: str) -> RunBrowser:
     """Run inline browser step source in the real sandbox (no network)."""
     return browser_runner(sandbox, run_id)
+
+
+def while_running(
+    run: Callable[[], StepResult], probe: Callable[[], bool], timeout_s: float = 60
+) -> StepResult:
+    """Run ``run`` in a thread and call ``probe`` meanwhile until it returns True (or ``run``
+    ends); return the result. Fails the test if ``probe`` never succeeded before the end."""
+    outcome: list[StepResult] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(run())
+        except BaseException as exc:  # re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    probed = False
+    while thread.is_alive() and time.monotonic() < deadline and not probed:
+        probed = probe()
+        if not probed:
+            time.sleep(0.1)  # polling interval, not a synchronisation
+    thread.join(timeout_s)
+    if failure:
+        raise failure[0]
+    assert probed, "the probe never saw what it was looking for while the step ran"
+    return outcome[0]
+
+
+def step_containers(client: docker.DockerClient, run_id: str) -> list[dict[str, Any]]:
+    """The engine's view (inspect) of the running containers labelled with ``run_id``."""
+    found = client.api.containers(filters={"label": f"{labels.RUN_ID}={run_id}"})
+    return [client.api.inspect_container(c["Id"]) for c in found]
