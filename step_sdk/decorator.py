@@ -83,11 +83,15 @@ class Step(Generic[P, R]):
         except ValueError as exc:
             raise StepDefinitionError(f"{function.__qualname__}: {exc}") from None
         try:
+            runtime = _python_runtime(options.get("runtime"))
+        except StepDefinitionError as exc:
+            raise StepDefinitionError(f"{function.__qualname__}: {exc}") from None
+        try:
             self.manifest = Manifest.model_validate(
                 {
                     "name": name,
                     "version": options.get("version") or DEFAULT_VERSION,
-                    "runtime": _python_runtime(options.get("runtime")),
+                    "runtime": runtime,
                     "entrypoint": _entrypoint(function),
                     "title": options.get("title")
                     or name.rsplit(".", 1)[-1].replace("_", " ").title(),

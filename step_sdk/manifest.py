@@ -142,20 +142,16 @@ class Manifest(_Strict):
     # Hosts the step may connect to (step_sdk.egress); empty: no network at all.
     egress: tuple[EgressEntry, ...] = Field((), max_length=MAX_ENTRIES)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _runtime_limits(cls, data: Any) -> Any:
+    @model_validator(mode="after")
+    def _runtime_limits(self) -> Manifest:
         # A runtime's own default memory (step_sdk.runtimes: 1024 MiB for python3.11-browser)
-        # when the manifest gives none; an explicit value is kept, within Limits' bounds.
-        if not isinstance(data, dict) or data.get("runtime") not in _RUNTIMES:
-            return data
-        default = _RUNTIMES[data["runtime"]].memory_mb
-        limits = data.get("limits", {})
-        if default == Limits.model_fields["memory_mb"].default or not isinstance(limits, dict):
-            return data
-        if "memory_mb" not in limits:
-            return {**data, "limits": {**limits, "memory_mb": default}}
-        return data
+        # when the manifest gives none; an explicit value is kept, within Limits' bounds. After
+        # validation, so strict JSON (step.json) is validated as JSON.
+        default = _RUNTIMES[self.runtime].memory_mb
+        if "memory_mb" in self.limits.model_fields_set or self.limits.memory_mb == default:
+            return self
+        limits = self.limits.model_copy(update={"memory_mb": default})
+        return self.model_copy(update={"limits": limits})
 
     @field_validator("name")
     @classmethod

@@ -91,6 +91,16 @@ RUNTIMES: dict[str, Runtime] = {
         _entrypoint=_PYTHON_ENTRYPOINT,
         _requirements=_python_requirements,
     ),
+    NODE: Runtime(
+        name=NODE,
+        language="javascript",
+        image="stepwell/runtime-node20",
+        runner_command=("node", "/opt/stepwell/runner.mjs"),
+        entrypoint_rule="a relative path of a .mjs or .js module, e.g. 'step.mjs'",
+        requirement_rule="'name@version' with an exact version, e.g. 'dayjs@1.11.13'",
+        _entrypoint=_NODE_ENTRYPOINT,
+        _requirements=npm_requirements.parse_requirements,
+    ),
     # Chromium's renderer, GPU and network processes plus Playwright's driver: an empty page's
     # screenshot peaks near 300 MiB (bench/browser.py), real sites need several times that.
     PYTHON_BROWSER: Runtime(
@@ -103,16 +113,6 @@ RUNTIMES: dict[str, Runtime] = {
         _entrypoint=_PYTHON_ENTRYPOINT,
         _requirements=_python_requirements,
         memory_mb=1024,
-    ),
-    NODE: Runtime(
-        name=NODE,
-        language="javascript",
-        image="stepwell/runtime-node20",
-        runner_command=("node", "/opt/stepwell/runner.mjs"),
-        entrypoint_rule="a relative path of a .mjs or .js module, e.g. 'step.mjs'",
-        requirement_rule="'name@version' with an exact version, e.g. 'dayjs@1.11.13'",
-        _entrypoint=_NODE_ENTRYPOINT,
-        _requirements=npm_requirements.parse_requirements,
     ),
 }
 
