@@ -143,6 +143,10 @@ class Step(Generic[P, R]):
                 context or {}, secrets or {}, manifest.secrets
             )
         result = self.function(**arguments)  # type: ignore[call-arg]
+        if type(result).__name__ == "coroutine":  # an ``async def`` step runs to its end here
+            import asyncio  # only then: it would cost every step's start
+
+            result = asyncio.run(result)  # type: ignore[arg-type]
         return self._serialise(result)
 
     def _serialise(self, result: Any) -> Any:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import base64
 
-from tests.sandbox.browser_fixtures import RunBrowser
+import docker
+
+from sandbox import labels
+from sandbox.config import SandboxConfig
+from sandbox.launcher import Sandbox
+from step_sdk.runtimes import PYTHON_BROWSER
+from tests.sandbox.browser_fixtures import RunBrowser, browser_runner, make_browser_bundle
 
 SCREENSHOT = """
 import base64
@@ -32,3 +38,79 @@ def test_a_browser_step_screenshots_a_page(run_browser: RunBrowser) -> None:
     assert base64.b64decode(result.output["png"]) == b"\x89PNG\r\n\x1a\n"
     assert result.output["bytes"] > 500
     assert result.output["version"].split(".")[0].isdigit()
+
+
+ASYNC_STEP = """
+from step_sdk.browser import async_browser
+
+async def main():
+    async with async_browser() as chromium:
+        page = await chromium.new_page()
+        await page.set_content("<title>async</title>")
+        return await page.title()
+"""
+
+
+def test_an_async_step_gets_the_async_browser(run_browser: RunBrowser) -> None:
+    result = run_browser(ASYNC_STEP)
+    assert result.error is None, (result.error, result.logs[-2000:])
+    assert result.output == "async"
+
+
+NOTHING_DOWNLOADED = """
+import os
+
+def main():
+    return {
+        "env": {k: v for k, v in os.environ.items() if k.startswith("PLAYWRIGHT")},
+        "browsers": [p for p in ("/tmp/.cache/ms-playwright", "/nonexistent")
+                     if os.path.exists(p)],
+        "chromium": os.path.realpath("/usr/bin/chromium"),
+    }
+"""
+
+
+def test_playwright_is_pointed_at_debians_chromium_and_has_no_browser_of_its_own(
+    run_browser: RunBrowser,
+) -> None:
+    result = run_browser(NOTHING_DOWNLOADED)
+    assert result.error is None, result.error
+    assert result.output["env"] == {
+        "PLAYWRIGHT_BROWSERS_PATH": "/nonexistent",
+        "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
+    }
+    assert result.output["browsers"] == []
+    assert result.output["chromium"] == "/usr/bin/chromium"  # Debian's wrapper script
+
+
+def test_a_warm_pooled_browser_container_serves_a_browser_step(
+    docker_client: docker.DockerClient,
+    sandbox_config: SandboxConfig,
+    browser_image: str,
+    run_id: str,
+) -> None:
+    warm = Sandbox(docker_client, sandbox_config)
+    try:
+        run = browser_runner(warm, run_id)
+        key = warm.pool_key(make_browser_bundle(SCREENSHOT))
+        assert key.runtime == PYTHON_BROWSER and key.memory_mb == 1024
+        warm.pools.warm(key, 1)
+        assert warm.pools.wait_ready(120)
+        pooled = docker_client.api.containers(
+            filters={
+                "label": [
+                    f"{labels.ROLE}={labels.ROLE_POOLED}",
+                    f"{labels.OWNER}={labels.owner_id()}",
+                ]
+            }
+        )
+        limits = {
+            docker_client.api.inspect_container(c["Id"])["HostConfig"]["PidsLimit"] for c in pooled
+        }
+        assert sandbox_config.browser_pids_limit in limits
+        result = run(SCREENSHOT, {"html": "<title>Warm</title>"})
+        assert result.error is None, (result.error, result.logs[-2000:])
+        assert result.output["title"] == "Warm"
+        assert warm.pools.stats()["hits"] == 1
+    finally:
+        warm.close()

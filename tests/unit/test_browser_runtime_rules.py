@@ -128,3 +128,12 @@ def test_chromium_goes_through_the_egress_proxy_when_there_is_a_lease(
 def test_a_step_cannot_change_how_chromium_is_launched(name: str) -> None:
     with pytest.raises(ValueError, match=name):
         sdk_browser.launch_options(**{name: None})
+
+
+def test_an_async_step_is_run_to_its_end() -> None:
+    @step
+    async def later(x: int) -> int:
+        return x + 1
+
+    assert later.invoke({"x": 1}) == 2
+    assert later.manifest.output_schema["type"] == "integer"
