@@ -13,9 +13,12 @@ from sandbox.hardening import host_config_kwargs
 from sandbox.pool_keys import PoolKey
 from step_sdk import StepDefinitionError, step
 from step_sdk import browser as sdk_browser
+from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Limits, Manifest
 from step_sdk.runtimes import PYTHON, PYTHON_BROWSER, is_python, runtime
 from stepwell_settings import Settings
+from ui_api.errors import ApiError
+from ui_api.steps.bundle_check import check_bundle
 
 
 def _manifest(**fields: object) -> Manifest:
@@ -137,3 +140,14 @@ def test_an_async_step_is_run_to_its_end() -> None:
 
     assert later.invoke({"x": 1}) == 2
     assert later.manifest.output_schema["type"] == "integer"
+
+
+def test_the_api_accepts_a_browser_bundle_and_checks_its_python_source() -> None:
+    manifest = _manifest(runtime=PYTHON_BROWSER)
+    good = build_bundle(manifest, {"step.py": b"def main():\n    return 1\n"})
+    checked = check_bundle(good.data)
+    assert checked.manifest.runtime == PYTHON_BROWSER
+    assert checked.manifest.limits.memory_mb == 1024
+    broken = build_bundle(manifest, {"step.py": b"def main(:\n"})
+    with pytest.raises(ApiError):
+        check_bundle(broken.data)
