@@ -28,8 +28,9 @@ COPY activities ./activities
 COPY ui_api ./ui_api
 # the built console ships inside the package (package data), served by `stepwell api` at /
 COPY --from=console /src/ui_api/console/static ./ui_api/console/static
-# A regular (non-editable) install with the runtime dependencies only: no dev extras.
-RUN /opt/stepwell/bin/pip install /src
+# A regular (non-editable) install with the runtime dependencies only: no dev extras; the s3
+# extra (boto3) so STEPWELL_BUNDLE_STORE=s3 works in the image too.
+RUN /opt/stepwell/bin/pip install '/src[s3]'
 
 FROM python:3.11-slim
 ENV PATH=/opt/stepwell/bin:$PATH \

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.bundles import BundleCache, BundleNotFound
+from activities.bundles import BundleCache, BundleNotFound, BundleStoreError
 from activities.connections import annotated, bounded, carried, summary
 from activities.secrets import NoSecrets, SecretProvider
 from activities.types import MAX_PAYLOAD_BYTES, RUN_STEP, RunStepInput, RunStepOutput
@@ -31,6 +32,7 @@ from step_sdk.json_values import describe, json_value_problems
 from step_sdk.manifest import Limits
 from step_sdk.validation import schema_problems
 
+log = logging.getLogger("stepwell.worker")
 LOG_TAIL_CHARS = 2048
 MAX_LOG_CHARS = 64 * 1024
 CONNECTIONS_TAIL = 20  # records kept when a reply over the payload limit must shed them
@@ -161,6 +163,11 @@ class StepActivities:
             raise _failure(
                 ErrorType.SANDBOX, f"bundle {request.digest}: {exc}", non_retryable=False
             ) from None
+        except BundleStoreError as exc:
+            # the bucket and the settings to fix are for the operator's log, not the run record
+            log.warning("bundle %s: %s", request.digest, exc)
+            message = f"bundle {request.digest}: the bundle store is unavailable"
+            raise _failure(ErrorType.SANDBOX, message, non_retryable=False) from None
         limits = Limits.model_validate(
             {**(request.manifest.get("limits") or {}), "timeout_s": request.timeout_s}
         )

@@ -14,7 +14,10 @@ Measured, each with N requests from C concurrent senders over real HTTP (httpx):
   the way; then a tenth of them (at most 100) delivered again with the same keys, which must all
   answer ``"duplicate": true``;
 * webhook, limited - N deliveries to an API restarted with a per-webhook limit of R/s (burst B):
-  accepted against ``429`` counts, and the accepted rate beyond the burst against R.
+  accepted against ``429`` counts, and the accepted rate beyond the burst against R;
+* rate-limit take  - what one take of the limiter costs (``bench/limiter_cost.py``): the
+  database buckets (SQLite; PostgreSQL with ``--postgres-url``) against the old in-memory
+  limiter, measured in the same run. Every phase above already pays the database take.
 
 Throughput is accepted answers per second of wall time; latency is per request, from sending it
 to its answer (p50, p99). Finally the runs of the flow are counted through Temporal visibility:
@@ -23,6 +26,7 @@ they must equal the accepted deliveries exactly (duplicates added none), or the 
 Run from the repository root (no Docker needed):
 
     .venv/bin/python bench/api_load.py [--requests N] [--concurrency C] [--limit-rate R]
+        [--postgres-url URL]
 """
 
 from __future__ import annotations
@@ -48,11 +52,12 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import limiter_cost
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import LocalBundleStore
+from activities.bundle_store import open_bundle_store
 from step_sdk.bundle import build_bundle
 from step_sdk.manifest import Manifest
 from stepwell_settings import Settings
@@ -203,7 +208,7 @@ def seed(settings: Settings) -> tuple[str, Flow, FlowRunInput]:
     """A workspace, its key, the noop step and a flow using it; the flow's run input."""
     engine = create_engine(settings.database)
     migrate(engine)
-    digest = LocalBundleStore(settings.bundle_dir).put(NOOP_BUNDLE.data)
+    digest = open_bundle_store(settings, engine).put(NOOP_BUNDLE.data)
     with session_scope(engine) as session:
         workspace = create_workspace(session, "bench")
         _, key = create_key(session, workspace.id, "bench")
@@ -367,6 +372,8 @@ async def run(args: argparse.Namespace, home: Path, log: IO[str]) -> int:
     print(f"runs in Temporal           {runs} for {accepted} accepted deliveries: {verdict}")
     for problem in problems[:10]:
         print(f"unexpected answer          {problem}")
+    print()  # what the limiter's take adds to each limited request, in this same run
+    print("\n".join(limiter_cost.table(1000, 8, args.postgres_url)))
     return 0 if runs == accepted and not problems else 1
 
 
@@ -376,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="senders (default 32)")
     parser.add_argument("--limit-rate", type=float, default=50, help="per s (default 50)")
     parser.add_argument("--limit-burst", type=int, default=10, help="bucket (default 10)")
+    parser.add_argument(
+        "--postgres-url", help="also time the limiter on PostgreSQL (a user that may create dbs)"
+    )
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.limit_rate <= 0 or args.limit_burst < 1:
         parser.error("--requests, --concurrency, --limit-rate and --limit-burst must be positive")

@@ -54,7 +54,8 @@ with workflow.unsafe.imports_passed_through():
     from docker.errors import NotFound
     from hardened_run import hardened_run
 
-    from activities.bundles import BundleCache, LocalBundleStore
+    from activities.bundle_db import DatabaseBundleStore
+    from activities.bundles import BundleCache
     from activities.step_activities import StepActivities
     from sandbox import labels
     from sandbox.config import SandboxConfig
@@ -65,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from stepwell.local_steps import LocalSteps, load_local_steps
     from stepwell.worker import build_worker
     from stepwell_settings import Settings
+    from ui_api.db import create_engine, migrate
     from workflows.definition import FlowDefinition
     from workflows.types import FLOW_RUN, FlowRunInput, FlowRunOutput
 
@@ -136,9 +138,13 @@ async def time_stepwell(
     settings = Settings(max_concurrent_steps=4, worker_shutdown_grace_s=5)
     lead = FlowDefinition.model_validate_json((EXAMPLES / "flows" / "lead.json").read_text())
     with tempfile.TemporaryDirectory(prefix="stepwell-bench-") as directory:
-        store = LocalBundleStore(Path(directory))
+        # the default store (a database table) and the worker's on-disk cache, as deployed
+        engine = create_engine(f"sqlite:///{Path(directory) / 'bench.db'}")
+        migrate(engine)
+        store = DatabaseBundleStore(engine)
         local = LocalSteps([NOOP_BUNDLE, *load_local_steps(EXAMPLES / "steps")], store)
-        activities = StepActivities(sandbox, BundleCache(store), max_concurrent=4)
+        cache = BundleCache(store, Path(directory) / "cache" / "bundles")
+        activities = StepActivities(sandbox, cache, max_concurrent=4)
 
         async def run(definition: FlowDefinition, trigger: Any = None) -> tuple[Any, float]:
             request = FlowRunInput(
@@ -166,6 +172,7 @@ async def time_stepwell(
                     lead_s.append(seconds)
         finally:
             activities.close()
+            engine.dispose()
     return elapsed, lead_s[1:]
 
 

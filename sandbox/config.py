@@ -40,6 +40,12 @@ class SandboxConfig:
     """
 
     cache_dir: Path = field(default_factory=lambda: Path(".stepwell/cache"))
+    # Who owns the containers this sandbox creates (the ``stepwell.owner`` label): a worker's
+    # owner id (stepwell.leases), with the installation id of the database its lease lives in.
+    # None: "<hostname>:<pid>" of this process, judged by a janitor on the same host by whether
+    # that process lives (``stepwell step run``, tests using the sandbox directly).
+    owner: str | None = None
+    installation: str | None = None
     base_image: str = BASE_IMAGE
     node_image: str = NODE_IMAGE
     browser_image: str = BROWSER_IMAGE

@@ -1,20 +1,21 @@
-"""Removing what a crashed worker left behind: step containers and stale image layers.
+"""Removing what a dead worker left behind: step containers and stale image layers.
 
-Every container the sandbox creates carries ``stepwell.expires``: no live worker lets a container
-live past it, so anything older is a leftover and safe to remove, even on a Docker host shared by
-several workers. Containers whose creating process (``stepwell.owner``) ran on this host and has
-died are leftovers too, and go at once.
+Which containers are leftovers is decided in sandbox.leftovers (no Docker there): a container of
+our installation whose owner's lease is missing or expired goes at once, whatever kind it is (step,
+pooled, build, egress proxy); one of another installation only once its ``stepwell.expires`` has
+passed; one of a process without a lease once that process (on this host) is gone. The leases come
+from the caller (``leases``: stepwell.worker reads them from the database), so the sandbox stays
+free of any database. Containers are listed *before* the leases are read (see sandbox.leftovers).
 
-The egress proxy (``stepwell.role=egress``) lives as long as its worker, so it never expires: it
-goes only when its owner is gone (it normally exits by itself then, when its control channel's
-stdin ends; this catches one that hangs). Proxies of workers on other hosts are left to them.
+Layers (bundle and dependency images) go once nobody has used them for the maximum age: not on
+this machine (the ``.used`` markers under the cache directory) and not, when the caller knows it
+(``recently_used``: the ``layer_use`` table), on any worker of this installation on this engine.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import docker
@@ -23,6 +24,7 @@ from docker.errors import APIError, NotFound
 from sandbox import labels
 from sandbox.config import SandboxConfig
 from sandbox.layers import layer_marker_age
+from sandbox.leftovers import LeaseView, is_leftover
 
 
 @dataclass
@@ -33,61 +35,62 @@ class GcReport:
     images: list[str] = field(default_factory=list)
 
 
-def _owner_is_gone(container_labels: dict[str, str]) -> bool:
-    """True if the container's creator ran on this host and that process no longer exists."""
-    host, _, pid = container_labels.get(labels.OWNER, "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+def collect_containers(
+    client: docker.DockerClient,
+    *,
+    everything: bool = False,
+    leases: Callable[[], LeaseView] | None = None,
+) -> list[str]:
+    """Remove leftover Stepwell containers (all of them with ``everything``); return their ids.
 
-
-def _is_leftover(container_labels: dict[str, str], expires: float, now: float) -> bool:
-    if _owner_is_gone(container_labels):
-        return True
-    if container_labels.get(labels.ROLE) == labels.ROLE_EGRESS:
-        return False
-    return expires <= now
-
-
-def collect_containers(client: docker.DockerClient, *, everything: bool = False) -> list[str]:
-    """Remove expired Stepwell containers (all of them with ``everything``); return their ids."""
+    ``leases()`` is called once per pass, after the containers are listed; what it raises (the
+    database is unreachable) ends the pass before anything is removed.
+    """
+    summaries = client.api.containers(all=True, filters={"label": labels.ROLE})
+    view = leases() if leases is not None and not everything else None
     now = time.time()
     removed = []
-    for summary in client.api.containers(all=True, filters={"label": labels.ROLE}):
+    for summary in summaries:
         container_labels = summary.get("Labels") or {}
-        try:
-            expires = float(container_labels.get(labels.EXPIRES, "0"))
-        except ValueError:
-            expires = 0.0
-        if not everything and not _is_leftover(container_labels, expires, now):
+        if not everything and not is_leftover(container_labels, now=now, leases=view):
             continue
         try:
             client.api.remove_container(summary["Id"], force=True, v=True)
             removed.append(str(summary["Id"]))
         except NotFound:
             continue
+        except APIError as exc:
+            if exc.status_code == 409:  # another janitor on this engine is removing it
+                continue
+            raise
     return removed
 
 
 def collect_layers(
-    client: docker.DockerClient, config: SandboxConfig, *, max_age_s: float
+    client: docker.DockerClient,
+    config: SandboxConfig,
+    *,
+    max_age_s: float,
+    recently_used: Callable[[float], set[str]] | None = None,
+    only_label: str | None = None,
 ) -> list[str]:
     """Remove bundle and dependency layers not used for ``max_age_s``; return their tags.
 
+    A layer counts as used if its local marker is younger than ``max_age_s`` or its key is in
+    ``recently_used(max_age_s)`` (the keys any worker of this installation used on this engine
+    within that age). ``only_label`` (``key=value``) limits the pass to images carrying it.
     Bundle layers go first, since a dependency layer cannot go while a bundle layer stands on it.
     An image still in use by a container is left alone.
     """
     state_dir = config.cache_dir / "layers"
+    shared = recently_used(max_age_s) if recently_used is not None else set()
     removed = []
     for role in (labels.ROLE_BUNDLE, labels.ROLE_DEPS):
-        for image in client.images.list(filters={"label": f"{labels.ROLE}={role}"}):
+        wanted = [f"{labels.ROLE}={role}"] + ([only_label] if only_label else [])
+        for image in client.images.list(filters={"label": wanted}):
             key = (image.labels or {}).get(labels.LAYER_KEY, "")
+            if key in shared:
+                continue
             age = layer_marker_age(state_dir, key)
             if age is not None and age < max_age_s:
                 continue
@@ -106,9 +109,13 @@ def collect(
     *,
     everything: bool = False,
     layer_max_age_s: float | None = None,
+    leases: Callable[[], LeaseView] | None = None,
+    recently_used: Callable[[float], set[str]] | None = None,
 ) -> GcReport:
     """One janitor pass: leftover containers, then (optionally) stale layers."""
-    report = GcReport(containers=collect_containers(client, everything=everything))
+    report = GcReport(containers=collect_containers(client, everything=everything, leases=leases))
     if layer_max_age_s is not None:
-        report.images = collect_layers(client, config, max_age_s=layer_max_age_s)
+        report.images = collect_layers(
+            client, config, max_age_s=layer_max_age_s, recently_used=recently_used
+        )
     return report

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -38,7 +39,6 @@ from sandbox.errors import ErrorType, SandboxError
 from sandbox.execution import LogSink, NotReceived, StepCancelled, execute
 from sandbox.frame import MAX_ERROR_TEXT, MAX_EXCEPTION_NAME
 from sandbox.hardening import runner_command
-from sandbox.labels import owner_id
 from sandbox.pool import WarmPools
 from sandbox.pool_fill import PoolFiller, pool_settings
 from sandbox.pool_keys import PoolKey
@@ -65,7 +65,9 @@ class Sandbox:
     Steps that declare egress go through ``egress`` (an :class:`EgressGateway`), created on the
     first such execution unless given; :meth:`close` stops the one it created. ``pools`` are the
     warm pools (made from ``config.pool_*`` unless given); with ``pool_size`` 0 and nothing
-    pinned with :meth:`WarmPools.warm`, every execution takes the cold path.
+    pinned with :meth:`WarmPools.warm`, every execution takes the cold path. Its containers carry
+    ``config.owner``'s labels (sandbox.labels.owned_by); ``on_layer_use`` is told each dependency
+    layer key it uses (at most once a minute per key when reused; it must not block).
     """
 
     def __init__(
@@ -75,11 +77,12 @@ class Sandbox:
         images: StepImages | None = None,
         egress: EgressGateway | None = None,
         pools: WarmPools | None = None,
+        on_layer_use: Callable[[str], None] | None = None,
     ) -> None:
         self._client = client
         self._api = client.api
         self.config = config or SandboxConfig()
-        self.images = images or StepImages(client, self.config)
+        self.images = images or StepImages(client, self.config, on_layer_use=on_layer_use)
         self._egress = egress
         self._owns_egress = egress is None
         self._egress_lock = threading.Lock()
@@ -325,7 +328,7 @@ class Sandbox:
             labels.STEP_ID: envelope.context.step_id[:200],
             labels.CREATED: str(now),
             labels.EXPIRES: str(expires),
-            labels.OWNER: owner_id(),
+            **labels.owned_by(self.config),
         }
 
     def _finish(self, container: StartedContainer) -> None:

@@ -94,10 +94,18 @@ class LayerCache(Generic[R]):
 
     runtime = RUNTIME
 
-    def __init__(self, client: docker.DockerClient, config: SandboxConfig) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        config: SandboxConfig,
+        on_use: Callable[[str], None] | None = None,
+    ) -> None:
         self._client = client
         self._api = client.api
         self._config = config
+        # told each layer key marked used (a worker records it in the layer_use table); it must
+        # not block: it runs on the execution's path
+        self._on_use = on_use
         self.builds = 0  # how many layers this instance actually built (observability, tests)
 
     @property
@@ -129,6 +137,12 @@ class LayerCache(Generic[R]):
         marker = self._state_dir / f"{key}.used"
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
+        if self._on_use is not None:
+            self._on_use(key)
+
+    def key(self, base_image_id: str, requirements: Sequence[R]) -> str:
+        """The layer key of ``requirements`` on ``base_image_id`` (its ``stepwell.layer_key``)."""
+        return layer_key(base_image_id, requirements, self.runtime)
 
     def _find(self, tag: str) -> str | None:
         try:
@@ -206,6 +220,7 @@ class DependencyLayers(LayerCache[Requirement]):
                 labels.ROLE: labels.ROLE_BUILD,
                 labels.CREATED: str(int(time.time())),
                 labels.EXPIRES: str(int(time.time() + self._config.build_timeout_s + 60)),
+                **labels.owned_by(self._config),
             },
         )
         container_id = str(container["Id"])

@@ -133,7 +133,7 @@ class NpmLayers(LayerCache[str]):
                 labels.LAYER_KEY: key,
                 labels.CREATED: str(now),
                 labels.EXPIRES: str(int(now + self._config.build_timeout_s + 60)),
-                labels.OWNER: labels.owner_id(),
+                **labels.owned_by(self._config),
             },
         )
         container_id = str(container["Id"])

@@ -49,7 +49,7 @@ def pooled_labels(config: SandboxConfig) -> dict[str, str]:
         labels.ROLE: labels.ROLE_POOLED,
         labels.CREATED: str(now),
         labels.EXPIRES: str(now + int(lifetime + config.kill_grace_s) + 60),
-        labels.OWNER: labels.owner_id(),
+        **labels.owned_by(config),
     }
 
 

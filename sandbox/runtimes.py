@@ -73,7 +73,7 @@ def _probe(client: docker.DockerClient, config: SandboxConfig, image: str) -> No
         labels.RUN_ID: _PROBE_RUN_ID,
         labels.CREATED: str(now),
         labels.EXPIRES: str(now + 120),
-        labels.OWNER: labels.owner_id(),
+        **labels.owned_by(config),
     }
     container_id = None
     try:

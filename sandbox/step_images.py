@@ -8,6 +8,7 @@ bundle; ``sandbox.janitor`` still removes those, labelled ``stepwell.role=bundle
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -28,6 +29,9 @@ from step_sdk.requirements import parse_requirements
 from step_sdk.runtimes import NODE, PYTHON, PYTHON_BROWSER
 
 Progress = Callable[[str], None]
+# A layer reused from the in-process cache is marked used again at most this often (seconds):
+# its marker and the layer_use table only need to be fresher than the layer GC's maximum age.
+MARK_USED_EVERY_S = 60.0
 
 
 class NodeLayers(Protocol):
@@ -36,6 +40,10 @@ class NodeLayers(Protocol):
     def ensure(
         self, base_image_id: str, requirements: Sequence[str], progress: Progress | None = None
     ) -> str: ...
+
+    def key(self, base_image_id: str, requirements: Sequence[str]) -> str: ...
+
+    def mark_used(self, key: str) -> None: ...
 
 
 class StepImages:
@@ -49,17 +57,19 @@ class StepImages:
         layers: DependencyLayers | None = None,
         node_base: BaseImage | None = None,
         node_layers: NodeLayers | None = None,
+        on_layer_use: Callable[[str], None] | None = None,
         browser_base: BaseImage | None = None,
     ) -> None:
         self._client = client
         self._config = config
         self.base = base or ImageBuilder(client, config)
-        self.layers = layers or DependencyLayers(client, config)
+        self.layers = layers or DependencyLayers(client, config, on_layer_use)
         self.node_base: BaseImage = node_base or NodeImageBuilder(client, config)
-        self.node_layers: NodeLayers = node_layers or NpmLayers(client, config)
+        self.node_layers: NodeLayers = node_layers or NpmLayers(client, config, on_layer_use)
         self.browser_base: BaseImage = browser_base or BrowserImageBuilder(client, config)
-        # (runtime, requirements) -> image id: resolving is on every execution's path
-        self._resolved: dict[tuple[str, tuple[str, ...]], str] = {}
+        # (runtime, requirements) -> (image id, layer key or None, when last marked used
+        # (time.monotonic())): resolving is on every execution's path
+        self._resolved: dict[tuple[str, tuple[str, ...]], tuple[str, str | None, float]] = {}
 
     def base_image_id(self, runtime: str = PYTHON) -> str:
         """The id of ``runtime``'s base image.
@@ -83,14 +93,22 @@ class StepImages:
         runtime = bundle.manifest.runtime
         requirements = tuple(sorted(bundle.manifest.requirements))
         cached = self._resolved.get((runtime, requirements))
-        if cached is not None and self._exists(cached):
-            return cached
+        if cached is not None and self._exists(cached[0]):
+            image_id, used_key, marked = cached
+            if used_key is not None and time.monotonic() - marked >= MARK_USED_EVERY_S:
+                (self.node_layers if runtime == NODE else self.layers).mark_used(used_key)
+                self._resolved[(runtime, requirements)] = (image_id, used_key, time.monotonic())
+            return image_id
         base_id = self.base_image_id(runtime)
+        key: str | None = None
         if runtime == NODE:
             image_id = self._node_image(base_id, requirements, progress)
+            key = self.node_layers.key(base_id, requirements) if requirements else None
         else:
-            image_id = self.layers.ensure(base_id, parse_requirements(list(requirements)), progress)
-        self._resolved[(runtime, requirements)] = image_id
+            parsed = parse_requirements(list(requirements))
+            image_id = self.layers.ensure(base_id, parsed, progress)
+            key = self.layers.key(base_id, parsed) if parsed else None
+        self._resolved[(runtime, requirements)] = (image_id, key, time.monotonic())
         return image_id
 
     def _node_image(

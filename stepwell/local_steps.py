@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from activities.bundles import LocalBundleStore
+from activities.bundles import BundleStore
 from step_sdk.bundle import Bundle, read_bundle
 from step_sdk.project import build_directory, is_javascript_step
 from workflows.catalog import InMemoryCatalog
@@ -26,9 +26,10 @@ def load_local_steps(directory: Path) -> list[Bundle]:
 
 
 class LocalSteps:
-    """A catalogue over local bundles that also stores them for the worker to fetch."""
+    """A catalogue over local bundles that also puts them into the bundle store (the
+    configured one, which the workers read) for the worker to fetch."""
 
-    def __init__(self, bundles: list[Bundle], store: LocalBundleStore) -> None:
+    def __init__(self, bundles: list[Bundle], store: BundleStore) -> None:
         self._bundles = {b.manifest.ref: b for b in bundles}
         self.catalog = InMemoryCatalog(b.manifest for b in bundles)
         self._store = store

@@ -1,9 +1,21 @@
 """The worker process: polls Temporal's task queue and runs flows and steps.
 
-It registers ``FlowRun`` and the step activities, limits concurrent steps, removes sandbox
-leftovers at start and every minute (logging and outliving engine outages), and on SIGTERM/SIGINT
-stops polling, drains its warm pools, gives running steps a grace period to finish, then cancels
-them (which kills their containers) and stops the egress proxy, if a step with egress started one.
+At start it takes a fresh owner id (stepwell.leases), registers its lease in the database before
+it creates any container, and logs the id: it is the ``stepwell.owner`` label of every container
+it creates and its Temporal worker identity (a run's history names the worker of each activity).
+It renews the lease every third of ``STEPWELL_WORKER_LEASE_S``; if the lease is ever found expired
+(renewals failed for longer than the lease) it logs it loudly and stops taking work, as on
+SIGTERM, and :func:`run_worker` raises :class:`~stepwell.leases.LeaseLost` (its containers may
+have been removed: a supervisor restarts it with a fresh id).
+
+It registers ``FlowRun`` and the step activities, limits concurrent steps, and runs a janitor at
+start and every ``STEPWELL_JANITOR_EVERY_S`` (logging and outliving engine and database outages):
+it removes the containers of workers of this installation on this engine whose lease has expired,
+then those leases, and other leftovers (sandbox.janitor). It records which dependency layers it
+uses (``layer_use``) and removes layers no worker of this installation used on this engine for
+``STEPWELL_LAYER_MAX_AGE_DAYS``, once an hour. On SIGTERM/SIGINT it stops polling, drains its warm
+pools, gives running steps a grace period to finish, then cancels them (which kills their
+containers), stops the egress proxy, removes anything of its own still there and deletes its lease.
 """
 
 from __future__ import annotations
@@ -12,31 +24,42 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 import docker
+import sqlalchemy as sa
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
-from activities.bundles import BundleCache, LocalBundleStore
+from activities.bundle_store import check_bundle_store, open_bundle_store
+from activities.bundles import BundleCache, BundleStore
 from activities.secrets import SecretProvider
 from activities.step_activities import StepActivities
+from sandbox import labels
+from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
 from sandbox.images import ImageBuilder
-from sandbox.janitor import collect_containers
+from sandbox.janitor import collect_containers, collect_layers
 from sandbox.launcher import Sandbox
+from sandbox.leftovers import LeaseView
 from sandbox.runtimes import check_runtime
+from stepwell import leases
 from stepwell.background import run_periodically
+from stepwell.layer_uses import LayerUseRecorder, recently_used
 from stepwell.temporal_runtime import connect
 from stepwell_settings import Settings
-from ui_api.db import create_engine
+from ui_api.db import create_engine, migrate
 from ui_api.secrets.crypto import secret_box
 from ui_api.secrets.service import DatabaseSecrets
 from workflows.flow_run import FlowRun
 
 log = logging.getLogger("stepwell.worker")
 JANITOR_EVERY_S = 60
+LAYER_GC_EVERY_S = 3600.0
+LAYER_USES_FLUSH_EVERY_S = 15.0
 
 
 def build_worker(
@@ -45,11 +68,14 @@ def build_worker(
     activities: StepActivities,
     *,
     task_queue: str | None = None,
+    identity: str | None = None,
 ) -> Worker:
-    """A Temporal worker for flows and steps (not started)."""
+    """A Temporal worker for flows and steps (not started), named ``identity`` in histories
+    (the worker's owner id; the SDK's ``pid@hostname`` when None)."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
+        identity=identity,
         workflows=[FlowRun],
         activities=[activities.run_step],
         max_concurrent_activities=settings.max_concurrent_steps,
@@ -68,36 +94,54 @@ def build_activities(
     secrets: SecretProvider | None = None,
     *,
     sandbox: Sandbox | None = None,
+    bundle_store: BundleStore | None = None,
 ) -> StepActivities:
-    """Step activities wired to the local Docker engine and bundle store."""
+    """Step activities wired to the local Docker engine and the configured bundle store
+    (``bundle_store``, else :func:`open_bundle_store`), cached under ``STEPWELL_HOME/cache``."""
     sandbox = sandbox or Sandbox(docker_client, settings.sandbox_config())
-    bundles = BundleCache(LocalBundleStore(settings.bundle_dir))
+    bundles = BundleCache(
+        bundle_store or open_bundle_store(settings), settings.home / "cache" / "bundles"
+    )
     return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
 
 
-def check_sandbox_runtime(docker_client: docker.DockerClient, settings: Settings) -> None:
+def check_sandbox_runtime(docker_client: docker.DockerClient, config: SandboxConfig) -> None:
     """Refuse to start when steps cannot run under ``STEPWELL_SANDBOX_RUNTIME``.
 
     Raises:
         SandboxError: the runtime is not registered with the engine or cannot start a
-            container there (one probe container of the base image, when it is built).
+            container there (one probe container of the base image, when it is built; it carries
+            ``config``'s owner labels).
     """
-    config = settings.sandbox_config()
     check_runtime(docker_client, config, ImageBuilder(docker_client, config).find())
 
 
-async def janitor(docker_client: docker.DockerClient, *, every_s: float = JANITOR_EVERY_S) -> None:
+async def janitor(
+    docker_client: docker.DockerClient,
+    *,
+    every_s: float = JANITOR_EVERY_S,
+    leases_view: Callable[[], LeaseView] | None = None,
+    after: Callable[[], list[str]] | None = None,
+) -> None:
     """Remove leftover step containers now and every ``every_s`` s, until cancelled.
 
-    A pass that fails (the engine is unreachable, say) is logged and retried: the task never
-    ends on its own.
+    ``leases_view`` says which owners of our installation on this engine hold a live lease (read
+    after the containers are listed); ``after`` runs once the containers are gone (deleting the
+    expired leases) and returns what it removed, for the log. A pass that fails (the engine or the
+    database is unreachable) is logged and retried: the task never ends on its own.
     """
 
+    def both() -> tuple[list[str], list[str]]:
+        removed = collect_containers(docker_client, leases=leases_view)
+        return removed, after() if after is not None else []
+
     async def one_pass() -> None:
-        removed = await asyncio.to_thread(collect_containers, docker_client)
+        removed, expired = await asyncio.to_thread(both)
         if removed:
             ids = ", ".join(container_id[:12] for container_id in removed)
             log.warning("removed %d leftover step containers: %s", len(removed), ids)
+        if expired:
+            log.warning("deleted %d expired worker leases: %s", len(expired), ", ".join(expired))
 
     await run_periodically("janitor", one_pass, every_s=every_s, log=log)
 
@@ -112,6 +156,38 @@ def _warm_pools(sandbox: Sandbox, settings: Settings) -> None:
         log.warning("warm pools start with the first step: %s", exc)
 
 
+async def register_lease(engine: sa.Engine, owner: str, engine_id: str, settings: Settings) -> str:
+    """Bring the database's schema up to date (as the API does on start), register ``owner``'s
+    lease and return the installation id; while the database is down (or a concurrent migration
+    fails this one) retry, logging each failure."""
+
+    async def attempt() -> str:
+        await asyncio.to_thread(migrate, engine)
+        installation = await asyncio.to_thread(leases.installation_id, engine)
+        await asyncio.to_thread(leases.register, engine, owner, engine_id, settings.worker_lease_s)
+        return installation
+
+    delay = 0.5
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            log.warning("waiting for the database to register lease %s: %s", owner, exc)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def _remove_own_containers(docker_client: docker.DockerClient, owner: str) -> list[str]:
+    removed = []
+    for summary in docker_client.api.containers(
+        all=True, filters={"label": f"{labels.OWNER}={owner}"}
+    ):
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_client.api.remove_container(summary["Id"], force=True, v=True)
+            removed.append(str(summary["Id"]))
+    return removed
+
+
 async def run_worker(
     settings: Settings,
     secrets: SecretProvider | None = None,
@@ -119,43 +195,143 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     runtime: Runtime | None = None,
 ) -> None:
-    """Connect, clean up, and run until SIGTERM or SIGINT (or until ``stop`` is set, when the
-    caller handles signals itself, as ``stepwell up`` does).
+    """Register a lease, clean up, and run until SIGTERM or SIGINT (or until ``stop`` is set,
+    when the caller handles signals itself, as ``stepwell up`` does).
 
-    The Temporal client runs on ``runtime`` (the SDK's default when ``None``). Steps get their
-    declared secrets from the API's database (``settings.database``, opened
-    with ``settings.secret_key``) unless ``secrets`` says otherwise.
+    The Temporal client runs on ``runtime`` (the SDK's default when ``None``). Leases, layer uses
+    and (unless ``secrets`` says otherwise) the secrets steps declare come from the API's
+    database (``settings.database``; secrets opened with ``settings.secret_key``).
+
+    Raises:
+        LeaseLost: the lease expired while the worker ran; it stopped taking work.
     """
-    engine = None
-    if secrets is None:
-        box = secret_box(settings)  # refuses the development key outside development mode
-        engine = create_engine(settings.database)
-        secrets = DatabaseSecrets(engine, box)
-    docker_client = docker.from_env(timeout=120)
-    docker_client.ping()
-    await asyncio.to_thread(check_sandbox_runtime, docker_client, settings)
-    client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
-    # Its egress proxy starts with the first step that declares egress, and stops with us.
-    sandbox = Sandbox(docker_client, settings.sandbox_config())
-    activities = build_activities(settings, docker_client, secrets, sandbox=sandbox)
-    worker = build_worker(client, settings, activities)
-    await asyncio.to_thread(_warm_pools, sandbox, settings)
-    cleanup = asyncio.create_task(janitor(docker_client))
+    box = secret_box(settings) if secrets is None else None  # refuses the development key ...
+    engine = create_engine(settings.database)  # ... outside development mode
+    try:
+        if box is not None:
+            secrets = DatabaseSecrets(engine, box)
+        bundle_store = open_bundle_store(settings, engine)
+        await asyncio.to_thread(check_bundle_store, bundle_store)
+        docker_client = docker.from_env(timeout=120)
+        docker_client.ping()
+        engine_id = await asyncio.to_thread(leases.engine_id_of, docker_client)
+        owner = leases.new_owner_id()
+        installation = await register_lease(engine, owner, engine_id, settings)
+        log.info("worker %s of installation %s on engine %s", owner, installation, engine_id)
+        try:
+            lost = await _serve(
+                settings, secrets, stop, runtime, docker_client, engine, engine_id,
+                owner, installation, bundle_store,
+            )  # fmt: skip
+        finally:
+            removed = await asyncio.to_thread(_remove_own_containers, docker_client, owner)
+            if removed:
+                log.warning("removed %d containers of ours left at stop", len(removed))
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                await asyncio.to_thread(leases.release, engine, owner)
+        if lost:
+            raise leases.LeaseLost(f"lease {owner} expired while the worker ran; it stopped")
+    finally:
+        engine.dispose()
+
+
+async def _serve(
+    settings: Settings,
+    secrets: SecretProvider | None,
+    stop: asyncio.Event | None,
+    runtime: Runtime | None,
+    docker_client: docker.DockerClient,
+    engine: sa.Engine,
+    engine_id: str,
+    owner: str,
+    installation: str,
+    bundle_store: BundleStore,
+) -> bool:
+    """Run the registered worker until stopped; return True if it stopped for a lost lease."""
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-    log.info("worker polling %r on %s", settings.task_queue, settings.temporal_address)
-    async with worker:
-        await stop.wait()
-        log.info("shutting down: running steps get %ss to finish", settings.worker_shutdown_grace_s)
-        # no step will take a pooled container any more: remove them while the steps finish
-        await asyncio.to_thread(sandbox.pools.close)
-    cleanup.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await cleanup
-    activities.close()
-    sandbox.close()
-    if engine is not None:
-        engine.dispose()
+    keeper = leases.LeaseKeeper(engine, owner, settings.worker_lease_s, on_lost=stop.set)
+    background = [asyncio.create_task(keeper.run())]
+    try:
+        config = settings.sandbox_config(owner=owner, installation=installation)
+        await asyncio.to_thread(check_sandbox_runtime, docker_client, config)
+        client = await connect(settings.temporal_address, settings.temporal_namespace, runtime)
+        uses = LayerUseRecorder(engine, engine_id)
+        # Its egress proxy starts with the first step that declares egress, and stops with us.
+        sandbox = Sandbox(docker_client, config, on_layer_use=uses)
+        activities = build_activities(
+            settings, docker_client, secrets, sandbox=sandbox, bundle_store=bundle_store
+        )
+        worker = build_worker(client, settings, activities, identity=owner)
+        await asyncio.to_thread(_warm_pools, sandbox, settings)
+        background += _background_tasks(settings, docker_client, engine, engine_id, sandbox, uses)
+        log.info("worker polling %r on %s", settings.task_queue, settings.temporal_address)
+        async with worker:
+            await stop.wait()
+            log.info(
+                "shutting down: running steps get %ss to finish", settings.worker_shutdown_grace_s
+            )
+            # no step will take a pooled container any more: remove them while the steps finish
+            await asyncio.to_thread(sandbox.pools.close)
+        activities.close()
+        sandbox.close()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(uses.flush)
+    finally:
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return keeper.lost
+
+
+def _background_tasks(
+    settings: Settings,
+    docker_client: docker.DockerClient,
+    engine: sa.Engine,
+    engine_id: str,
+    sandbox: Sandbox,
+    uses: LayerUseRecorder,
+) -> list[asyncio.Task[None]]:
+    """The janitor, the layer-use writer and the hourly layer garbage collection."""
+    installation = sandbox.config.installation or ""
+
+    def view() -> LeaseView:
+        return LeaseView(installation, leases.live_owners(engine, engine_id))
+
+    async def flush() -> None:
+        await asyncio.to_thread(uses.flush)
+
+    max_age_s = settings.layer_max_age_days * 86400
+
+    async def layer_gc() -> None:
+        used = partial(recently_used, engine, engine_id)
+        removed = await asyncio.to_thread(
+            collect_layers, docker_client, sandbox.config, max_age_s=max_age_s, recently_used=used
+        )
+        if removed:
+            log.warning("removed %d unused layers: %s", len(removed), ", ".join(removed))
+
+    async def hourly_layer_gc() -> None:
+        # not at start: a worker restarted in a loop must not sweep the engine each time
+        await asyncio.sleep(LAYER_GC_EVERY_S)
+        await run_periodically("layer gc", layer_gc, every_s=LAYER_GC_EVERY_S, log=log)
+
+    return [
+        asyncio.create_task(
+            janitor(
+                docker_client,
+                every_s=settings.janitor_every_s,
+                leases_view=view,
+                after=partial(leases.expire, engine, engine_id),
+            )
+        ),
+        asyncio.create_task(
+            run_periodically("layer uses", flush, every_s=LAYER_USES_FLUSH_EVERY_S, log=log)
+        ),
+        asyncio.create_task(hourly_layer_gc()),
+    ]

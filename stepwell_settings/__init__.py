@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     max_concurrent_steps: int = Field(4, ge=1, le=256)
     worker_shutdown_grace_s: float = Field(30, ge=0)
     heartbeat_timeout_s: float = Field(20, ge=2)
+    worker_lease_s: float = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="a worker's lease (seconds), renewed every third of it: once it has expired, "
+        "a janitor of any worker on the same engine removes that worker's containers",
+    )
+    janitor_every_s: float = Field(
+        60, ge=0.5, le=86400, description="seconds between two janitor passes of a worker"
+    )
     run_timeout_max_s: float = Field(
         24 * 3600,
         ge=1,
@@ -84,6 +94,17 @@ class Settings(BaseSettings):
     webhook_max_body_kb: int = Field(256, ge=1, le=10240)
     webhook_tolerance_s: int = Field(300, ge=1, description="signature timestamp tolerance")
     bundle_max_kb: int = Field(5120, ge=16, le=102400, description="largest step bundle accepted")
+    bundle_store: Literal["database", "s3"] = Field(
+        "database",
+        description="where pushed bundles live, for the API and every worker: 'database' (the "
+        "bundle table of STEPWELL_DATABASE_URL) or 's3' (STEPWELL_S3_BUCKET)",
+    )
+    s3_bucket: str | None = Field(None, description="the bucket of STEPWELL_BUNDLE_STORE=s3")
+    s3_prefix: str = Field("bundles/", description="object keys are <prefix><sha256 hex>.tgz")
+    s3_endpoint_url: str | None = Field(
+        None, description="an S3-compatible server's URL (default: AWS S3 of STEPWELL_S3_REGION)"
+    )
+    s3_region: str | None = Field(None, description="the bucket's region (default: boto3's)")
     egress: Literal["declared", "any-public", "off"] = Field(
         "declared",
         description="which step egress is honoured: 'declared' (listed hosts only; '*' refused at "
@@ -146,6 +167,12 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _s3_has_a_bucket(self) -> Settings:
+        if self.bundle_store == "s3" and not self.s3_bucket:
+            raise ValueError("STEPWELL_S3_BUCKET must be set when STEPWELL_BUNDLE_STORE=s3")
+        return self
+
+    @model_validator(mode="after")
     def _default_public_url(self) -> Settings:
         if not self.public_url:
             self.public_url = f"http://localhost:{self.api_port}"
@@ -153,8 +180,9 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def bundle_dir(self) -> Path:
-        """Where the local bundle store keeps bundles by digest."""
+    def legacy_bundle_dir(self) -> Path:
+        """Where an API before the shared bundle store kept bundles; copied into the configured
+        store when the API starts (:mod:`activities.bundle_import`), never read otherwise."""
         return self.home / "bundles"
 
     @property
@@ -162,10 +190,15 @@ class Settings(BaseSettings):
         """The database URL in effect (SQLite under the home directory unless set)."""
         return self.database_url or f"sqlite:///{self.home / 'stepwell.db'}"
 
-    def sandbox_config(self) -> SandboxConfig:
-        """The sandbox's tunables, derived from these settings."""
+    def sandbox_config(
+        self, *, owner: str | None = None, installation: str | None = None
+    ) -> SandboxConfig:
+        """The sandbox's tunables, derived from these settings; ``owner`` and ``installation``
+        label its containers (a worker's lease, stepwell.leases; None: this process)."""
         return SandboxConfig(
             cache_dir=self.home / "cache",
+            owner=owner,
+            installation=installation,
             log_kb=self.sandbox_log_kb,
             pids_limit=self.sandbox_pids_limit,
             browser_pids_limit=self.sandbox_browser_pids_limit,

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from filelock import FileLock
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -55,13 +56,35 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+# pg_advisory_xact_lock id serialising migrations ("stepwell migrate" as 8 bytes, big-endian)
+MIGRATION_LOCK_ID = int.from_bytes(b"stepmigr", "big", signed=True)
+
+
 def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest migration (idempotent; run on every start)."""
+    """Bring the schema to the newest migration (idempotent; run on every start).
+
+    Several API processes (and workers) starting together on one new database migrate it once:
+    on PostgreSQL the migration's transaction first takes an advisory transaction lock, so the
+    others wait and then find the schema at head; on SQLite (one machine) a lock file beside
+    the database does the same.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _migration_file_lock(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _migration_file_lock(engine: sa.Engine) -> AbstractContextManager[object]:
+    """A lock file beside a SQLite database file; nothing for other databases."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return nullcontext()
+    return FileLock(f"{path}.migrate.lock")
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 Every error answers ``{"error": {"code", "message", "details": [{"pointer", "message"}]}}``;
 ``details`` lists field problems with JSON pointers (into the request body, or ``/query/...``,
 ``/path/...``, ``/header/...``). A 503 always carries ``Retry-After``; Temporal failing to answer
-(:class:`~temporalio.service.RPCError` that no route handled) is a 503, never a 404 or a 500.
+(:class:`~temporalio.service.RPCError` that no route handled) is a 503, never a 404 or a 500,
+and so is a bundle store that cannot be reached (:class:`~activities.bundles.BundleStoreError`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from activities.bundles import BundleStoreError
 from step_sdk.errors import Problem
 from ui_api.encodable import EncodableModel
 
@@ -156,6 +158,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("Temporal failed on %s %s: %s", request.method, request.url.path, exc)
         error = temporal_unavailable(exc)
         return error_response(error.status, error.code, error.message, (), error.headers)
+
+    @app.exception_handler(BundleStoreError)
+    async def _bundle_store(request: Request, exc: BundleStoreError) -> JSONResponse:
+        # the details (bucket, settings to fix) are for the operator's log, not the caller
+        log.warning("bundle store failed on %s %s: %s", request.method, request.url.path, exc)
+        message = "the bundle store is unavailable; try again later"
+        return error_response(503, "bundle_store_unavailable", message, (), {"Retry-After": "5"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

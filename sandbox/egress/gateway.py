@@ -233,7 +233,7 @@ class EgressGateway:
     def _create(self, image: str) -> str:
         container_labels = {
             labels.ROLE: labels.ROLE_EGRESS,
-            labels.OWNER: labels.owner_id(),
+            **labels.owned_by(self._config),
             labels.CREATED: str(int(time.time())),
         }
         host_config = self._api.create_host_config(

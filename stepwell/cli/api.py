@@ -7,6 +7,7 @@ import logging
 import typer
 from temporalio.runtime import Runtime
 
+from activities.bundles import BundleStoreError
 from stepwell.api_server import prepare, uvicorn_server
 from stepwell.cli.output import err, fail
 from stepwell.platform import wait_for_temporal
@@ -42,7 +43,7 @@ def api(
     )
     try:
         run_with_runtime(lambda runtime: _serve(settings, wait_s, runtime))
-    except InsecureSecretKey as exc:
+    except (InsecureSecretKey, BundleStoreError) as exc:
         fail(str(exc), code=1)
     except KeyboardInterrupt:
         pass

@@ -20,14 +20,17 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
-from activities.bundles import LocalBundleStore
+from activities.bundle_store import check_bundle_store, open_bundle_store
+from activities.bundles import BundleStore, BundleStoreError
 from stepwell.cli import connections
 from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
+from stepwell.leases import LeaseLost
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
 from stepwell.temporal_runtime import connect, run_with_runtime
 from stepwell.worker import run_worker
 from stepwell_settings import Settings
+from ui_api.db import create_engine, migrate
 from ui_api.secrets.crypto import InsecureSecretKey
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
@@ -48,7 +51,7 @@ def worker() -> None:
     try:
         settings = Settings()
         run_with_runtime(lambda runtime: run_worker(settings, runtime=runtime))
-    except InsecureSecretKey as exc:
+    except (InsecureSecretKey, BundleStoreError, LeaseLost) as exc:
         fail(str(exc), code=1)
 
 
@@ -73,7 +76,7 @@ def run_flow(
     if not steps.is_dir():
         fail(f"--steps {steps}: not a directory")
     with user_errors():
-        local = LocalSteps(load_local_steps(steps), LocalBundleStore(settings.bundle_dir))
+        local = LocalSteps(load_local_steps(steps), _bundle_store(settings))
     problems = validate_flow(document, local.catalog, max_run_timeout_s=settings.run_timeout_max_s)
     if problems:
         for problem in problems:
@@ -83,15 +86,34 @@ def run_flow(
             )
         fail(f"{definition_file} has {len(problems)} problem(s)", code=1)
     definition = FlowDefinition.model_validate(document)
+    try:
+        resolved = local.resolve(definition)  # puts the bundles into the store workers read
+    except BundleStoreError as exc:
+        fail(str(exc), code=1)
     request = FlowRunInput(
         definition=definition.document(),
-        steps=local.resolve(definition),
+        steps=resolved,
         trigger=trigger,
         heartbeat_timeout_s=settings.heartbeat_timeout_s,
     )
     timeout = timedelta(seconds=definition.run_timeout_s(settings.run_timeout_max_s))
     code = run_with_runtime(lambda runtime: _start(settings, request, timeout, follow, runtime))
     raise typer.Exit(code)
+
+
+def _bundle_store(settings: Settings) -> BundleStore:
+    """The configured store the workers read (with no API started yet, the database store's
+    table is created here: the schema is migrated as the API would)."""
+    try:
+        if settings.bundle_store == "database":
+            engine = create_engine(settings.database)
+            migrate(engine)
+            return open_bundle_store(settings, engine)
+        store = open_bundle_store(settings)
+        check_bundle_store(store)
+        return store
+    except BundleStoreError as exc:
+        fail(str(exc), code=1)
 
 
 async def _start(

@@ -1,33 +1,80 @@
-"""``stepwell sandbox``: housekeeping of step containers."""
+"""``stepwell sandbox``: housekeeping of step containers and layers.
+
+``gc`` judges containers and layers as a worker's janitor does (sandbox.janitor) when the database
+(``STEPWELL_DATABASE_URL``) is reachable: containers of this installation by their owner's lease,
+layers by the uses any worker of this installation recorded on this engine (``layer_use``). Without
+the database it says so and falls back to expiry labels and this machine's layer markers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
+import docker
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 
 from sandbox.janitor import collect
+from sandbox.leftovers import LeaseView
+from stepwell import leases
 from stepwell.cli.docker_client import connect
+from stepwell.layer_uses import recently_used
 from stepwell_settings import Settings
+from ui_api.db import create_engine
 
 app = typer.Typer(help="Housekeeping of step containers and layers.", no_args_is_help=True)
 out = Console()
+err = Console(stderr=True)
 
 
 @app.command()
 def gc(
     everything: bool = typer.Option(
-        False, "--all", help="Remove every Stepwell container, not only expired ones."
+        False, "--all", help="Remove every Stepwell container, not only leftovers."
     ),
     layers: bool = typer.Option(
         True, "--layers/--no-layers", help="Also remove layers unused for layer_max_age_days."
     ),
 ) -> None:
-    """Remove containers left behind by a crashed worker, and stale image layers."""
+    """Remove containers left behind by dead workers, and stale image layers."""
     settings = Settings()
-    report = collect(
-        connect(),
-        settings.sandbox_config(),
-        everything=everything,
-        layer_max_age_s=settings.layer_max_age_days * 86400 if layers else None,
-    )
+    client = connect()
+    engine = create_engine(settings.database)
+    try:
+        view, used = _from_database(client, engine)
+        report = collect(
+            client,
+            settings.sandbox_config(),
+            everything=everything,
+            layer_max_age_s=settings.layer_max_age_days * 86400 if layers else None,
+            leases=view,
+            recently_used=used,
+        )
+        if view is not None:
+            leases.expire(engine, leases.engine_id_of(client))
+    finally:
+        engine.dispose()
     out.print(f"removed {len(report.containers)} containers and {len(report.images)} images")
+
+
+def _from_database(
+    client: docker.DockerClient, engine: sa.Engine
+) -> tuple[Callable[[], LeaseView] | None, Callable[[float], set[str]] | None]:
+    """The lease view and the recorded layer uses of this engine, or (None, None) with a note
+    on stderr when the database cannot tell."""
+    try:
+        installation = leases.installation_id(engine)
+        engine_id = leases.engine_id_of(client)
+    except (sa.exc.SQLAlchemyError, leases.LeaseError) as exc:
+        err.print(
+            f"the database is unreachable ({type(exc).__name__}): containers are judged by their "
+            "expiry labels and layers by this machine's use markers only"
+        )
+        return None, None
+
+    def view() -> LeaseView:
+        return LeaseView(installation, leases.live_owners(engine, engine_id))
+
+    return view, partial(recently_used, engine, engine_id)

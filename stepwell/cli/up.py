@@ -18,6 +18,7 @@ import subprocess
 import httpx
 from temporalio.runtime import Runtime
 
+from activities.bundles import BundleStoreError
 from sandbox.base_images import RUNTIMES, base_builder
 from sandbox.errors import ImageBuildError
 from step_sdk.runtimes import PYTHON_BROWSER
@@ -70,7 +71,7 @@ def up() -> None:
         fail(str(exc), code=1)
     try:
         run_with_runtime(lambda runtime: _serve(settings, server, runtime))
-    except (InsecureSecretKey, DevServerError) as exc:
+    except (InsecureSecretKey, DevServerError, BundleStoreError) as exc:
         fail(str(exc), code=1)
     except KeyboardInterrupt:
         pass

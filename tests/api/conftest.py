@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import BundleCache, LocalBundleStore
+from activities.bundles import BundleCache
 from activities.step_activities import StepActivities
 from sandbox.config import SandboxConfig
 from sandbox.launcher import Sandbox
@@ -104,7 +104,6 @@ def api_services(api_settings: Settings, temporal: WorkflowEnvironment) -> Itera
         api_settings,
         temporal.client,
         engine=create_engine(api_settings.database),
-        bundles=LocalBundleStore(api_settings.bundle_dir),
     )
     yield services
     services.engine.dispose()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 import pytest
 
 from stepwell_settings import Settings
 from tests.api.helpers import WorkspaceKey, assert_error
 from ui_api.app import create_app
+from ui_api.auth.ratelimit import RateLimiter
+from ui_api.db import create_engine
 from ui_api.secrets.crypto import InsecureSecretKey, secret_box
 from ui_api.services import Services
 
@@ -81,7 +85,13 @@ async def test_rate_limit_per_key_answers_429_with_headers(
     limited = Services(
         **{
             **api_services.__dict__,
-            "key_limiter": type(api_services.key_limiter)(rate=0.5, burst=3),
+            "key_limiter": RateLimiter(
+                api_services.engine,
+                f"t{secrets.token_hex(4)}",
+                rate=0.5,
+                burst=3,
+                clock=lambda: 1000.0,
+            ),
         }
     )
     transport = httpx.ASGITransport(app=create_app(limited))
@@ -94,6 +104,23 @@ async def test_rate_limit_per_key_answers_429_with_headers(
     assert refused.headers["Retry-After"] == "2"  # one token at 0.5/s
     assert int(refused.headers["RateLimit-Reset"]) == 6  # three tokens at 0.5/s
     assert_error(refused, 429, "rate_limited")
+
+
+async def test_rate_limit_store_unreachable_fails_the_request(
+    api_services: Services, workspace: WorkspaceKey
+) -> None:
+    """The buckets live in the database: when it cannot be reached the request fails like any
+    other database-backed one (500), never passing unlimited."""
+    gone = create_engine("postgresql://postgres@127.0.0.1:9/none?connect_timeout=2")
+    limited = Services(
+        **{**api_services.__dict__, "key_limiter": RateLimiter(gone, "api_key", 1.0, 5)}
+    )
+    transport = httpx.ASGITransport(app=create_app(limited), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        answer = await http.get("/v1/workspace", headers=workspace.headers)
+    assert_error(answer, 500, "internal")
+    assert "RateLimit-Remaining" not in answer.headers
+    gone.dispose()
 
 
 async def test_healthz_reports_each_dependency(client: httpx.AsyncClient) -> None:

@@ -18,7 +18,6 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import LocalBundleStore
 from step_sdk.bundle import Bundle
 from tests.api.helpers import WorkspaceKey, assert_error, insert_flow, insert_step, new_workspace
 from tests.conftest import temporal_binary
@@ -60,7 +59,7 @@ async def outage(api_services: Services, tmp_path: Path) -> AsyncIterator[Outage
         settings,
         client,
         engine=create_engine(settings.database),
-        bundles=LocalBundleStore(tmp_path / "bundles"),
+        bundles=api_services.bundles,
     )
     transport = httpx.ASGITransport(app=create_app(services))
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 import docker
 import httpx
 
+from stepwell.leases import owner_prefix
 from tests.cli.test_up import STEPWELL, children, free_port, is_alive, up_env
 
 READY = "Ctrl-C stops everything"
@@ -84,9 +85,15 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _containers_of(engine: docker.DockerClient, pid: int) -> list[str]:
-    """Containers whose ``stepwell.owner`` label names this process (sandbox.labels.owner_id)."""
-    owner = f"stepwell.owner={socket.gethostname()}:{pid}"
-    found = engine.containers.list(all=True, filters={"label": owner})
+    """Containers whose ``stepwell.owner`` label names this process: its worker's owner id
+    (stepwell.leases) or, for a process without a lease, ``<hostname>:<pid>``."""
+    legacy, prefix = f"{socket.gethostname()}:{pid}", owner_prefix(pid=pid)
+    found = [
+        container
+        for container in engine.containers.list(all=True, filters={"label": "stepwell.owner"})
+        if (owner := container.labels.get("stepwell.owner", "")) == legacy
+        or owner.startswith(prefix)
+    ]
     return [f"{container.name} ({container.status})" for container in found]
 
 

@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import BundleCache, LocalBundleStore
+from activities.bundles import BundleCache, BundleStore, LocalBundleStore
 from activities.secrets import StaticSecrets
 from activities.step_activities import StepActivities
 from sandbox.config import SandboxConfig
@@ -65,7 +65,7 @@ async def task_queue(
 async def worker_queue(
     temporal: WorkflowEnvironment,
     sandbox: Sandbox,
-    bundle_store: LocalBundleStore,
+    bundle_store: BundleStore,
     settings: Settings,
     secrets: StaticSecrets | None = None,
 ) -> AsyncIterator[str]:

@@ -17,10 +17,12 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.bundles import LocalBundleStore
+from activities.bundle_db import DatabaseBundleStore
 from sandbox import labels
+from stepwell.leases import owner_prefix
 from stepwell.local_steps import LocalSteps
 from tests.flows.conftest import REPO, inline_step
+from ui_api.db import create_engine, migrate
 from workflows.definition import FlowDefinition
 from workflows.types import FLOW_RUN, PROGRESS_QUERY, FlowRunInput, FlowRunOutput
 
@@ -36,10 +38,21 @@ def worker_env(temporal: WorkflowEnvironment, home: Path, queue: str) -> dict[st
         "STEPWELL_TASK_QUEUE": queue,
         "STEPWELL_HEARTBEAT_TIMEOUT_S": "3",
         "STEPWELL_WORKER_SHUTDOWN_GRACE_S": "5",
+        # a killed worker's containers go once its lease has expired, at the next janitor pass
+        "STEPWELL_WORKER_LEASE_S": "3",
+        "STEPWELL_JANITOR_EVERY_S": "1",
         # These tests find a run's container by its stepwell.run_id label, which only a container
         # created for the run has (a pooled one is created before any run exists).
         "STEPWELL_POOL_SIZE": "0",
     }
+
+
+def home_store(home: Path) -> DatabaseBundleStore:
+    """The bundle store a worker with ``STEPWELL_HOME=home`` reads by default: the bundle table
+    of the SQLite database under ``home`` (migrated here, as the API would)."""
+    engine = create_engine(f"sqlite:///{home / 'stepwell.db'}")
+    migrate(engine)
+    return DatabaseBundleStore(engine)
 
 
 async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
@@ -78,7 +91,7 @@ async def nap_run_losing_its_worker(
     )
     request = FlowRunInput(
         definition=definition.document(),
-        steps=LocalSteps([nap], LocalBundleStore(home / "bundles")).resolve(definition),
+        steps=LocalSteps([nap], home_store(home)).resolve(definition),
         heartbeat_timeout_s=3,
     )
     first = await start_worker(env)
@@ -203,14 +216,20 @@ async def test_a_worker_keeps_pools_warm_says_so_and_drains_them_on_sigterm(
     )  # fmt: skip
     assert worker.stderr is not None
     reading = asyncio.create_task(worker.stderr.read())  # a full pipe would stall the worker
-    owner = f"{labels.owner_id().rpartition(':')[0]}:{worker.pid}"
-    pooled = {"label": [f"{labels.ROLE}={labels.ROLE_POOLED}", f"{labels.OWNER}={owner}"]}
+    prefix = owner_prefix(pid=worker.pid)  # the worker's owner id (stepwell.leases)
+
+    def pooled(running_only: bool = True) -> list[dict[str, Any]]:
+        found = docker_client.api.containers(
+            all=not running_only, filters={"label": f"{labels.ROLE}={labels.ROLE_POOLED}"}
+        )
+        return [c for c in found if c["Labels"].get(labels.OWNER, "").startswith(prefix)]
+
     try:
         for _ in range(300):
-            if len(docker_client.api.containers(filters=pooled)) >= 2:
+            if len(pooled()) >= 2:
                 break
             await asyncio.sleep(0.2)
-        waiting = {c["Id"] for c in docker_client.api.containers(filters=pooled)}
+        waiting = {c["Id"] for c in pooled()}
         assert len(waiting) == 2, "the worker warms the base image's pool when it starts"
         name = f"test.pooled{uuid.uuid4().hex[:6]}"
         echo = inline_step(name, "def main():\n    return 'warm'\n")
@@ -219,9 +238,7 @@ async def test_a_worker_keeps_pools_warm_says_so_and_drains_them_on_sigterm(
         )
         request = FlowRunInput(
             definition=definition.document(),
-            steps=LocalSteps([echo], LocalBundleStore(tmp_path / "home" / "bundles")).resolve(
-                definition
-            ),
+            steps=LocalSteps([echo], home_store(tmp_path / "home")).resolve(definition),
         )
         result = await temporal.client.execute_workflow(
             FLOW_RUN, request, id=f"run-{uuid.uuid4().hex[:12]}", task_queue=queue,
@@ -239,4 +256,4 @@ async def test_a_worker_keeps_pools_warm_says_so_and_drains_them_on_sigterm(
     log = (await reading).decode()
     assert "warm pools: 2 started containers per pool" in log, log
     assert f"keeping warm: {base_image.removeprefix('sha256:')[:12]}" in log, log
-    assert docker_client.api.containers(all=True, filters=pooled) == []
+    assert pooled(running_only=False) == []

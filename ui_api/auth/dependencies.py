@@ -38,6 +38,13 @@ def get_caller(
     row = lookup_key(session, credentials.credentials)
     if row is None:
         raise ApiError(401, "invalid or revoked API key", headers=challenge)
+    caller = Caller(workspace_id=row.workspace_id, key_id=row.id)
+    # End the transaction: async handlers await Temporal, and a connection held across an await
+    # can exhaust the pool while the blocked event loop keeps others from returning theirs. It
+    # also keeps this request to one pooled connection at a time while the limiter takes its own.
+    session.commit()
+    # the key's bucket is in the database, shared by every API process (ui_api.auth.ratelimit);
+    # a database that cannot be reached fails the request (500), it does not skip the limit
     decision = services.key_limiter.take(row.id)
     if not decision.allowed:
         services.metrics.rate_limited.labels("api_key").inc()
@@ -48,10 +55,6 @@ def get_caller(
             headers=decision.headers(),
         )
     response.headers.update(decision.headers())
-    caller = Caller(workspace_id=row.workspace_id, key_id=row.id)
-    # End the transaction: async handlers await Temporal, and a connection held across an await
-    # can exhaust the pool while the blocked event loop keeps others from returning theirs.
-    session.commit()
     return caller
 
 

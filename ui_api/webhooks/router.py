@@ -211,7 +211,7 @@ async def deliver(
         body = await read_capped_body(request, services.settings.webhook_max_body_kb)
         if webhook.signing_secret is not None:
             _check_signature(services, webhook, body, timestamp, signature)
-        decision = services.webhook_limiter.take(webhook.id)
+        decision = await services.webhook_limiter.take_async(webhook.id, services.db_threads)
         if not decision.allowed:
             services.metrics.rate_limited.labels("webhook").inc()
             raise ApiError(

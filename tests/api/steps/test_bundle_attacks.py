@@ -17,6 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from activities.bundles import BundleNotFound
 from step_sdk.bundle import MAX_ENTRIES, MAX_FILE_BYTES, MAX_UNPACKED_BYTES
 from tests.api.helpers import WorkspaceKey, assert_error
 from tests.api.step_bundles import (
@@ -242,7 +243,11 @@ HOSTILE: list[tuple[str, Builder, str, str]] = [
 
 
 def _stored(services: Services, data: bytes) -> bool:
-    return (services.settings.bundle_dir / f"{hashlib.sha256(data).hexdigest()}.tgz").exists()
+    try:
+        services.bundles.get(f"sha256:{hashlib.sha256(data).hexdigest()}")
+    except BundleNotFound:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,9 @@ async def test_json_media_types_and_none_are_accepted(
 async def test_rate_limit_per_webhook_answers_429_with_headers(
     api_services: Services, workspace: WorkspaceKey, flow: Flow
 ) -> None:
-    limiter = RateLimiter(rate=0.5, burst=2, clock=lambda: 1000.0)  # time stands still
+    limiter = RateLimiter(
+        api_services.engine, "webhook", rate=0.5, burst=2, clock=lambda: 1000.0
+    )  # time stands still
     async with serving(variant(api_services, webhook_limiter=limiter)) as hooks:
         path = path_of(await issue(hooks.http, workspace, flow.id))
         answers = [await hooks.http.post(path, json={"t": "x"}) for _ in range(3)]
@@ -156,7 +158,7 @@ async def test_rate_limit_per_webhook_answers_429_with_headers(
 async def test_forged_deliveries_do_not_spend_the_webhooks_budget(
     api_services: Services, workspace: WorkspaceKey, flow: Flow
 ) -> None:
-    limiter = RateLimiter(rate=0.5, burst=1, clock=lambda: 1000.0)
+    limiter = RateLimiter(api_services.engine, "webhook", rate=0.5, burst=1, clock=lambda: 1000.0)
     async with serving(variant(api_services, webhook_limiter=limiter)) as hooks:
         issued = await issue(hooks.http, workspace, flow.id, signed=True)
         forged, headers = signed_post("whsec_guess", {"t": "x"})
