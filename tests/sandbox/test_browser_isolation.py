@@ -91,7 +91,7 @@ def test_the_browser_runs_in_a_hardened_container_under_seccomp_without_privileg
         seen["processes"] = {p: _status(p) for p in processes}
         return True
 
-    result = while_running(lambda: run_browser(HOLD_OPEN, {"marker": marker}, timeout_s=8), probe)
+    result = while_running(lambda: run_browser(HOLD_OPEN, {"marker": marker}, timeout_s=5), probe)
     assert result.error is not None and result.error.type is ErrorType.TIMEOUT
 
     host = seen["host_config"]
