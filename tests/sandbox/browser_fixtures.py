@@ -35,6 +35,7 @@ def make_browser_bundle(
     *,
     files: Mapping[str, str | bytes] | None = None,
     egress: tuple[str, ...] = (),
+    requirements: tuple[str, ...] = (),
     **limits: Any,
 ) -> Bundle:
     """A python3.11-browser bundle whose ``step.py`` is ``source`` (dedented), plus ``files``."""
@@ -45,6 +46,7 @@ def make_browser_bundle(
             "runtime": PYTHON_BROWSER,
             "entrypoint": "step:main",
             "egress": list(egress),
+            "requirements": list(requirements),
             "limits": {"timeout_s": 60, **limits},
         }
     )
@@ -69,9 +71,12 @@ def browser_runner(sandbox: Sandbox, run_id: str) -> RunBrowser:
         *,
         files: Mapping[str, str | bytes] | None = None,
         egress: tuple[str, ...] = (),
+        requirements: tuple[str, ...] = (),
         **limits: Any,
     ) -> StepResult:
-        bundle = make_browser_bundle(source, files=files, egress=egress, **limits)
+        bundle = make_browser_bundle(
+            source, files=files, egress=egress, requirements=requirements, **limits
+        )
         envelope = Envelope(
             input={} if payload is None else payload,
             context=StepContext(run_id=run_id, step_id="browser"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 import docker
+import pytest
 
 from sandbox import labels
 from sandbox.config import SandboxConfig
@@ -114,3 +115,28 @@ def test_a_warm_pooled_browser_container_serves_a_browser_step(
         assert warm.pools.stats()["hits"] == 1
     finally:
         warm.close()
+
+
+WITH_REQUIREMENT = """
+import text_unidecode
+from step_sdk.browser import browser
+
+def main():
+    with browser() as chromium:
+        page = chromium.new_page()
+        page.set_content("<title>Café</title>")
+        return text_unidecode.unidecode(page.title())
+"""
+
+
+@pytest.mark.network
+def test_a_browser_step_with_requirements_runs_on_a_layer_of_the_browser_image(
+    run_browser: RunBrowser, docker_client: docker.DockerClient, browser_image: str
+) -> None:
+    result = run_browser(WITH_REQUIREMENT, requirements=("text-unidecode==1.3",))
+    assert result.error is None, (result.error, result.logs[-2000:])
+    assert result.output == "Cafe"
+    layer = docker_client.images.get(result.image)
+    assert layer.id != browser_image
+    # pools seeded from this layer start browser containers (sandbox.pool_seed)
+    assert layer.labels[labels.RUNTIME] == PYTHON_BROWSER
