@@ -30,9 +30,11 @@ class Recorder(socketserver.StreamRequestHandler):
             pass
         SEEN.append(line)
         if line.startswith("GET http://site.example/page "):
-            reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (len(PAGE), PAGE)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+            reply = head % len(PAGE) + PAGE
         elif line.startswith("GET http://site.example/redirect "):
-            reply = b"HTTP/1.1 302 Found\r\nLocation: http://redirected.example/\r\nContent-Length: 0\r\n\r\n"
+            reply = (b"HTTP/1.1 302 Found\r\nLocation: http://redirected.example/\r\n"
+                     b"Content-Length: 0\r\n\r\n")
         else:
             reply = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         self.wfile.write(reply)
