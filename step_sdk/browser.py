@@ -43,6 +43,29 @@ CHROMIUM = "/usr/bin/chromium"
 EGRESS_SOCKET = "/run/stepwell/egress/proxy.sock"
 EGRESS_PROXY = "http://127.0.0.1:3128"
 DOWNLOADS_DIR = "/tmp/stepwell-downloads"
+# Chromium keeps only the LAST ``--disable-features`` switch, and Playwright puts its own first,
+# so ours must repeat Playwright's list (1.65's ``chromiumSwitches.ts``; a test checks it against
+# the installed driver) or its entries are lost: without ``NetworkTimeServiceQuerying`` every
+# launch asks clients2.google.com for the time.
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "MediaRouter",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "TcpPortRandomizationWin",
+    "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
+)
+DISABLED_FEATURES = (*PLAYWRIGHT_DISABLED_FEATURES, "NetworkPrediction", "DnsOverHttps")
 # On top of Playwright's own defaults (which already disable background networking, sync,
 # component updates, the first-run UI and more).
 CHROMIUM_ARGS = (
@@ -50,7 +73,12 @@ CHROMIUM_ARGS = (
     "--disable-gpu",
     "--disable-quic",
     "--dns-prefetch-disable",
-    "--disable-features=NetworkPrediction,DnsOverHttps,MediaRouter,OptimizationHints",
+    "--disable-features=" + ",".join(DISABLED_FEATURES),
+    # The optimisation guide's on-device model manifest is fetched from update.googleapis.com
+    # by an on-demand component update, which --disable-component-update does not stop
+    # (component id ceofaddefefcbblgcgnibnonglccbfja); with a local manifest path it is read
+    # from disk instead (none is there: no model, no request).
+    "--optimization-guide-manifest-override=/nonexistent",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-domain-reliability",

@@ -212,3 +212,36 @@ def test_without_egress_a_browser_step_has_no_network(
     assert result.output.startswith("refused: ")
     assert sites.declared.matching(run_id) == []
     assert result.connections == []
+
+
+IDLE = """
+import time
+from step_sdk.browser import browser
+
+def main(url: str, idle_s: float):
+    with browser() as chromium:
+        page = chromium.new_page()
+        page.goto("about:blank")
+        time.sleep(idle_s)  # the scenario: a browser left idle, when Chromium phones home
+        page.goto(url, wait_until="load")
+        page.wait_for_load_state("networkidle")
+        return page.content()
+"""
+
+
+def test_an_idle_browser_makes_no_connection_but_the_pages(
+    browser_egress: Any, sites: Sites, run_id: str
+) -> None:
+    """Chromium's own background requests (component and model-manifest updates, network time,
+    optimisation hints) would show up at the proxy as refused connections: there are none."""
+    declared = sites.origin(sites.declared)
+    result = browser_egress(
+        IDLE,
+        {"url": f"{declared}/idle/{run_id}", "idle_s": 5.0},
+        egress=(f"{PUBLIC}:{sites.declared.port}",),
+    )
+    assert result.error is None, (result.error, result.logs[-3000:])
+    assert f"/idle/{run_id}" in result.output
+    assert sites.declared.matching(run_id) == [f"/idle/{run_id}"]
+    records = [(r["host"], r["port"], r["allowed"]) for r in result.connections]
+    assert set(records) == {(PUBLIC, sites.declared.port, True)}, result.connections
