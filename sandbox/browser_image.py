@@ -64,6 +64,17 @@ BROWSER_ENV = {
     "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
     "PLAYWRIGHT_BROWSERS_PATH": "/nonexistent",
 }
+# Sourced by Debian's /usr/bin/chromium wrapper (it sources every file in /etc/chromium.d) before
+# it execs the browser, which inherits the ignored signal: a file growing past the step's
+# per-file limit (RLIMIT_FSIZE, ``fsize_mb``) then fails its write with EFBIG, so a too-big
+# download fails (``download.failure()`` is "canceled") instead of SIGXFSZ killing the browser.
+CHROMIUM_D = {
+    "etc/chromium.d/stepwell-fsize": (
+        b"# Stepwell: past the per-file size limit, writes fail (EFBIG) instead of SIGXFSZ\n"
+        b"# killing Chromium (sandbox/browser_image.py).\n"
+        b"trap '' XFSZ\n"
+    )
+}
 # Run as the step user on the finished image: the browser starts, Playwright imports.
 CHECKS = (
     json.dumps([CHROMIUM, "--headless", "--no-sandbox", "--version"]),
@@ -93,12 +104,18 @@ def browser_dockerfile(rootfs: str, content: str, installer: str = "pip.whl") ->
         extra_pins=(PLAYWRIGHT,),
         extra_env=BROWSER_ENV,
         checks=CHECKS,
+        extra_dirs=("etc/chromium.d",),
     )
+
+
+def browser_context_files() -> dict[str, bytes | None]:
+    """The Python image's context files plus the browser's ``/etc/chromium.d`` file."""
+    return {**_context_files(), **CHROMIUM_D}
 
 
 def content_digest() -> str:
     """Digest of what Stepwell adds on top of the browser root filesystem."""
-    body = _tar(_context_files()) + browser_dockerfile(ROOTFS_TAG, "").encode()
+    body = _tar(browser_context_files()) + browser_dockerfile(ROOTFS_TAG, "").encode()
     return hashlib.sha256(body).hexdigest()[:16]
 
 
@@ -115,6 +132,9 @@ class BrowserImageBuilder(ImageBuilder):
 
     def _dockerfile(self, rootfs: str, installer: str) -> str:
         return browser_dockerfile(rootfs, self.digest(), installer)
+
+    def _context_files(self) -> dict[str, bytes | None]:
+        return browser_context_files()
 
     def _pins(self) -> list[Requirement]:
         return [*super()._pins(), PLAYWRIGHT]

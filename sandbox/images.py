@@ -83,10 +83,12 @@ def _dockerfile(
     extra_pins: tuple[Requirement, ...] = (),
     extra_env: dict[str, str] | None = None,
     checks: tuple[str, ...] = (),
+    extra_dirs: tuple[str, ...] = (),
 ) -> str:
     """The Dockerfile of a Python runtime image; ``extra_pins`` are installed next to the SDK's
     libraries, ``extra_env`` joins the allowlisted environment, ``checks`` are ``RUN`` lines
-    (JSON arrays) that must succeed on the finished image (as the step user)."""
+    (JSON arrays) that must succeed on the finished image (as the step user), ``extra_dirs``
+    are context folders (``etc/chromium.d``) copied to the same path in the image."""
     env = " ".join(f"{k}={v}" for k, v in sorted({**ENV_ALLOWLIST, **(extra_env or {})}.items()))
     pins = " ".join(str(r) for r in [*sdk_runtime_pins(), *extra_pins])
     return "\n".join(
@@ -101,6 +103,7 @@ def _dockerfile(
             f"FROM {rootfs}",
             f"COPY --from=sdk {SDK_DIR}/ {SDK_DIR}/",
             "COPY opt/ /opt/",
+            *(f"COPY {d}/ /{d}/" for d in extra_dirs),
             f"RUN {json.dumps(['python3', '-I', '-c', PRECOMPILE])}",
             # The tmpfs mounted on /work takes this directory's mode, so make it writable.
             "RUN mkdir -p -m 1777 /work",
@@ -232,11 +235,15 @@ class ImageBuilder(RuntimeImage):
         installer = pip_wheel(self._config.cache_dir, self._config.pip_index_url)
         wheels[f"wheels/{installer.name}"] = installer.read_bytes()
         dockerfile = self._dockerfile(rootfs, installer.name)
-        context = _tar({**_context_files(), **wheels, "Dockerfile": dockerfile.encode()})
+        context = _tar({**self._context_files(), **wheels, "Dockerfile": dockerfile.encode()})
         return self._build(rootfs, context)
 
     def _dockerfile(self, rootfs: str, installer: str) -> str:
         return _dockerfile(rootfs, self.digest(), installer)
+
+    def _context_files(self) -> dict[str, bytes | None]:
+        """The files the Dockerfile copies (wheels and the Dockerfile itself aside)."""
+        return _context_files()
 
     def _pins(self) -> list[Requirement]:
         """What the image installs next to the SDK: its runtime libraries, pinned."""

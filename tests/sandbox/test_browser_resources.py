@@ -1,7 +1,7 @@
 """Attacks on the host's resources from a browser step: a page that allocates until OOM, a script
 that opens endless tabs and workers, a page that never finishes loading, a download that tries to
-fill the disk. Each asserts what the host observed (Docker's inspect, its own clock, the
-container's removal), not what the step says."""
+fill the disk, a download over the per-file cap. Each asserts what the host observed (Docker's
+inspect, its own clock, the container's removal), not what the step says."""
 
 from __future__ import annotations
 
@@ -157,3 +157,36 @@ def test_a_download_that_tries_to_fill_the_disk_is_capped(
     assert result.output["failure"] == "canceled", result.output
     assert 0 < result.output["saved"] < 14
     assert result.output["total_bytes"] <= cap
+
+
+# One 40 MiB download, over the 32 MiB per-file cap (RLIMIT_FSIZE); then the same page goes on.
+TOO_BIG = """
+from step_sdk.browser import browser
+
+PAGE = '''<a id="get" download="big.bin">get</a><script>
+  document.getElementById("get").addEventListener("click", (event) => {
+    const blob = new Blob([new Uint8Array(40 << 20).fill(1)]);
+    event.target.href = URL.createObjectURL(blob);
+  });
+</script>'''
+
+def main():
+    with browser() as chromium:
+        page = chromium.new_page(accept_downloads=True)
+        page.set_content(PAGE)
+        with page.expect_download(timeout=20_000) as info:
+            page.click("#get")
+        failure = info.value.failure()
+        page.set_content("<title>still here</title>")
+        return {"failure": failure, "title": page.title()}
+"""
+
+
+def test_a_download_over_the_file_size_cap_fails_and_the_browser_lives(
+    run_browser: RunBrowser,
+) -> None:
+    """Without the image's ``trap '' XFSZ`` (sandbox/browser_image.py) SIGXFSZ killed Chromium:
+    the failure read "Target page, context or browser has been closed" and the page was gone."""
+    result = run_browser(TOO_BIG, timeout_s=60)
+    assert result.error is None, (result.error, result.logs[-2000:])
+    assert result.output == {"failure": "canceled", "title": "still here"}, result.output
