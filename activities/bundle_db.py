@@ -67,6 +67,11 @@ class DatabaseBundleStore:
             raise BundleNotFound(f"no bundle {digest}")
         return verified(bytes(data), digest, "in the database's bundle table")
 
+    def delete(self, digest: str) -> None:
+        hex_of(digest)
+        with self._errors(), self._engine.begin() as connection:
+            connection.execute(sa.delete(BUNDLE).where(BUNDLE.c.digest == digest))
+
     @contextmanager
     def _errors(self) -> Iterator[None]:
         """The database failing (unreachable, or never migrated: no ``bundle`` table yet) as a

@@ -108,6 +108,10 @@ class S3BundleStore:
         data = self._call(fetch, missing=f"no bundle {digest} ({key} in {self._where})")
         return verified(data, digest, f"{key} in {self._where}")
 
+    def delete(self, digest: str) -> None:
+        key = self.key(digest)  # S3 answers a delete of a missing key with success
+        self._call(lambda: self._client.delete_object(Bucket=self.bucket, Key=key))
+
     def _call(self, work: Any, missing: str | None = None) -> Any:
         """``work()``, with S3's failures turned into errors that say what to fix."""
         from botocore.exceptions import (

@@ -46,6 +46,14 @@ class BundleStore(Protocol):
             BundleNotFound: not a sha256 digest, not stored, or stored bytes that do not match.
         """
 
+    def delete(self, digest: str) -> None:
+        """Forget ``digest``'s bytes (a missing one is fine). Only the artifact retention pass
+        calls it (ui_api.artifacts.retention), for digests no bundle or artifact row names.
+
+        Raises:
+            BundleNotFound: not a sha256 digest.
+        """
+
 
 def hex_of(digest: str) -> str:
     """The 64 lowercase hex characters of a ``sha256:<hex>`` digest.
@@ -104,6 +112,9 @@ class LocalBundleStore:
         except FileNotFoundError:
             raise BundleNotFound(f"no bundle {digest}") from None
         return verified(data, digest, str(path))
+
+    def delete(self, digest: str) -> None:
+        (self.directory / f"{hex_of(digest)}.tgz").unlink(missing_ok=True)
 
 
 class BundleCache:

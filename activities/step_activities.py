@@ -17,6 +17,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.artifacts import ArtifactRecorder
 from activities.bundles import BundleCache, BundleNotFound, BundleStoreError
 from activities.connections import annotated, bounded, carried, summary
 from activities.secrets import NoSecrets, SecretProvider
@@ -47,10 +48,11 @@ def _failure(
     logs: str = "",
     attempt: int = 1,
     connections: list[dict[str, Any]] | None = None,
+    artifacts: list[dict[str, Any]] | None = None,
 ) -> ApplicationError:
     details = {"type": str(error_type), "message": message, "traceback": traceback,
                "logs": logs[-MAX_LOG_CHARS:], "attempt": attempt,
-               "connections": connections or []}  # fmt: skip
+               "connections": connections or [], "artifacts": artifacts or []}  # fmt: skip
     return ApplicationError(message, details, type=str(error_type), non_retryable=non_retryable)
 
 
@@ -68,12 +70,14 @@ class StepActivities:
         bundles: BundleCache,
         secrets: SecretProvider | None = None,
         *,
+        artifacts: ArtifactRecorder | None = None,
         max_concurrent: int = 4,
         heartbeat_every_s: float = 2.0,
     ) -> None:
         self._sandbox = sandbox
         self._bundles = bundles
         self._secrets = secrets or NoSecrets()
+        self._artifacts = artifacts
         self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix="stepwell-step")
         self._heartbeat_every_s = heartbeat_every_s
 
@@ -93,7 +97,8 @@ class StepActivities:
         secrets = self._secrets.resolve(request.workspace_id, manifest.get("secrets") or [])
         # The sandbox has redacted the secrets from everything the step sent back.
         result = await self._run_in_sandbox(request, secrets, attempt)
-        logs = result.logs
+        references, note = await self._record_artifacts(request, result, attempt)
+        logs = note + result.logs
         # Temporal retries a failed attempt itself and keeps only the last attempt's outcome:
         # every attempt passes its records (and those it was handed) on to the next.
         earlier = carried(info.heartbeat_details)
@@ -112,6 +117,7 @@ class StepActivities:
                 logs=logs,
                 attempt=attempt,
                 connections=connections,
+                artifacts=references,
             )
         output = result.output
         problems = schema_problems(manifest.get("output_schema") or {}, output)
@@ -119,7 +125,7 @@ class StepActivities:
             message = "output does not match the step's schema: " + "; ".join(map(str, problems))
             raise _failure(
                 ErrorType.OUTPUT_VALIDATION, message, non_retryable=True, logs=logs,
-                attempt=attempt, connections=connections,
+                attempt=attempt, connections=connections, artifacts=references,
             )  # fmt: skip
         reply = RunStepOutput(
             output=output,
@@ -129,6 +135,7 @@ class StepActivities:
             image=result.image,
             attempt=attempt,
             connections=connections,
+            artifacts=references,
         )
         # Temporal would refuse a result over its payload limit and retry the activity: the
         # step would run again, with its side effects, only to fail the same way.
@@ -151,6 +158,30 @@ class StepActivities:
                 connections=reply.connections,
             )  # fmt: skip
         return reply
+
+    async def _record_artifacts(
+        self, request: RunStepInput, result: StepResult, attempt: int
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Store the execution's artifacts; their references, and a log line if they could not
+        be stored. A store outage does not fail the step: failing would make Temporal run it
+        (and its side effects) again for files only; the log says what was lost."""
+        if not result.artifacts or self._artifacts is None:
+            return [], ""
+        recorder = self._artifacts
+        try:
+            references = await asyncio.get_running_loop().run_in_executor(
+                self._executor,
+                lambda: recorder.record(
+                    workspace_id=request.workspace_id, run_id=request.run_id,
+                    step_id=request.step_id, attempt=attempt, artifacts=result.artifacts,
+                ),
+            )  # fmt: skip
+        except Exception as exc:  # the store's or the database's failure, whatever the driver
+            log.warning("run %s step %s: artifacts not stored: %s", request.run_id,
+                        request.step_id, exc)  # fmt: skip
+            names = ", ".join(a.name for a in result.artifacts)
+            return [], f"[stepwell: the step's artifacts ({names}) could not be stored]\n"
+        return references, ""
 
     async def _run_in_sandbox(
         self, request: RunStepInput, secrets: dict[str, str], attempt: int

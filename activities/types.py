@@ -25,6 +25,7 @@ NON_RETRYABLE = [
     "MemoryLimitExceeded",
     "OutputLimitExceeded",
     "DependencyError",
+    "ArtifactLimitExceeded",
 ]
 
 
@@ -59,3 +60,6 @@ class RunStepOutput:
     # The execution's network connections (activities.connections: clean, at most 201, each
     # with its "attempt"); a failed execution carries them in its failure's details instead.
     connections: list[dict[str, Any]] = field(default_factory=list)
+    # The files the execution saved, as references only (activities.artifacts): {"name",
+    # "content_type", "size_bytes", "digest"}; a failure carries them in its details.
+    artifacts: list[dict[str, Any]] = field(default_factory=list)

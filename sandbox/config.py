@@ -20,6 +20,7 @@ RUNTIME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # The only environment a step sees; nothing of the worker's environment is ever passed on.
 ENV_ALLOWLIST = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "STEPWELL_ARTIFACTS_DIR": "/opt/stepwell/artifacts",
     "LANG": "C.UTF-8",
     "HOME": "/tmp",
     "PYTHONDONTWRITEBYTECODE": "1",
@@ -78,6 +79,20 @@ class SandboxConfig:
     # The tmpfs the runner unpacks the step's bundle into (contract 2): the bundle's 64 MiB
     # unpacked cap plus room for a page per small file.
     bundle_mb: int = 80
+    # Run artifacts (step_sdk.artifacts): how many an execution may save, bytes each, bytes in
+    # all; the artifacts tmpfs is ``artifact_total_bytes`` large.
+    artifact_max_count: int = 20
+    artifact_max_bytes: int = 10 * 1024 * 1024
+    artifact_total_bytes: int = 50 * 1024 * 1024
+
+    def artifact_caps(self) -> dict[str, int]:
+        """The caps as the envelope carries them to the step's SDK."""
+        return {
+            "max_count": self.artifact_max_count,
+            "max_bytes": self.artifact_max_bytes,
+            "total_bytes": self.artifact_total_bytes,
+        }
+
     # Warm pools (sandbox.pool, README "Warm pools"): containers kept started per pool key.
     # 0 keeps none: every execution creates its container, as before pools existed.
     pool_size: int = 0

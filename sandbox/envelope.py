@@ -26,7 +26,9 @@ class Envelope:
     secrets: dict[str, str] = field(default_factory=dict)
     context: StepContext = field(default_factory=StepContext)
 
-    def encode(self, bundle: bytes | None = None) -> bytes:
+    def encode(
+        self, bundle: bytes | None = None, artifact_caps: dict[str, int] | None = None
+    ) -> bytes:
         """JSON bytes as written to the container's stdin.
 
         ``bundle`` (the step's gzip'd tar bundle) travels base64-encoded in ``"bundle"``; the
@@ -40,6 +42,8 @@ class Envelope:
                 "step_id": self.context.step_id,
                 "attempt": self.context.attempt,
                 "deadline": self.context.deadline,
+                # {max_count, max_bytes, total_bytes}: the SDK refuses a save over them early
+                **({"artifacts": artifact_caps} if artifact_caps else {}),
             },
         }
         if bundle is not None:

@@ -16,6 +16,8 @@ class ErrorType(StrEnum):
     OUTPUT_LIMIT = "OutputLimitExceeded"
     DEPENDENCY = "DependencyError"
     SANDBOX = "SandboxError"
+    # over an artifact cap (count, size of one, total; step_sdk.artifacts)
+    ARTIFACT_LIMIT = "ArtifactLimitExceeded"
 
     @property
     def retryable(self) -> bool:

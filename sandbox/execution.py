@@ -24,12 +24,13 @@ from docker import APIClient
 from docker.errors import APIError, NotFound
 from requests.exceptions import RequestException
 
+from sandbox.artifacts import ArtifactChannel
 from sandbox.config import SandboxConfig
 from sandbox.containers import StartedContainer
-from sandbox.errors import SandboxError
+from sandbox.errors import ErrorType, SandboxError
 from sandbox.log_end import EndMarker
 from sandbox.outcome import Observation, classify
-from sandbox.result import StepResult
+from sandbox.result import StepFailure, StepResult
 from sandbox.streams import STDERR, STDOUT, CappedBuffer
 from step_sdk.manifest import Limits
 
@@ -69,6 +70,9 @@ def execute(
     flood_at = logs.cap * config.log_flood_factor
     streams = container.streams
     preamble = container.preamble
+    channel = ArtifactChannel(
+        config.artifact_max_count, config.artifact_max_bytes, config.artifact_total_bytes
+    )
     timed_out = killed = cancelled = False
     started = time.monotonic()  # the deadline starts at handoff, however long it waited
     deadline = started + limits.timeout_s
@@ -84,7 +88,7 @@ def execute(
     while not ended:
         for stream, data in pieces:
             if stream == STDOUT:
-                data = preamble.feed(data)
+                data = channel.feed(preamble.feed(data))
                 result.write(data)
                 if data:  # the frame is one line: complete once a piece ends the line
                     frame_complete = data.endswith(b"\n")
@@ -93,7 +97,7 @@ def execute(
         if not killed and frame_complete and end.seen and not result.truncated:
             finished = killed = _kill(api, container_id)
             break
-        if not killed and (result.truncated or logs.total > flood_at):
+        if not killed and (result.truncated or logs.total > flood_at or channel.problem):
             killed = _kill(api, container_id)
             give_up = time.monotonic() + config.kill_grace_s
         now = time.monotonic()
@@ -139,9 +143,13 @@ def execute(
             max_depth=config.max_output_depth,
         )
     )
+    if channel.problem and not (timed_out or oom_killed):
+        kind = ErrorType.ARTIFACT_LIMIT if channel.limit_exceeded else ErrorType.OUTPUT_VALIDATION
+        output, failure = None, StepFailure(kind, channel.problem)
     return StepResult(
         output=output,
         error=failure,
+        artifacts=channel.artifacts,
         logs=logs.getvalue().decode("utf-8", errors="replace"),  # raw until _redacted
         logs_truncated=logs.truncated,
         result_truncated=result.truncated,

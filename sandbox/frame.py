@@ -16,6 +16,7 @@ _FRAME_ERROR_TYPES = {
     ErrorType.INPUT_VALIDATION,
     ErrorType.OUTPUT_VALIDATION,
     ErrorType.OUTPUT_LIMIT,
+    ErrorType.ARTIFACT_LIMIT,
 }
 # How much of a step's own error text is kept. The launcher cuts to these *after* redacting
 # secrets (a cut first could leave the start of one behind).

@@ -44,6 +44,9 @@ WORK_DIR = "/work"
 # The runner unpacks the envelope's bundle here (contract 2): a tmpfs of its own, owned by the
 # step's user, so the image needs no per-step layer and a started container can take any step.
 BUNDLE_DIR = "/opt/stepwell/bundle"
+# Run artifacts (step_sdk.artifacts): a tmpfs of its own, as large as the total cap, so a step
+# that writes more there gets ENOSPC instead of filling the host.
+ARTIFACTS_DIR = "/opt/stepwell/artifacts"
 HOSTNAME = "stepwell-sandbox"
 _TMPFS_FLAGS = "rw,noexec,nosuid,nodev"
 # Egress (docs/egress.md): where a step with egress finds its lease's proxy socket, and the
@@ -91,6 +94,10 @@ def host_config_kwargs(
             "/tmp": f"{_TMPFS_FLAGS},size={config.tmp_mb}m,mode=1777",
             WORK_DIR: f"{_TMPFS_FLAGS},size={config.work_mb}m,mode=1777",
             BUNDLE_DIR: f"{_TMPFS_FLAGS},size={config.bundle_mb}m,mode=0755,{_owner()}",
+            ARTIFACTS_DIR: (
+                f"{_TMPFS_FLAGS},size={max(1, config.artifact_total_bytes // 1024)}k,"
+                f"mode=0755,{_owner()}"
+            ),
         },
         "shm_size": f"{config.shm_mb}m",
         "ipc_mode": "private",

@@ -170,7 +170,7 @@ class Sandbox:
                     f"the input is {size} bytes; the limit is {self.config.max_input_bytes}",
                 )
             )
-        payload = envelope.encode(bundle.data)
+        payload = envelope.encode(bundle.data, artifact_caps=self.config.artifact_caps())
         image = self._image(bundle)
         rules = effective_rules(bundle.manifest.egress, self.config.egress_mode)
         runtime = bundle.manifest.runtime

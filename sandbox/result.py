@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.artifacts import Artifact
 from sandbox.errors import ErrorType
 
 
@@ -46,6 +47,9 @@ class StepResult:
     # {"host", "port", "address", "method", "allowed", "reason", "bytes_out", "bytes_in",
     #  "started_at", "duration_ms"}; empty for a step without egress.
     connections: list[dict[str, Any]] = field(default_factory=list)
+    # What the step saved (sandbox.artifacts), kept whether it succeeded or failed (a
+    # screenshot of a failure is what one wants most); empty when the channel broke a rule.
+    artifacts: list[Artifact] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

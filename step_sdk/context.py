@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from step_sdk.artifacts import Artifacts, for_execution
+
 
 def _step_logger(step_id: str) -> logging.Logger:
     logger = logging.getLogger(f"stepwell.step.{step_id}")
@@ -37,6 +39,8 @@ class StepContext:
     attempt: int = 1
     deadline: str = ""
     secrets: Mapping[str, str] = field(default_factory=dict)
+    # Files saved for the run (step_sdk.artifacts): ctx.artifacts.save(name, data, content_type)
+    artifacts: Artifacts = field(default_factory=for_execution)
 
     @property
     def logger(self) -> logging.Logger:
@@ -54,4 +58,13 @@ class StepContext:
             attempt=int(context.get("attempt", 1)),
             deadline=str(context.get("deadline", "")),
             secrets={k: v for k, v in secrets.items() if k in declared},
+            artifacts=for_execution(**_caps(context.get("artifacts"))),
         )
+
+
+def _caps(given: object) -> dict[str, int]:
+    """The envelope's artifact caps (``max_count``, ``max_bytes``, ``total_bytes``), if any."""
+    if not isinstance(given, Mapping):
+        return {}
+    names = ("max_count", "max_bytes", "total_bytes")
+    return {n: given[n] for n in names if isinstance(given.get(n), int)}

@@ -9,7 +9,9 @@
 //
 // Protocol (as runner.py):
 //   * result channel: READY once the runner waits for its envelope (a warm pool's container
-//     waits here), RECEIVED once the whole envelope is in, then exactly one result frame:
+//     waits here), RECEIVED once the whole envelope is in, then the step's artifacts (the
+//     regular files of ARTIFACTS_DIR, each as `ARTIFACT <json header>\n` and its bytes; see
+//     sandbox/artifacts.py), then exactly one result frame:
 //     {"ok": true, "output": ...} or {"ok": false, "error": {type, exception, message, traceback}}.
 //   * stdin: one JSON envelope {input, secrets, context, bundle}, then EOF; bundle is the step's
 //     gzip'd tar (base64), unpacked into the BUNDLE_DIR tmpfs (regular files and directories only,
@@ -46,6 +48,11 @@ const READY = "stepwell:ready\n";
 const RECEIVED = "stepwell:received\n";
 const END = "\x00stepwell:end\n";
 const COLD_FLAG = "--cold";
+const ARTIFACTS_DIR = `${ROOT}/artifacts`;
+const MAX_ARTIFACT_NAME_BYTES = 255;
+// the host's caps, from the envelope (defaults: step_sdk/artifacts.py's)
+const artifactCaps = { max_count: 20, max_bytes: 10 * 1024 * 1024, total_bytes: 50 * 1024 * 1024 };
+const savedTypes = new Map();
 
 class StepwellError extends Error {
   constructor(type, message) {
@@ -224,6 +231,106 @@ function unpackTar(encoded, target) {
   return files;
 }
 
+// --- artifacts (step_sdk/artifacts.py has the same rules; the host checks them again) ---------
+
+function artifactNameProblem(name) {
+  if (typeof name !== "string") return "a name must be a string";
+  if (name === "" || name === "." || name === "..") return `${JSON.stringify(name)} is not a file name`;
+  if (name.includes("/") || name.includes("\\")) return "a name is one file name: no '/' or '\\'";
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name) || LONE_SURROGATE.test(name)) {
+    return "a name may not contain NUL, control characters or lone surrogates";
+  }
+  const size = Buffer.byteLength(name, "utf8");
+  if (size > MAX_ARTIFACT_NAME_BYTES) {
+    return `a name is at most ${MAX_ARTIFACT_NAME_BYTES} bytes of UTF-8; this one is ${size}`;
+  }
+  return null;
+}
+
+function artifactFiles() {
+  let entries;
+  try {
+    entries = fs.readdirSync(ARTIFACTS_DIR, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files = [];
+  entries.forEach((entry, index) => {
+    let problem = artifactNameProblem(entry.name);
+    if (problem === null && !entry.isFile()) {
+      problem = "not a regular file (links, folders and devices are not artifacts)";
+    }
+    if (problem !== null) {
+      const shown = JSON.stringify(entry.name.slice(0, 80));
+      process.stderr.write(`stepwell: artifact /artifacts/${index} (${shown}) refused: ${problem}\n`);
+      return;
+    }
+    files.push({ name: entry.name, size: fs.lstatSync(path.join(ARTIFACTS_DIR, entry.name)).size });
+  });
+  return files;
+}
+
+// Sends the artifacts on the result channel; the frame to send then (an error over a cap).
+function sendArtifacts(resultFd, frame) {
+  const files = artifactFiles();
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  const tooBig = files.find((file) => file.size > artifactCaps.max_bytes);
+  let problem = "";
+  if (files.length > artifactCaps.max_count) {
+    problem = `the step saved ${files.length} artifacts; the limit is ${artifactCaps.max_count}`;
+  } else if (tooBig) {
+    problem = `artifact ${JSON.stringify(tooBig.name)} is ${tooBig.size} bytes; the limit is ${artifactCaps.max_bytes} per artifact`;
+  } else if (total > artifactCaps.total_bytes) {
+    problem = `the step's artifacts are ${total} bytes; the limit is ${artifactCaps.total_bytes} in all`;
+  }
+  if (problem) return errorFrame("ArtifactLimitExceeded", null, problem);
+  for (const file of files) {
+    let data;
+    try {
+      const fd = fs.openSync(path.join(ARTIFACTS_DIR, file.name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        data = fs.readFileSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (error) {
+      process.stderr.write(`stepwell: artifact ${JSON.stringify(file.name)} cannot be read: ${safeMessage(error)}\n`);
+      continue;
+    }
+    if (data.length > artifactCaps.max_bytes) {
+      return errorFrame("ArtifactLimitExceeded", null, `artifact ${JSON.stringify(file.name)} grew past the limit`);
+    }
+    const header = { name: file.name, content_type: savedTypes.get(file.name) ?? null, size: data.length };
+    writeAll(resultFd, `ARTIFACT ${JSON.stringify(header)}\n`);
+    writeAll(resultFd, data);
+  }
+  return frame;
+}
+
+function saveArtifact(name, data, contentType = "application/octet-stream") {
+  const problem = artifactNameProblem(name);
+  if (problem !== null) throw new TypeError(`artifact name ${JSON.stringify(String(name).slice(0, 80))}: ${problem}`);
+  let bytes;
+  if (typeof data === "string") bytes = Buffer.from(data, "utf8");
+  else if (data instanceof Uint8Array) bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  else throw new TypeError(`artifact ${JSON.stringify(name)}: data must be a Buffer, Uint8Array or string`);
+  if (bytes.length > artifactCaps.max_bytes) {
+    throw new StepwellError("ArtifactLimitExceeded", `artifact ${JSON.stringify(name)} is ${bytes.length} bytes; the limit is ${artifactCaps.max_bytes} per artifact (STEPWELL_ARTIFACT_MAX_MB)`);
+  }
+  const others = artifactFiles().filter((file) => file.name !== name);
+  if (others.length + 1 > artifactCaps.max_count) {
+    throw new StepwellError("ArtifactLimitExceeded", `artifact ${JSON.stringify(name)} would be number ${others.length + 1}; a step may save ${artifactCaps.max_count} (STEPWELL_ARTIFACT_MAX_COUNT)`);
+  }
+  const total = others.reduce((sum, file) => sum + file.size, 0) + bytes.length;
+  if (total > artifactCaps.total_bytes) {
+    throw new StepwellError("ArtifactLimitExceeded", `artifact ${JSON.stringify(name)} would bring the step's artifacts to ${total} bytes; the limit is ${artifactCaps.total_bytes} (STEPWELL_ARTIFACT_TOTAL_MB)`);
+  }
+  fs.writeFileSync(path.join(ARTIFACTS_DIR, name), bytes, { flag: fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW });
+  savedTypes.set(name, String(contentType));
+  return path.join(ARTIFACTS_DIR, name);
+}
+
 // --- the step's context ----------------------------------------------------------------------
 
 function makeContext(envelope, manifest) {
@@ -243,7 +350,12 @@ function makeContext(envelope, manifest) {
     error: line("ERROR"),
   });
   const deadline = context.deadline ? new Date(String(context.deadline)) : null;
+  const caps = context.artifacts && typeof context.artifacts === "object" ? context.artifacts : {};
+  for (const key of Object.keys(artifactCaps)) {
+    if (Number.isInteger(caps[key])) artifactCaps[key] = caps[key];
+  }
   return Object.freeze({
+    artifacts: Object.freeze({ dir: ARTIFACTS_DIR, save: saveArtifact }),
     log,
     logger: log,
     secrets: Object.freeze(secrets),
@@ -492,6 +604,11 @@ async function main() {
     frame = { ok: true, output };
   } catch (error) {
     frame = stepErrorFrame(error);
+  }
+  try {
+    frame = sendArtifacts(resultFd, frame);
+  } catch (error) {
+    frame = errorFrame("StepError", null, `the artifacts could not be sent: ${safeMessage(error)}`);
   }
   await finish(resultFd, frame);
 }

@@ -17,7 +17,9 @@ Protocol:
   * stderr: the step's log. The runner points file descriptor 1 at stderr *before* importing user
     code, so ``print`` and subprocesses log there too. At the end, once that output is flushed,
     the runner writes ``END`` there: the log is complete.
-  * stdout: ``READY``, ``RECEIVED``, then exactly one result frame, written by the runner on a
+  * stdout: ``READY``, ``RECEIVED``, then the step's artifacts (the regular files of
+    ``ARTIFACTS_DIR``, each as ``ARTIFACT <json header>\n`` and its bytes, see
+    ``sandbox.artifacts``), then exactly one result frame, written by the runner on a
     private descriptor at the end:
     ``{"ok": true, "output": ...}`` or ``{"ok": false, "error": {"type", "exception", "message",
     "traceback"}}``.
@@ -51,6 +53,9 @@ BUNDLE_DIR = f"{ROOT}/bundle"
 DEPS_DIR = f"{ROOT}/deps"
 SDK_DIR = f"{ROOT}/sdk"
 MANIFEST_FILE = "stepwell.json"
+ARTIFACTS_DIR = f"{ROOT}/artifacts"
+ARTIFACT_HEADER = b"ARTIFACT "
+_CHUNK = 1024 * 1024
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
 # The same caps as step_sdk.bundle (the host has checked the bundle already; the runner checks
 # again because it is the one writing files).
@@ -290,9 +295,11 @@ def _sdk_module(name: str) -> Any:
         if spec is None or spec.loader is None:
             return None
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
         try:
             spec.loader.exec_module(module)
         except (OSError, ImportError):
+            sys.modules.pop(spec.name, None)
             return None
         _SDK_MODULES[name] = module
     return _SDK_MODULES[name]
@@ -342,6 +349,76 @@ def _run(envelope: dict[str, Any]) -> dict[str, Any]:
         return _error(str(kind), None, str(exc))
 
 
+def _artifact_caps(envelope: dict[str, Any]) -> tuple[int, int, int]:
+    """(count, bytes each, bytes in all) from the envelope's context, with the SDK's defaults."""
+    caps = (envelope.get("context") or {}).get("artifacts") or {}
+    defaults = (20, 10 * 1024 * 1024, 50 * 1024 * 1024)
+    names = ("max_count", "max_bytes", "total_bytes")
+    return tuple(  # type: ignore[return-value]
+        caps[n] if isinstance(caps.get(n), int) else d for n, d in zip(names, defaults, strict=True)
+    )
+
+
+def _artifact_files() -> tuple[list[tuple[str, int]], list[str]]:
+    """The regular files of ``ARTIFACTS_DIR`` as (name, size), sorted, and why others were
+    refused (one line each, naming the entry by its index). Symbolic links are never followed."""
+    try:
+        entries = sorted(os.scandir(ARTIFACTS_DIR), key=lambda e: e.name)
+    except OSError:
+        return [], []
+    if not entries:  # most steps save nothing: no module to load for them
+        return [], []
+    checks = _sdk_module("artifacts")
+    files: list[tuple[str, int]] = []
+    refused: list[str] = []
+    for index, entry in enumerate(entries):
+        shown = ascii(entry.name[:80])
+        problem = checks.name_problem(entry.name) if checks is not None else None
+        if problem is None and not entry.is_file(follow_symlinks=False):
+            problem = "not a regular file (links, folders and devices are not artifacts)"
+        if problem is not None:
+            refused.append(f"stepwell: artifact /artifacts/{index} ({shown}) refused: {problem}")
+            continue
+        files.append((entry.name, entry.stat(follow_symlinks=False).st_size))
+    return files, refused
+
+
+def _send_artifacts(fd: int, envelope: dict[str, Any], frame: dict[str, Any]) -> dict[str, Any]:
+    """Send the artifacts on the result channel, or the frame that says which cap they pass."""
+    files, refused = _artifact_files()
+    for line in refused:
+        os.write(2, line.encode("utf-8", "backslashreplace") + b"\n")
+    max_count, max_bytes, total_bytes = _artifact_caps(envelope)
+    too_big = [(n, size) for n, size in files if size > max_bytes]
+    total = sum(size for _, size in files)
+    problem = ""
+    if len(files) > max_count:
+        problem = f"the step saved {len(files)} artifacts; the limit is {max_count}"
+    elif too_big:
+        name, size = too_big[0]
+        problem = f"artifact {name!r} is {size} bytes; the limit is {max_bytes} per artifact"
+    elif total > total_bytes:
+        problem = f"the step's artifacts are {total} bytes; the limit is {total_bytes} in all"
+    if problem:
+        return _error("ArtifactLimitExceeded", None, problem)
+    sdk = sys.modules.get("step_sdk.artifacts")
+    types = sdk.saved_types() if sdk is not None else {}
+    for name, _ in files:
+        try:
+            handle = os.open(os.path.join(ARTIFACTS_DIR, name), os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            os.write(2, f"stepwell: artifact {name!r} cannot be read: {exc}\n".encode())
+            continue
+        with os.fdopen(handle, "rb") as source:
+            data = source.read(max_bytes + 1)  # the size may have changed since the listing
+        if len(data) > max_bytes:
+            return _error("ArtifactLimitExceeded", None, f"artifact {name!r} grew past the limit")
+        header = {"name": name, "content_type": types.get(name), "size": len(data)}
+        _write_all(fd, ARTIFACT_HEADER + json.dumps(header).encode() + b"\n")
+        _write_all(fd, data)
+    return frame
+
+
 def main() -> None:
     """Run the step once and exit; never returns."""
     sys.dont_write_bytecode = True
@@ -367,6 +444,7 @@ def main() -> None:
             frame = _error("StepError", None, str(exc))
         else:
             frame = _run(envelope)
+        frame = _send_artifacts(result_fd, envelope, frame)
     data = _encode(frame)
     try:
         sys.stdout.flush()

@@ -9,9 +9,16 @@ in a fresh hardened container, use ``sandbox.testing.run_sandboxed`` (it needs D
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from step_sdk.artifacts import for_execution
 from step_sdk.decorator import Step
+
+
+def artifacts_folder() -> Path:
+    """Where steps called with :func:`call` in this process saved their artifacts."""
+    return for_execution().folder
 
 
 def call(
@@ -23,7 +30,8 @@ def call(
 ) -> Any:
     """Validate ``payload`` against the step's schema, call it in this process, return its output.
 
-    Not isolated: use it for fast unit tests of your own code only.
+    Not isolated: use it for fast unit tests of your own code only. Artifacts the step saves
+    go to ``$STEPWELL_ARTIFACTS_DIR`` or one temporary folder per process: :func:`artifacts_folder`.
 
     Raises:
         InputValidationError / OutputValidationError: the payload or result breaks a schema.

@@ -38,6 +38,9 @@ class Execution:
     # network connections, as the egress proxy recorded them (activities.connections: clean,
     # each with its "attempt"; "item" for a foreach item)
     connections: list[dict[str, Any]] = field(default_factory=list)
+    # files its last attempt saved, as references (activities.artifacts): {"name",
+    # "content_type", "size_bytes", "digest"}
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duration_ms(self) -> int | None:
@@ -115,6 +118,7 @@ async def read_run(client: Client, run_id: str) -> RunView:
                 result = _payload_json(closing.result)
                 carried = result.get("connections") if isinstance(result, dict) else None
                 execution.connections = _connections(execution, carried)
+                execution.artifacts = _artifacts(result)
             if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
                 failure = closing.failure
                 error_type = failure.application_failure_info.type or "error"
@@ -122,6 +126,7 @@ async def read_run(client: Client, run_id: str) -> RunView:
                 details = _payload_json(_root_cause(failure).application_failure_info.details)
                 carried = details.get("connections") if isinstance(details, dict) else None
                 execution.connections = _connections(execution, carried)
+                execution.artifacts = _artifacts(details)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
             result = _payload_json(event.workflow_execution_completed_event_attributes.result)
             view.output = (result or {}).get("output")
@@ -140,6 +145,13 @@ async def read_run(client: Client, run_id: str) -> RunView:
         except Exception:  # no worker answering queries right now: history still stands
             view.progress = None
     return view
+
+
+def _artifacts(carrier: Any) -> list[dict[str, Any]]:
+    """The artifact references an activity result or failure carries (well-formed ones only)."""
+    found = carrier.get("artifacts") if isinstance(carrier, dict) else None
+    keys = {"name", "content_type", "size_bytes", "digest"}
+    return [a for a in found or [] if isinstance(a, dict) and keys <= set(a)]
 
 
 def _root_cause(failure: Any) -> Any:

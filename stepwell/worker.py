@@ -34,6 +34,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from activities.artifacts import ArtifactRecorder
 from activities.bundle_store import check_bundle_store, open_bundle_store
 from activities.bundles import BundleCache, BundleStore
 from activities.secrets import SecretProvider
@@ -95,14 +96,18 @@ def build_activities(
     *,
     sandbox: Sandbox | None = None,
     bundle_store: BundleStore | None = None,
+    engine: sa.Engine | None = None,
 ) -> StepActivities:
     """Step activities wired to the local Docker engine and the configured bundle store
     (``bundle_store``, else :func:`open_bundle_store`), cached under ``STEPWELL_HOME/cache``."""
     sandbox = sandbox or Sandbox(docker_client, settings.sandbox_config())
-    bundles = BundleCache(
-        bundle_store or open_bundle_store(settings), settings.home / "cache" / "bundles"
-    )
-    return StepActivities(sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps)
+    engine = engine or create_engine(settings.database)
+    store = bundle_store or open_bundle_store(settings, engine)
+    bundles = BundleCache(store, settings.home / "cache" / "bundles")
+    return StepActivities(
+        sandbox, bundles, secrets, max_concurrent=settings.max_concurrent_steps,
+        artifacts=ArtifactRecorder(store, engine),
+    )  # fmt: skip
 
 
 def check_sandbox_runtime(docker_client: docker.DockerClient, config: SandboxConfig) -> None:
@@ -263,8 +268,9 @@ async def _serve(
         # Its egress proxy starts with the first step that declares egress, and stops with us.
         sandbox = Sandbox(docker_client, config, on_layer_use=uses)
         activities = build_activities(
-            settings, docker_client, secrets, sandbox=sandbox, bundle_store=bundle_store
-        )
+            settings, docker_client, secrets, sandbox=sandbox, bundle_store=bundle_store,
+            engine=engine,
+        )  # fmt: skip
         worker = build_worker(client, settings, activities, identity=owner)
         await asyncio.to_thread(_warm_pools, sandbox, settings)
         background += _background_tasks(settings, docker_client, engine, engine_id, sandbox, uses)

@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     )
     egress_max_mb: int = Field(128, ge=1, le=65536, description="bytes both ways, per execution")
     egress_connect_timeout_s: float = Field(10, gt=0, le=300)
+    # Run artifacts (step_sdk.artifacts), per step execution
+    artifact_max_count: int = Field(20, ge=0, le=1000, description="artifacts per execution")
+    artifact_max_mb: int = Field(10, ge=1, le=1024, description="MiB per artifact")
+    artifact_total_mb: int = Field(
+        50, ge=1, le=4096, description="MiB per execution (the size of the artifacts tmpfs)"
+    )
+    artifact_retention_every_s: float = Field(
+        3600, gt=0, description="how often the API forgets artifacts of runs Temporal forgot"
+    )
     egress_dns: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="DNS servers the egress proxy uses (default: the engine's); "
@@ -194,6 +203,9 @@ class Settings(BaseSettings):
             egress_max_connections=self.egress_max_connections,
             egress_max_bytes=self.egress_max_mb * 1024 * 1024,
             egress_connect_timeout_s=self.egress_connect_timeout_s,
+            artifact_max_count=self.artifact_max_count,
+            artifact_max_bytes=self.artifact_max_mb * 1024 * 1024,
+            artifact_total_bytes=self.artifact_total_mb * 1024 * 1024,
             egress_dns=tuple(self.egress_dns),
             egress_test_public=tuple(self.egress_test_public),
             production=self.mode == "production",

@@ -6,8 +6,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Lifespan
 
+from ui_api.artifacts import router as artifacts
 from ui_api.auth import router as keys
 from ui_api.console import STATIC, SecurityHeaders, install_console
 from ui_api.errors import ErrorResponse, install_error_handlers
@@ -45,10 +46,14 @@ class StepwellAPI(FastAPI):
         return SecurityHeaders(super().build_middleware_stack())
 
 
-def create_app(services: Services, *, console: Path = STATIC) -> FastAPI:
+def create_app(
+    services: Services, *, console: Path = STATIC, lifespan: Lifespan[FastAPI] | None = None
+) -> FastAPI:
     """The API over already-built services (the server and the tests build those), with the
     web console built into ``console`` at ``/`` and the reference pages at ``/docs`` and
-    ``/redoc`` (served from local files: FastAPI's own pages load scripts from a CDN)."""
+    ``/redoc`` (served from local files: FastAPI's own pages load scripts from a CDN).
+    ``lifespan``: what the server runs beside the app (the periodic passes of
+    ``stepwell.api_server``)."""
     app = StepwellAPI(
         title="Stepwell API",
         version=_version(),
@@ -56,6 +61,7 @@ def create_app(services: Services, *, console: Path = STATIC) -> FastAPI:
         openapi_url="/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
         responses={
             400: {"model": ErrorResponse},
             401: {"model": ErrorResponse},
@@ -67,7 +73,7 @@ def create_app(services: Services, *, console: Path = STATIC) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     services.metrics.install(app)
-    for module in (health, keys, steps, flows, runs, webhooks, schedules, secrets):
+    for module in (health, keys, steps, flows, runs, artifacts, webhooks, schedules, secrets):
         app.include_router(module.router)
     install_console(app, console)
     return app

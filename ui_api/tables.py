@@ -1,6 +1,7 @@
 """Every table of the API, imported once so that ``SQLModel.metadata`` knows them all
 (Alembic's environment and the tests read it)."""
 
+from ui_api.artifacts.models import ArtifactRow
 from ui_api.auth.models import ApiKey, Workspace
 from ui_api.fleet.models import Installation, LayerUse, RateBucket, StoredBundle, WorkerLease
 from ui_api.flows.models import Flow, FlowVersion
@@ -11,6 +12,7 @@ from ui_api.webhooks.models import Webhook
 
 __all__ = [
     "ApiKey",
+    "ArtifactRow",
     "Flow",
     "FlowVersion",
     "Installation",

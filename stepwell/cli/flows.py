@@ -30,6 +30,7 @@ from stepwell.runs import RunView, read_run
 from stepwell.temporal_runtime import connect, run_with_runtime
 from stepwell.worker import run_worker
 from stepwell_settings import Settings
+from ui_api.artifacts.service import artifact_url
 from ui_api.db import create_engine, migrate
 from ui_api.secrets.crypto import InsecureSecretKey
 from workflows.definition import FlowDefinition
@@ -198,11 +199,29 @@ def show(
             for record in execution.connections
         ]
     )
+    _show_artifacts(settings, view)
     if view.error:
         out.print(Text(view.error, style="red"))
     elif view.status == "succeeded":
         # A step's output may hold "[...]" (a redaction marker, Rich markup): print it as it is.
         out.print(json.dumps(view.output, indent=2, ensure_ascii=False), markup=False)
+
+
+def _show_artifacts(settings: Settings, view: RunView) -> None:
+    """The files the steps saved, with where the API serves them (same API key)."""
+    rows = [(e.step_id, a) for e in view.executions for a in e.artifacts]
+    if not rows:
+        return
+    table = Table("step", "artifact", "type", "size", "download")
+    for step_id, artifact in rows:
+        url = settings.public_url.rstrip("/") + artifact_url(
+            view.run_id, step_id, str(artifact["name"])
+        )
+        # names and types are the step's words: plain Text
+        table.add_row(Text(step_id), Text(str(artifact["name"])),
+                      Text(str(artifact["content_type"])), f"{artifact['size_bytes']} B",
+                      Text(url))  # fmt: skip
+    out.print(table)
 
 
 async def _read(settings: Settings, run_id: str, runtime: Runtime) -> RunView:
@@ -221,7 +240,8 @@ def _as_document(view: RunView) -> dict[str, Any]:
         "error": view.error or None,
         "steps": [
             {"step_id": e.step_id, "attempts": e.attempts, "duration_ms": e.duration_ms,
-             "outcome": e.outcome, "error": e.error or None, "connections": e.connections}
+             "outcome": e.outcome, "error": e.error or None, "connections": e.connections,
+             "artifacts": e.artifacts}
             for e in view.executions
         ],
     }  # fmt: skip

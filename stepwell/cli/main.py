@@ -6,7 +6,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from stepwell.cli import admin, api, flows, images, sandbox, step, up
+from stepwell.cli import admin, api, artifacts, flows, images, sandbox, step, up
 from stepwell.cli.output import fail
 from stepwell_settings import Settings, settings_problems
 
@@ -30,6 +30,7 @@ app.add_typer(images.app, name="images")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(step.app, name="step")
 app.add_typer(flows.flow_app, name="flow")
+flows.run_app.command("artifact")(artifacts.artifact)
 app.add_typer(flows.run_app, name="run")
 app.command()(flows.worker)
 app.command()(up.up)

@@ -26,7 +26,7 @@ from stepwell.api_client import (
 )
 from stepwell.cli import scaffold
 from stepwell.cli.output import err, fail, out, parse_json_option, print_json, user_errors
-from stepwell.cli.step_runner import LocalRunner
+from stepwell.cli.step_runner import LocalRunner, save_artifacts
 
 app = typer.Typer(help="Write, test, run and build steps.", no_args_is_help=True)
 
@@ -147,8 +147,12 @@ def run(
     input_: str = typer.Option("{}", "--input", "-i", help="Input as JSON, or @file.json"),
     secret: list[str] = typer.Option([], "--secret", help="NAME=VALUE, repeatable"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    artifacts: Path = typer.Option(
+        Path("stepwell-artifacts"), "--artifacts", help="Where the step's artifacts are written"
+    ),
 ) -> None:
-    """Run the step once in the hardened sandbox, as production does."""
+    """Run the step once in the hardened sandbox, as production does; the files it saves
+    (ctx.artifacts, $STEPWELL_ARTIFACTS_DIR) are written to --artifacts."""
     payload = parse_json_option(input_, "--input")
     secrets = _secrets(secret)
     bundle = _load(source)
@@ -161,11 +165,18 @@ def run(
         fail(f"the input does not match the step's input schema: {message}", code=1)
     with LocalRunner(quiet=as_json) as runner:
         result = runner.run(bundle, payload, secrets)
-    document = runner.as_document(result)
+    try:
+        saved = save_artifacts(result, artifacts)
+    except OSError as exc:
+        fail(f"--artifacts {artifacts}: {exc}", code=1)
+    document = runner.as_document(result, saved)
     if as_json:
         print_json(document)
     else:
         runner.show(result)
+        if saved:
+            names = ", ".join(a["name"] for a in saved)
+            err.print(f"artifacts in {artifacts.resolve()}: {names}", markup=False)
     raise typer.Exit(0 if result.ok else 1)
 
 

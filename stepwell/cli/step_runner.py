@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +21,7 @@ from sandbox.envelope import Envelope, StepContext
 from sandbox.errors import ErrorType, StepwellError
 from sandbox.launcher import Sandbox
 from sandbox.result import StepFailure, StepResult
+from step_sdk.artifacts import name_problem
 from step_sdk.bundle import Bundle
 from step_sdk.validation import schema_problems
 from stepwell.cli import connections
@@ -105,8 +108,10 @@ class LocalRunner:
         return checked_output(bundle, result)
 
     @staticmethod
-    def as_document(result: StepResult) -> dict[str, Any]:
-        """The ``--json`` shape of a result."""
+    def as_document(
+        result: StepResult, saved: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """The ``--json`` shape of a result (``saved``: what :func:`save_artifacts` wrote)."""
         error = result.error
         return {
             "status": "succeeded" if result.ok else "failed",
@@ -117,6 +122,7 @@ class LocalRunner:
             "logs": result.logs,
             "duration_ms": result.duration_ms,
             "connections": annotated(result.connections, attempt=1),
+            "artifacts": saved or [],
         }
 
     def show(self, result: StepResult) -> None:
@@ -136,3 +142,29 @@ class LocalRunner:
                 f"[red]{result.error.type}[/red]: {escape(result.error.message)}", soft_wrap=True
             )
             out.print(f"failed after {result.duration_ms} ms")
+
+
+def save_artifacts(result: StepResult, folder: Path) -> list[dict[str, Any]]:
+    """Write the execution's artifacts into ``folder`` (made if missing); what was written:
+    ``{"name", "content_type", "size_bytes", "path"}`` each.
+
+    The names were checked by the host (sandbox.artifacts) and are checked again here before
+    they become paths; a file is opened without following a link already at that name.
+
+    Raises:
+        OSError: the folder or a file cannot be written.
+    """
+    written: list[dict[str, Any]] = []
+    if not result.artifacts:
+        return written
+    folder.mkdir(parents=True, exist_ok=True)
+    for artifact in result.artifacts:
+        if name_problem(artifact.name) is not None:
+            continue
+        path = folder / artifact.name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        with os.fdopen(os.open(path, flags, 0o644), "wb") as handle:
+            handle.write(artifact.data)
+        written.append({"name": artifact.name, "content_type": artifact.content_type,
+                        "size_bytes": len(artifact.data), "path": str(path)})  # fmt: skip
+    return written

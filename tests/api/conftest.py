@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
+from activities.artifacts import ArtifactRecorder
 from activities.bundles import BundleCache
 from activities.step_activities import StepActivities
 from sandbox.config import SandboxConfig
@@ -156,6 +157,7 @@ async def api_worker(
         DatabaseSecrets(api_services.engine, api_services.box),
         max_concurrent=4,
         heartbeat_every_s=1.0,
+        artifacts=ArtifactRecorder(api_services.bundles, api_services.engine),
     )
     async with build_worker(temporal.client, settings, activities):
         yield settings.task_queue

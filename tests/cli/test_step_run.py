@@ -44,7 +44,15 @@ def test_run_json_reports_a_failure_with_the_traceback(
     result = cli("step", "run", str(directory), "--input", f"@{tmp_path / 'input.json'}", "--json")
     assert result.exit_code == 1
     document = json.loads(result.output)
-    assert set(document) == {"status", "output", "error", "logs", "duration_ms", "connections"}
+    assert set(document) == {
+        "status",
+        "output",
+        "error",
+        "logs",
+        "duration_ms",
+        "connections",
+        "artifacts",
+    }
     assert document["connections"] == []  # no egress, no network
     assert document["status"] == "failed"
     assert document["error"]["type"] == "StepError"

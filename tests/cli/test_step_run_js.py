@@ -14,7 +14,7 @@ from tests.cli.conftest import Invoke
 
 pytestmark = pytest.mark.docker
 
-RESULT_KEYS = {"status", "output", "error", "logs", "duration_ms", "connections"}
+RESULT_KEYS = {"status", "output", "error", "logs", "duration_ms", "connections", "artifacts"}
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.artifacts import ArtifactRecorder
 from activities.bundles import BundleCache, BundleStore, LocalBundleStore
 from activities.secrets import StaticSecrets
 from activities.step_activities import StepActivities
@@ -68,8 +69,10 @@ async def worker_queue(
     bundle_store: BundleStore,
     settings: Settings,
     secrets: StaticSecrets | None = None,
+    artifacts: ArtifactRecorder | None = None,
 ) -> AsyncIterator[str]:
-    """A real worker with ``sandbox`` on a unique task queue, whose name it yields."""
+    """A real worker with ``sandbox`` on a unique task queue, whose name it yields (storing
+    artifacts with ``artifacts``, if given)."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     activities = StepActivities(
         sandbox,
@@ -77,6 +80,7 @@ async def worker_queue(
         secrets or StaticSecrets(SECRETS),
         max_concurrent=4,
         heartbeat_every_s=1.0,
+        artifacts=artifacts,
     )
     async with build_worker(temporal.client, settings, activities, task_queue=queue):
         yield queue

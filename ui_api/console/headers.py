@@ -62,7 +62,11 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = policy
+                if "Content-Security-Policy" in headers:
+                    # a route's own policy (an artifact's sandbox) stays: both are enforced
+                    headers.append("Content-Security-Policy", policy)
+                else:
+                    headers["Content-Security-Policy"] = policy
                 for name, value in STATIC_HEADERS.items():
                     headers[name] = value
             await send(message)

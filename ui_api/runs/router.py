@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from temporalio.service import RPCError
 
+from ui_api.artifacts.service import run_artifacts
 from ui_api.auth.dependencies import CallerDep
 from ui_api.deps import ServicesDep
 from ui_api.errors import ApiError, ErrorResponse
@@ -136,7 +137,12 @@ async def get_run(run_id: str, caller: CallerDep, services: ServicesDep) -> RunD
     """A run: status, input, output, error, and per step its status, attempts, times,
     duration, output, error and logs; with a link to the run in the Temporal UI."""
     run = await visible_run(services.temporal, caller.workspace_id, run_id)
-    return await read_run(services.settings, run)
+    detail = await read_run(services.settings, run)
+    saved = await services.session(lambda s: run_artifacts(s, caller.workspace_id, run_id))
+    for step_id, listed in saved.items():
+        if step_id in detail.steps:
+            detail.steps[step_id].artifacts = listed
+    return detail
 
 
 @router.get(

@@ -149,6 +149,18 @@ class StepExecution(EncodableModel):
     error_type: str | None = Field(description="a failed execution's error type")
 
 
+class ArtifactInfo(EncodableModel):
+    """A file a step execution saved (step_sdk.artifacts), downloadable at ``url``."""
+
+    name: str = Field(description="its file name (at most 255 bytes of UTF-8, no '/')")
+    content_type: str = Field(description="a media type; application/octet-stream if unknown")
+    size_bytes: int
+    digest: str = Field(description="sha256:<hex> of its bytes")
+    url: str = Field(description="where to download it (with the same API key)")
+    execution_id: str = Field(description="the execution that saved it: the step id or `id[i]`")
+    attempt: int = Field(description="the attempt that saved it (each execution's latest)")
+
+
 class StepRun(EncodableModel):
     """What is known of one step of the run."""
 
@@ -194,6 +206,11 @@ class StepRun(EncodableModel):
         default_factory=list,
         description="its executions in the order they were scheduled, with their times, for "
         "a timeline",
+    )
+    artifacts: list[ArtifactInfo] = Field(
+        default_factory=list,
+        description="files its executions saved (each execution's latest attempt that saved "
+        "any), by execution then name",
     )
 
 

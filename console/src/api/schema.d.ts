@@ -389,6 +389,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{run_id}/artifacts/{step_id}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Artifact
+         * @description One artifact a step execution saved (``step_id``: the execution, `each[2]` for a foreach
+         *     item), from its latest attempt unless ``attempt`` is given.
+         */
+        get: operations["download_artifact_v1_runs__run_id__artifacts__step_id___name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs/{run_id}/cancel": {
         parameters: {
             query?: never;
@@ -756,6 +777,44 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ArtifactInfo
+         * @description A file a step execution saved (step_sdk.artifacts), downloadable at ``url``.
+         */
+        ArtifactInfo: {
+            /**
+             * Attempt
+             * @description the attempt that saved it (each execution's latest)
+             */
+            attempt: number;
+            /**
+             * Content Type
+             * @description a media type; application/octet-stream if unknown
+             */
+            content_type: string;
+            /**
+             * Digest
+             * @description sha256:<hex> of its bytes
+             */
+            digest: string;
+            /**
+             * Execution Id
+             * @description the execution that saved it: the step id or `id[i]`
+             */
+            execution_id: string;
+            /**
+             * Name
+             * @description its file name (at most 255 bytes of UTF-8, no '/')
+             */
+            name: string;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Url
+             * @description where to download it (with the same API key)
+             */
+            url: string;
+        };
         /**
          * CancelRequested
          * @description The cancellation was requested; the run ends as `cancelled` once its steps stop.
@@ -1800,6 +1859,11 @@ export interface components {
          * @description What is known of one step of the run.
          */
         StepRun: {
+            /**
+             * Artifacts
+             * @description files its executions saved (each execution's latest attempt that saved any), by execution then name
+             */
+            artifacts?: components["schemas"]["ArtifactInfo"][];
             /**
              * Attempts
              * @description attempts made so far (retries included)
@@ -4043,6 +4107,78 @@ export interface operations {
                 };
             };
             /** @description no such run in this workspace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    download_artifact_v1_runs__run_id__artifacts__step_id___name__get: {
+        parameters: {
+            query?: {
+                /** @description an earlier attempt's file */
+                attempt?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+                step_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the artifact's bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description no such artifact in this workspace */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -163,3 +163,15 @@ def test_a_database_that_cannot_serve_bundles_is_an_error_naming_the_setting(
             store.get("sha256:" + "2" * 64)
     finally:
         engine.dispose()
+
+
+def test_delete_forgets_a_digest_and_a_missing_one_is_fine(engine: sa.Engine) -> None:
+    store = DatabaseBundleStore(engine)
+    digest = store.put(_bundle("delete"))
+    store.delete(digest)
+    assert _rows(engine, digest) == []
+    with pytest.raises(BundleNotFound):
+        store.get(digest)
+    store.delete(digest)  # again: nothing to do
+    with pytest.raises(BundleNotFound):
+        store.delete("sha256:../../etc")

@@ -170,3 +170,15 @@ async def test_a_push_while_the_bucket_is_unusable_is_a_503_and_nothing_is_regis
         versions = await http.get(f"/v1/steps/{name}/versions", headers=workspace.headers)
         assert versions.status_code == 404, versions.text
     assert f"bucket {missing!r}" in caplog.text
+
+
+def test_delete_removes_the_object_and_a_missing_one_is_fine(
+    s3_url: str, s3: S3Client, bucket: str
+) -> None:
+    store = open_bundle_store(_settings(s3_url, bucket))
+    digest = store.put(bundle_bytes(name="test.s3delete"))
+    store.delete(digest)
+    assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+    with pytest.raises(BundleNotFound):
+        store.get(digest)
+    store.delete(digest)
