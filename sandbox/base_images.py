@@ -1,7 +1,9 @@
 """Each runtime's base image builder, by runtime name (``step_sdk.runtimes``).
 
 ``python3.11`` -> :class:`sandbox.images.ImageBuilder` (``stepwell/runtime-python3.11``),
-``node20`` -> :class:`sandbox.node_image.NodeImageBuilder` (``stepwell/runtime-node20``). Both
+``python3.11-browser`` -> :class:`sandbox.browser_image.BrowserImageBuilder`
+(``stepwell/runtime-python3.11-browser``),
+``node20`` -> :class:`sandbox.node_image.NodeImageBuilder` (``stepwell/runtime-node20``). All
 find, build and tag their image the same way; callers that build "the base images" (``stepwell
 images build``, ``stepwell up``, set-up) build every one listed here.
 """
@@ -12,13 +14,14 @@ from typing import Protocol
 
 import docker
 
+from sandbox.browser_image import BrowserImageBuilder
 from sandbox.config import SandboxConfig
 from sandbox.images import ImageBuilder
 from sandbox.node_image import NodeImageBuilder
 from sandbox.rootfs import Log
-from step_sdk.runtimes import NODE, PYTHON
+from step_sdk.runtimes import NODE, PYTHON, PYTHON_BROWSER
 
-RUNTIMES = (PYTHON, NODE)
+RUNTIMES = (PYTHON, NODE, PYTHON_BROWSER)
 
 
 class BaseImage(Protocol):
@@ -44,4 +47,6 @@ def base_builder(
         return ImageBuilder(client, config, log=log)
     if runtime == NODE:
         return NodeImageBuilder(client, config, log=log)
+    if runtime == PYTHON_BROWSER:
+        return BrowserImageBuilder(client, config, log=log)
     raise ValueError(f"unsupported runtime {runtime!r}; supported: {', '.join(RUNTIMES)}")

@@ -14,6 +14,10 @@ REGISTRY_IMAGE = "python:3.11-slim"
 NODE_IMAGE = "stepwell/runtime-node20"
 NODE_ROOTFS_IMAGE = "stepwell/rootfs-node20"
 NODE_REGISTRY_IMAGE = "node:20-slim"
+# The browser runtime (sandbox.browser_image): its image and root filesystem (no registry image:
+# the root filesystem is the Python one with Debian's chromium added).
+BROWSER_IMAGE = "stepwell/runtime-python3.11-browser"
+BROWSER_ROOTFS_IMAGE = "stepwell/rootfs-python3.11-browser"
 SANDBOX_USER = "65534:65534"
 # An OCI runtime name as registered with Docker (sandbox.runtimes), never anything option-like.
 RUNTIME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -45,9 +49,15 @@ class SandboxConfig:
     installation: str | None = None
     base_image: str = BASE_IMAGE
     node_image: str = NODE_IMAGE
+    browser_image: str = BROWSER_IMAGE
     # The OCI runtime of step containers (see sandbox.runtimes): "runc" or a registered other.
     container_runtime: str = "runc"
     pids_limit: int = 128
+    # Browser steps (python3.11-browser, docs/browser.md): Chromium's processes and threads
+    # count against pids (~150 for one page), and it keeps its profile, cache and downloads
+    # in /tmp.
+    browser_pids_limit: int = 512
+    browser_tmp_mb: int = 256
     nofile: int = 1024
     fsize_mb: int = 32
     tmp_mb: int = 64

@@ -29,6 +29,7 @@ from sandbox.hardening import container_kwargs, host_config_kwargs
 from sandbox.preamble import Preamble
 from sandbox.streams import STDOUT, Demultiplexer
 from step_sdk.manifest import Limits
+from step_sdk.runtimes import PYTHON
 
 DOCKER_ERRORS = (APIError, RequestException, DockerException)
 
@@ -46,6 +47,8 @@ class ContainerSpec:
     labels: dict[str, str]
     lease: Lease | None = None
     command: tuple[str, ...] | None = None
+    # the step's runtime: browser steps get their own pids and /tmp caps (sandbox.hardening)
+    runtime: str = PYTHON
 
 
 @dataclass
@@ -115,7 +118,10 @@ def start_container(api: APIClient, config: SandboxConfig, spec: ContainerSpec) 
     try:
         host_config = api.create_host_config(
             **host_config_kwargs(
-                config, spec.limits, spec.lease.source if spec.lease is not None else None
+                config,
+                spec.limits,
+                spec.lease.source if spec.lease is not None else None,
+                runtime=spec.runtime,
             )
         )
         container_config = api.create_container_config(

@@ -28,6 +28,7 @@ from sandbox.artifacts import ArtifactChannel
 from sandbox.config import SandboxConfig
 from sandbox.containers import StartedContainer
 from sandbox.errors import ErrorType, SandboxError
+from sandbox.frame import FrameError, parse_frame
 from sandbox.log_end import EndMarker
 from sandbox.outcome import Observation, classify
 from sandbox.result import StepFailure, StepResult
@@ -124,6 +125,11 @@ def execute(
         raise StepCancelled("the step was cancelled")
     if finished:
         exit_code, oom_killed = None, False
+        if _reports_failure(result.getvalue(), config):
+            # A failure may follow an OOM kill of one of the step's processes (a browser's
+            # renderer, a subprocess): the host's fact wins over the step's own error. Only
+            # failures pay this engine round trip; the container is being killed anyway.
+            _, oom_killed = _final_state(api, config, container_id, exited)
     else:
         exit_code, oom_killed = _final_state(api, config, container_id, exited)
     if not (preamble.received or preamble.violated or timed_out or oom_killed or killed):
@@ -165,6 +171,14 @@ def execute(
             "result_bytes": result.total,
         },
     )
+
+
+def _reports_failure(frame: bytes, config: SandboxConfig) -> bool:
+    """Whether a complete result frame says the step failed (a malformed one counts too)."""
+    try:
+        return not parse_frame(frame, max_depth=config.max_output_depth).ok
+    except FrameError:
+        return True
 
 
 def _log(logs: CappedBuffer, on_log: LogSink | None, data: bytes) -> None:

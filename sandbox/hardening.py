@@ -12,7 +12,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from sandbox.config import ENV_ALLOWLIST, SANDBOX_USER, SandboxConfig
 from step_sdk.manifest import Limits
-from step_sdk.runtimes import NODE
+from step_sdk.runtimes import NODE, PYTHON, PYTHON_BROWSER
 
 RUNNER_COMMAND = ["python3", "-I", "-B", "-u", "/opt/stepwell/runner.py"]
 # A container created for one execution (the cold path) skips the runner's preload of the SDK:
@@ -74,16 +74,28 @@ def _owner() -> str:
 
 
 def host_config_kwargs(
-    config: SandboxConfig, limits: Limits, egress_source: str | None = None
+    config: SandboxConfig,
+    limits: Limits,
+    egress_source: str | None = None,
+    *,
+    runtime: str = PYTHON,
 ) -> dict[str, Any]:
     """Keyword arguments for ``APIClient.create_host_config`` of a step container.
 
     ``egress_source`` is the engine-host directory of the execution's egress lease (see
     ``sandbox.egress.gateway``); it is bind-mounted read-only at ``EGRESS_DIR``. The network
     stays ``none`` either way: the socket in that directory is the step's only way out.
+
+    A ``python3.11-browser`` step gets the same options with two numbers raised
+    (docs/browser.md): ``config.browser_pids_limit`` (Chromium's processes and threads) and a
+    ``config.browser_tmp_mb`` /tmp (its profile, cache and downloads; tmpfs pages count
+    against the memory limit like any other).
     """
     memory = f"{limits.memory_mb}m"
     fsize = config.fsize_mb * 1024 * 1024
+    browser = runtime == PYTHON_BROWSER
+    pids_limit = config.browser_pids_limit if browser else config.pids_limit
+    tmp_mb = config.browser_tmp_mb if browser else config.tmp_mb
     kwargs: dict[str, Any] = {
         # Named even when it is the engine's default: an engine whose default is another
         # runtime must not silently change what every step runs under.
@@ -91,7 +103,7 @@ def host_config_kwargs(
         "network_mode": "none",
         "read_only": True,
         "tmpfs": {
-            "/tmp": f"{_TMPFS_FLAGS},size={config.tmp_mb}m,mode=1777",
+            "/tmp": f"{_TMPFS_FLAGS},size={tmp_mb}m,mode=1777",
             WORK_DIR: f"{_TMPFS_FLAGS},size={config.work_mb}m,mode=1777",
             BUNDLE_DIR: f"{_TMPFS_FLAGS},size={config.bundle_mb}m,mode=0755,{_owner()}",
             ARTIFACTS_DIR: (
@@ -105,7 +117,7 @@ def host_config_kwargs(
         # Docker applies its default seccomp profile unless told otherwise; we never tell it.
         "security_opt": ["no-new-privileges:true"],
         "privileged": False,
-        "pids_limit": config.pids_limit,
+        "pids_limit": pids_limit,
         "mem_limit": memory,
         "memswap_limit": memory,
         "nano_cpus": int(limits.cpus * 1e9),

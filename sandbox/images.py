@@ -74,9 +74,21 @@ def sdk_runtime_pins() -> list[Requirement]:
     return [Requirement(normalize_name(name), version(name)) for name in SDK_RUNTIME]
 
 
-def _dockerfile(rootfs: str, content: str, installer: str = "pip.whl") -> str:
-    env = " ".join(f"{k}={v}" for k, v in sorted(ENV_ALLOWLIST.items()))
-    pins = " ".join(str(r) for r in sdk_runtime_pins())
+def _dockerfile(
+    rootfs: str,
+    content: str,
+    installer: str = "pip.whl",
+    *,
+    runtime: str = RUNTIME,
+    extra_pins: tuple[Requirement, ...] = (),
+    extra_env: dict[str, str] | None = None,
+    checks: tuple[str, ...] = (),
+) -> str:
+    """The Dockerfile of a Python runtime image; ``extra_pins`` are installed next to the SDK's
+    libraries, ``extra_env`` joins the allowlisted environment, ``checks`` are ``RUN`` lines
+    (JSON arrays) that must succeed on the finished image (as the step user)."""
+    env = " ".join(f"{k}={v}" for k, v in sorted({**ENV_ALLOWLIST, **(extra_env or {})}.items()))
+    pins = " ".join(str(r) for r in [*sdk_runtime_pins(), *extra_pins])
     return "\n".join(
         [
             # Stage 1 installs the SDK's libraries from host-downloaded wheels, without network;
@@ -95,8 +107,9 @@ def _dockerfile(rootfs: str, content: str, installer: str = "pip.whl") -> str:
             f"ENV {env}",
             "WORKDIR /work",
             "USER 65534:65534",
+            *(f"RUN {check}" for check in checks),
             f'LABEL {labels.ROLE}="{labels.ROLE_BASE}" {labels.CONTENT}="{content}" '
-            f'stepwell.runtime="{RUNTIME}"',
+            f'stepwell.runtime="{runtime}"',
             'CMD ["python3", "-I", "/opt/stepwell/runner.py"]',
             "",
         ]
@@ -218,12 +231,19 @@ class ImageBuilder(RuntimeImage):
         wheels = self._sdk_wheels()
         installer = pip_wheel(self._config.cache_dir, self._config.pip_index_url)
         wheels[f"wheels/{installer.name}"] = installer.read_bytes()
-        dockerfile = _dockerfile(rootfs, content_digest(), installer.name)
+        dockerfile = self._dockerfile(rootfs, installer.name)
         context = _tar({**_context_files(), **wheels, "Dockerfile": dockerfile.encode()})
         return self._build(rootfs, context)
 
+    def _dockerfile(self, rootfs: str, installer: str) -> str:
+        return _dockerfile(rootfs, self.digest(), installer)
+
+    def _pins(self) -> list[Requirement]:
+        """What the image installs next to the SDK: its runtime libraries, pinned."""
+        return sdk_runtime_pins()
+
     def _sdk_wheels(self) -> dict[str, bytes | None]:
-        pins = sdk_runtime_pins()
+        pins = self._pins()
         key = hashlib.sha256(" ".join(map(str, pins)).encode()).hexdigest()[:16]
         target = self._config.cache_dir / "sdk-wheels" / key
         if not any(target.glob("*.whl")):

@@ -49,7 +49,7 @@ from sandbox.step_images import StepImages
 from sandbox.streams import escape_controls
 from step_sdk.bundle import Bundle
 from step_sdk.manifest import Limits
-from step_sdk.runtimes import NODE
+from step_sdk.runtimes import NODE, PYTHON
 
 # An egress lease outlives the container's own time by this much, then closes itself.
 _LEASE_MARGIN_S = 30.0
@@ -180,7 +180,9 @@ class Sandbox:
             result = self._warm(pooled, envelope, image, rules, payload, limits, on_log, cancel)
         if result is None:
             command = runner_command(runtime, limits, cold=True)
-            result = self._cold(image, command, envelope, rules, payload, limits, on_log, cancel)
+            result = self._cold(
+                image, command, envelope, rules, payload, limits, on_log, cancel, runtime
+            )
         if note := ignored_note(bundle.manifest.egress, rules, self.config.egress_mode):
             result = replace(result, logs=note + result.logs)
         return _redacted(result, redactor)
@@ -258,13 +260,14 @@ class Sandbox:
         limits: Limits,
         on_log: LogSink | None,
         cancel: threading.Event | None,
+        runtime: str = PYTHON,
     ) -> StepResult:
         lease = None
         if rules:
             lease = self.egress.lease(rules, self._lease_ttl(limits))
         try:
             result = self._contained(
-                image, command, envelope, payload, limits, lease, on_log, cancel
+                image, command, envelope, payload, limits, lease, on_log, cancel, runtime
             )
         except BaseException:
             if lease is not None:
@@ -298,9 +301,12 @@ class Sandbox:
         lease: Lease | None,
         on_log: LogSink | None,
         cancel: threading.Event | None,
+        runtime: str = PYTHON,
     ) -> StepResult:
         step_labels = self._labels(envelope, limits)
-        spec = ContainerSpec(image, limits, step_labels, lease, command=tuple(command))
+        spec = ContainerSpec(
+            image, limits, step_labels, lease, command=tuple(command), runtime=runtime
+        )
         container = start_container(self._api, self.config, spec)
         try:
             return execute(

@@ -232,7 +232,13 @@ class DependencyLayers(LayerCache[Requirement]):
                 repository=tag.split(":")[0],
                 tag=tag.split(":")[1],
                 conf={
-                    "Labels": {labels.ROLE: labels.ROLE_DEPS, labels.LAYER_KEY: key},
+                    "Labels": {
+                        labels.ROLE: labels.ROLE_DEPS,
+                        labels.LAYER_KEY: key,
+                        # the base's runtime (python3.11 or python3.11-browser): pools seeded
+                        # from this layer start that runtime's container (sandbox.pool_seed)
+                        labels.RUNTIME: self._base_runtime(base_image_id),
+                    },
                     "Cmd": RUNNER_COMMAND,
                     "User": SANDBOX_USER,
                 },
@@ -243,6 +249,13 @@ class DependencyLayers(LayerCache[Requirement]):
         finally:
             with contextlib.suppress(APIError):
                 self._api.remove_container(container_id, force=True, v=True)
+
+    def _base_runtime(self, base_image_id: str) -> str:
+        try:
+            found = self._client.images.get(base_image_id).labels or {}
+        except (ImageNotFound, APIError, RequestException):
+            found = {}
+        return str(found.get(labels.RUNTIME, RUNTIME))
 
 
 def _build_archive(requirements: Sequence[Requirement], wheel_dir: Path, installer: Path) -> bytes:

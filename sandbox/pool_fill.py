@@ -90,6 +90,7 @@ class PoolFiller:
             labels=pooled_labels(config),
             lease=lease,
             command=self.command or tuple(runner_command(key.runtime, key.limits(), cold=False)),
+            runtime=key.runtime,
         )
         try:
             container = start_container(self._api, config, spec)

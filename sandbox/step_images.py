@@ -17,6 +17,7 @@ from docker.errors import APIError, ImageNotFound
 from requests.exceptions import RequestException
 
 from sandbox.base_images import BaseImage
+from sandbox.browser_image import BrowserImageBuilder
 from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
 from sandbox.images import ImageBuilder
@@ -25,7 +26,7 @@ from sandbox.node_image import NodeImageBuilder
 from sandbox.npm_layers import NpmLayers
 from step_sdk.bundle import Bundle
 from step_sdk.requirements import parse_requirements
-from step_sdk.runtimes import NODE, PYTHON
+from step_sdk.runtimes import NODE, PYTHON, PYTHON_BROWSER
 
 Progress = Callable[[str], None]
 # A layer reused from the in-process cache is marked used again at most this often (seconds):
@@ -57,6 +58,7 @@ class StepImages:
         node_base: BaseImage | None = None,
         node_layers: NodeLayers | None = None,
         on_layer_use: Callable[[str], None] | None = None,
+        browser_base: BaseImage | None = None,
     ) -> None:
         self._client = client
         self._config = config
@@ -64,6 +66,7 @@ class StepImages:
         self.layers = layers or DependencyLayers(client, config, on_layer_use)
         self.node_base: BaseImage = node_base or NodeImageBuilder(client, config)
         self.node_layers: NodeLayers = node_layers or NpmLayers(client, config, on_layer_use)
+        self.browser_base: BaseImage = browser_base or BrowserImageBuilder(client, config)
         # (runtime, requirements) -> (image id, layer key or None, when last marked used
         # (time.monotonic())): resolving is on every execution's path
         self._resolved: dict[tuple[str, tuple[str, ...]], tuple[str, str | None, float]] = {}
@@ -74,7 +77,7 @@ class StepImages:
         Raises:
             SandboxError: it has not been built (the message says how to build it).
         """
-        base = self.node_base if runtime == NODE else self.base
+        base = {NODE: self.node_base, PYTHON_BROWSER: self.browser_base}.get(runtime, self.base)
         found = base.find()
         if found is None:
             raise SandboxError(f"the base image {base.tag} is missing: run 'stepwell images build'")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a Stepwell checkout on a Debian machine:
 #   virtualenv + package, a running Docker engine, debootstrap (offline base images), the base
-#   images (python3.11, node20),
+#   images (python3.11, node20, python3.11-browser),
 #   the web console (Node.js builds it, Chromium tests it), PostgreSQL for the tests.
 # Run as root on a fresh machine it does everything; otherwise it says what you must do.
 set -euo pipefail
@@ -65,9 +65,12 @@ fi
 command -v docker-compose >/dev/null || apt_install docker-compose
 
 # --- Base images ---------------------------------------------------------------------------------
-# python3.11 and node20 (stepwell/runtime-python3.11, stepwell/runtime-node20). debootstrap is only
-# used when python:3.11-slim or node:20-slim cannot be pulled (Debian bookworm with python3, trixie
-# with nodejs 20); install it where we can.
+# python3.11, node20 and python3.11-browser (stepwell/runtime-python3.11, stepwell/runtime-node20,
+# stepwell/runtime-python3.11-browser). debootstrap is only used when python:3.11-slim or
+# node:20-slim cannot be pulled (Debian bookworm with python3, trixie with nodejs 20); install it
+# where we can. The browser image adds Debian's chromium to the python3.11 root filesystem with
+# apt-get in a chroot (root, about two minutes the first time; cached under .stepwell/cache as
+# rootfs-bookworm-chromium-*.tar, so later set-ups import it in seconds).
 if ! command -v debootstrap >/dev/null && is_root && command -v apt-get >/dev/null; then
   apt_install debootstrap
 fi

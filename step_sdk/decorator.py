@@ -19,6 +19,7 @@ from step_sdk.errors import (
 )
 from step_sdk.json_values import json_value_problems
 from step_sdk.manifest import NEW_MANIFEST, Limits, Manifest, RetryPolicy, check_schema
+from step_sdk.runtimes import PYTHON, RUNTIMES, is_python
 from step_sdk.schema import Signature
 from step_sdk.validation import pointer, schema_problems
 
@@ -82,10 +83,15 @@ class Step(Generic[P, R]):
         except ValueError as exc:
             raise StepDefinitionError(f"{function.__qualname__}: {exc}") from None
         try:
+            runtime = _python_runtime(options.get("runtime"))
+        except StepDefinitionError as exc:
+            raise StepDefinitionError(f"{function.__qualname__}: {exc}") from None
+        try:
             self.manifest = Manifest.model_validate(
                 {
                     "name": name,
                     "version": options.get("version") or DEFAULT_VERSION,
+                    "runtime": runtime,
                     "entrypoint": _entrypoint(function),
                     "title": options.get("title")
                     or name.rsplit(".", 1)[-1].replace("_", " ").title(),
@@ -137,6 +143,10 @@ class Step(Generic[P, R]):
                 context or {}, secrets or {}, manifest.secrets
             )
         result = self.function(**arguments)  # type: ignore[call-arg]
+        if type(result).__name__ == "coroutine":  # an ``async def`` step runs to its end here
+            import asyncio  # only then: it would cost every step's start
+
+            result = asyncio.run(result)  # type: ignore[arg-type]
         return self._serialise(result)
 
     def _serialise(self, result: Any) -> Any:
@@ -190,6 +200,7 @@ def step(
     input_schema: dict[str, Any] | None = None,
     output_schema: dict[str, Any] | None = None,
     egress: Sequence[str] = (),
+    runtime: str | None = None,
 ) -> Callable[[Callable[P, R]], Step[P, R]]: ...
 
 
@@ -215,7 +226,9 @@ def step(function: Callable[P, R] | None = None, /, **options: Any) -> Any:
     receive), ``examples`` (``{"input", "output"}`` pairs), ``egress`` (the hosts the step may
     connect to, ``host`` or ``host:port``, e.g. ``["api.github.com", "hooks.example.com:8443"]``;
     see :mod:`step_sdk.egress`; default: no network at all), and ``input_schema`` /
-    ``output_schema`` to override the schemas derived from the type hints.
+    ``output_schema`` to override the schemas derived from the type hints, and ``runtime``:
+    ``python3.11`` (the default) or ``python3.11-browser`` (Chromium and Playwright in the
+    container, see :mod:`step_sdk.browser`; its default ``memory_mb`` is 1024).
 
     Raises:
         StepDefinitionError: at decoration time, naming the parameter or option at fault (a
@@ -232,4 +245,21 @@ def step(function: Callable[P, R] | None = None, /, **options: Any) -> Any:
 _OPTIONS = (
     "name", "version", "title", "description", "requirements", "timeout_s", "memory_mb", "cpus",
     "output_kb", "retry", "secrets", "examples", "input_schema", "output_schema", "egress",
+    "runtime",
 )  # fmt: skip
+
+
+def _python_runtime(value: Any) -> Any:
+    """The ``runtime`` option: a Python runtime (a decorated function is Python).
+
+    Raises:
+        StepDefinitionError: another language's runtime, naming the Python ones.
+    """
+    if value is None:
+        return PYTHON
+    if isinstance(value, str) and value in RUNTIMES and not is_python(value):
+        python = ", ".join(name for name in RUNTIMES if is_python(name))
+        raise StepDefinitionError(
+            f"/runtime: {value!r} is not a Python runtime; a @step function runs on one of {python}"
+        )
+    return value

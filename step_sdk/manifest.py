@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from step_sdk.egress import MAX_ENTRIES, EgressEntryError, parse_entry
@@ -140,6 +141,17 @@ class Manifest(_Strict):
     examples: tuple[Example, ...] = ()
     # Hosts the step may connect to (step_sdk.egress); empty: no network at all.
     egress: tuple[EgressEntry, ...] = Field((), max_length=MAX_ENTRIES)
+
+    @model_validator(mode="after")
+    def _runtime_limits(self) -> Manifest:
+        # A runtime's own default memory (step_sdk.runtimes: 1024 MiB for python3.11-browser)
+        # when the manifest gives none; an explicit value is kept, within Limits' bounds. After
+        # validation, so strict JSON (step.json) is validated as JSON.
+        default = _RUNTIMES[self.runtime].memory_mb
+        if "memory_mb" in self.limits.model_fields_set or self.limits.memory_mb == default:
+            return self
+        limits = self.limits.model_copy(update={"memory_mb": default})
+        return self.model_copy(update={"limits": limits})
 
     @field_validator("name")
     @classmethod

@@ -265,8 +265,18 @@ def _call(function: Any, envelope: dict[str, Any]) -> Any:
     if invoke is not None:
         return invoke(payload, envelope.get("context") or {}, envelope.get("secrets") or {})
     if isinstance(payload, dict):
-        return function(**payload)
-    return function(payload)
+        return _awaited(function(**payload))
+    return _awaited(function(payload))
+
+
+def _awaited(result: Any) -> Any:
+    """``result``, or what it gives when it is a coroutine (an ``async def`` step), run to its
+    end in a new event loop (asyncio is imported only then: it costs every start otherwise)."""
+    if type(result).__name__ != "coroutine":
+        return result
+    import asyncio
+
+    return asyncio.run(result)
 
 
 def _unjsonable(output: Any) -> str:

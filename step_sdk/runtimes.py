@@ -21,6 +21,8 @@ from step_sdk import npm_requirements
 from step_sdk.requirements import parse_requirements as parse_python_requirements
 
 PYTHON = "python3.11"
+# The Python runtime plus Debian's Chromium and Playwright (docs/browser.md, step_sdk.browser).
+PYTHON_BROWSER = "python3.11-browser"
 NODE = "node20"
 
 _PYTHON_ENTRYPOINT = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
@@ -42,6 +44,7 @@ class Runtime:
         runner_command: the container command that starts the in-container runner.
         entrypoint_rule: how an entrypoint is written, for error messages.
         requirement_rule: how a requirement is written, for error messages.
+        memory_mb: the manifest's ``limits.memory_mb`` when it does not give one (MiB).
     """
 
     name: str
@@ -52,6 +55,7 @@ class Runtime:
     requirement_rule: str
     _entrypoint: re.Pattern[str]
     _requirements: Callable[[Sequence[Any]], tuple[str, ...]]
+    memory_mb: int = 256
 
     def check_entrypoint(self, value: str) -> str:
         """``value`` if it is a valid entrypoint of this runtime.
@@ -97,7 +101,27 @@ RUNTIMES: dict[str, Runtime] = {
         _entrypoint=_NODE_ENTRYPOINT,
         _requirements=npm_requirements.parse_requirements,
     ),
+    # Chromium's renderer, GPU and network processes plus Playwright's driver: an empty page's
+    # screenshot peaks near 300 MiB (bench/browser.py), real sites need several times that.
+    PYTHON_BROWSER: Runtime(
+        name=PYTHON_BROWSER,
+        language="python",
+        image="stepwell/runtime-python3.11-browser",
+        runner_command=("python3", "-I", "-B", "-u", "/opt/stepwell/runner.py"),
+        entrypoint_rule="of the form 'module:function'",
+        requirement_rule="'name[extras]==version'",
+        _entrypoint=_PYTHON_ENTRYPOINT,
+        _requirements=_python_requirements,
+        memory_mb=1024,
+    ),
 }
+
+
+def is_python(name: str) -> bool:
+    """Whether steps of runtime ``name`` are Python (a ``module:function`` entrypoint, pip
+    requirements, the Python runner)."""
+    found = RUNTIMES.get(name)
+    return found is not None and found.language == "python"
 
 
 def runtime(name: str) -> Runtime:

@@ -28,6 +28,20 @@ class Settings(BaseSettings):
     )
     sandbox_log_kb: int = Field(1024, ge=16, le=65536)
     sandbox_pids_limit: int = Field(128, ge=16, le=4096)
+    sandbox_browser_pids_limit: int = Field(
+        512,
+        ge=64,
+        le=4096,
+        description="pids cap of python3.11-browser step containers (Chromium's processes and "
+        "threads; docs/browser.md)",
+    )
+    sandbox_browser_tmp_mb: int = Field(
+        256,
+        ge=64,
+        le=4096,
+        description="size of a browser step's /tmp tmpfs in MiB (Chromium's profile, cache and "
+        "downloads; counts against the step's memory limit)",
+    )
     sandbox_runtime: str = Field(
         "runc",
         pattern=RUNTIME_NAME.pattern,
@@ -196,6 +210,8 @@ class Settings(BaseSettings):
             installation=installation,
             log_kb=self.sandbox_log_kb,
             pids_limit=self.sandbox_pids_limit,
+            browser_pids_limit=self.sandbox_browser_pids_limit,
+            browser_tmp_mb=self.sandbox_browser_tmp_mb,
             container_runtime=self.sandbox_runtime,
             pip_index_url=self.pip_index_url,
             npm_registry=self.npm_registry,

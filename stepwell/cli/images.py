@@ -23,11 +23,15 @@ def build(
         None, help="Where the root filesystem comes from: auto, pull or debootstrap."
     ),
     runtime: list[str] = typer.Option(
-        [], "--runtime", help="Only this runtime's image (python3.11, node20); repeatable."
+        [],
+        "--runtime",
+        help="Only this runtime's image (python3.11, node20, python3.11-browser); repeatable.",
     ),
 ) -> None:
     """Build the base runtime images: python3.11 (python:3.11-slim, or Debian bookworm built
-    offline) and node20 (node:20-slim, or Debian trixie's nodejs built offline)."""
+    offline), node20 (node:20-slim, or Debian trixie's nodejs built offline) and
+    python3.11-browser (the python3.11 root filesystem with Debian's chromium; its first build
+    needs root, then it is cached)."""
     settings = Settings()
     chosen = source or settings.base_image_source
     if chosen not in ("auto", "pull", "debootstrap"):

@@ -107,3 +107,42 @@ npm dependencies (exact versions, e.g. `"dayjs": "1.11.13"`), limits and example
     stepwell step test .                            # run the examples in the sandbox
     stepwell step build .                           # write stepwell.json and the bundle
 """
+
+# A browser step (runtime python3.11-browser): headless Chromium driven by Playwright.
+BROWSER_STEP = '''"""{title}: a Stepwell browser step (headless Chromium driven by Playwright)."""
+
+from step_sdk import StepContext, step
+from step_sdk.browser import browser
+
+
+@step(
+    name="{name}",
+    version="0.1.0",
+    # Debian's Chromium and Playwright in the step's container (docs/browser.md); memory_mb
+    # defaults to 1024 for this runtime.
+    runtime="python3.11-browser",
+    timeout_s=60,
+    # The hosts the page may load anything from (redirects, iframes, images, WebSockets too).
+    # Without egress the browser has no network at all: set_content, data: URLs and files in
+    # the step's directory still work. Uncomment to let it open a site:
+    # egress=["example.com"],
+)
+def {function}(html: str, ctx: StepContext) -> dict[str, object]:
+    """Render an HTML page, screenshot it and report its title."""
+    with browser() as chromium:
+        page = chromium.new_page(viewport={{"width": 1280, "height": 800}})
+        page.set_content(html)
+        shot = page.screenshot(full_page=True)
+        # Save it as a run artifact (listed with the run, downloadable):
+        # ctx.artifacts.save("page.png", shot, "image/png")
+        ctx.logger.info("screenshot: %d bytes", len(shot))
+        return {{"title": page.title(), "screenshot_bytes": len(shot)}}
+'''
+
+BROWSER_README = """# {name}
+
+{title}: a browser step (runtime python3.11-browser; see docs/browser.md). Try it:
+
+    stepwell step run . --input '{{"html": "<title>hi</title><h1>hi</h1>"}}'
+    stepwell step build .                           # write stepwell.json and the bundle
+"""

@@ -43,6 +43,7 @@ def _load(source: Path) -> Bundle:
 class Language(StrEnum):
     python = "python"
     js = "js"
+    browser = "browser"
 
 
 @app.command()
@@ -50,7 +51,10 @@ def new(
     name: str = typer.Argument(..., help="Dotted lowercase step name, e.g. text.shout"),
     directory: Path | None = typer.Argument(None, help="Where to create it (default: NAME)"),
     lang: Language = typer.Option(
-        Language.python, "--lang", help="python: step.py + a test; js: step.json + step.mjs"
+        Language.python,
+        "--lang",
+        help="python: step.py + a test; js: step.json + step.mjs; browser: a Python step "
+        "driving headless Chromium (runtime python3.11-browser)",
     ),
 ) -> None:
     """Scaffold a step directory: the step's code, its manifest fields, a README."""
@@ -73,6 +77,12 @@ def new(
         )
         (target / "README.md").write_text(scaffold.JS_README.format(**values))
         created = "step.json, step.mjs, README.md"
+    elif lang is Language.browser:
+        (target / "step.py").write_text(scaffold.BROWSER_STEP.format(**values))
+        (target / "README.md").write_text(scaffold.BROWSER_README.format(**values))
+        out.print(f"created {target}/ (step.py, README.md)")
+        out.print(f'next: stepwell step run {target} --input \'{{"html": "<title>hi</title>"}}\'')
+        return
     else:
         (target / "step.py").write_text(scaffold.STEP.format(**values))
         (target / "test_step.py").write_text(scaffold.TEST.format(**values))

@@ -21,6 +21,7 @@ from temporalio.runtime import Runtime
 from activities.bundles import BundleStoreError
 from sandbox.base_images import RUNTIMES, base_builder
 from sandbox.errors import ImageBuildError
+from step_sdk.runtimes import PYTHON_BROWSER
 from stepwell.api_server import prepare, uvicorn_server
 from stepwell.bootstrap import EXAMPLE_INPUT, Seeded, development_key, seed_examples
 from stepwell.cli.docker_client import connect
@@ -54,13 +55,16 @@ def up() -> None:
     if problem:
         fail(problem, code=1)
     client, config = connect(), settings.sandbox_config()
-    try:
-        for runtime in RUNTIMES:
-            builder = base_builder(client, config, runtime, log=lambda m: err.print(m))
+    for runtime in RUNTIMES:
+        builder = base_builder(client, config, runtime, log=lambda m: err.print(m))
+        try:
             with err.status(f"checking the {runtime} base image"):
                 builder.ensure(source=settings.base_image_source)
-    except ImageBuildError as exc:
-        fail(str(exc), code=1)
+        except ImageBuildError as exc:
+            if runtime != PYTHON_BROWSER:
+                fail(str(exc), code=1)
+            # Optional: its first build needs root; everything else works without it.
+            err.print(f"[yellow]warning:[/yellow] browser steps cannot run yet: {exc}")
     try:
         server = start_temporal_dev_server(settings)
     except DevServerError as exc:

@@ -18,6 +18,7 @@ from sandbox.launcher import Sandbox
 from sandbox.result import StepResult
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Limits, Manifest
+from tests.sandbox.browser_fixtures import browser_image, run_browser  # noqa: F401 - fixtures
 from tests.sandbox.egress_fixtures import run_egress  # noqa: F401 - a fixture
 from tests.sandbox.egress_harness import (
     ProxyProcess,

@@ -223,11 +223,11 @@ def test_an_unknown_runtime_is_refused_listing_the_supported_ones() -> None:
         node_manifest(runtime="deno1")
     (error,) = caught.value.errors()  # no second error from the entrypoint's grammar
     assert error["loc"] == ("runtime",)
-    assert "supported: python3.11, node20" in error["msg"]
+    assert "supported: python3.11, node20, python3.11-browser" in error["msg"]
 
 
 def test_each_runtime_names_its_image_and_runner() -> None:
-    assert set(RUNTIMES) == {PYTHON, NODE}
+    assert set(RUNTIMES) == {PYTHON, NODE, "python3.11-browser"}
     assert runtime(NODE).image == "stepwell/runtime-node20"
     assert runtime(NODE).runner_command[-1] == "/opt/stepwell/runner.mjs"
     assert runtime(PYTHON).runner_command[-1] == "/opt/stepwell/runner.py"

@@ -17,7 +17,7 @@ for the archive, ``/manifest/...`` for fields of ``stepwell.json``):
    module file is in the bundle (``a.b:f`` -> ``a/b.py`` for ``python3.11``, the path itself,
    e.g. ``step.mjs``, for ``node20``). Numbers JSON cannot carry (``NaN``, ``Infinity``) and
    lone surrogates are refused.
-4. For ``python3.11`` only, :func:`ui_api.bundle_source.source_problems`: every ``.py`` file
+4. For the Python runtimes only, :func:`ui_api.bundle_source.source_problems`: every ``.py`` file
    parses (:mod:`ast`, never imported) and the entrypoint's module binds the entrypoint's
    function at module level. A ``node20`` bundle's JavaScript is neither parsed nor run here:
    the API never executes step code, and a syntax error shows at the first run as a
@@ -44,7 +44,7 @@ from step_sdk.errors import Problem
 from step_sdk.json_values import json_value_problems
 from step_sdk.manifest import MANIFEST_FILE, NEW_MANIFEST, Manifest
 from step_sdk.requirements import RequirementError
-from step_sdk.runtimes import NODE, PYTHON, RUNTIMES
+from step_sdk.runtimes import NODE, PYTHON, RUNTIMES, is_python
 from step_sdk.validation import pointer
 from ui_api.errors import ApiError, invalid
 from ui_api.steps.bundle_source import source_problems
@@ -96,7 +96,7 @@ def check_bundle(data: bytes) -> CheckedBundle:
     raw = files.get(MANIFEST_FILE)
     manifest = _check_manifest(raw)
     _check_entrypoint(manifest, files)
-    problems = source_problems(manifest.entrypoint, files) if manifest.runtime == PYTHON else []
+    problems = source_problems(manifest.entrypoint, files) if is_python(manifest.runtime) else []
     if problems:
         summary = "; ".join(p.message for p in problems[:3])
         raise invalid(f"the bundle is refused: {summary}", problems)
