@@ -156,3 +156,58 @@ def test_a_steps_artifacts_are_listed_shown_and_downloaded(
 
     assert_no_serious_violations(page, "a run page with artifacts")
     screenshot(page, "run-artifacts")
+
+
+BROWSER_STEP = inline_step(
+    "console.browser_shot",
+    """
+    from step_sdk import StepContext, step
+    from step_sdk.browser import browser
+
+    PAGE = (
+        "<title>Status board</title>"
+        "<body style='margin:0;font:28px sans-serif'>"
+        "<div style='height:120px;background:#1f6f3f;color:#fff;padding:20px'>All green</div>"
+        "<p style='padding:20px'>Rendered by Chromium in the step's own container.</p></body>"
+    )
+
+    @step(name="console.browser_shot", version="1.0.0", runtime="python3.11-browser")
+    def main(ctx: StepContext) -> dict[str, str]:
+        with browser() as chromium:
+            page = chromium.new_page(viewport={"width": 640, "height": 400})
+            page.set_content(PAGE)  # no network: the step declares no egress
+            ctx.artifacts.save("page.png", page.screenshot(type="png"), "image/png")
+            return {"title": page.title()}
+    """,
+    runtime="python3.11-browser",
+    limits={"timeout_s": 120},
+)
+BROWSER_FLOW = {
+    "name": "status-board",
+    "steps": [{"id": "shot", "uses": "console.browser_shot@1.0.0"}],
+}
+
+
+def test_a_browser_steps_screenshot_is_a_thumbnail(
+    signed_in: Page, console_stack: ConsoleStack
+) -> None:
+    api = console_stack.api
+    push_step(api, BROWSER_STEP)
+    run_id = start_run(api, save_flow(api, BROWSER_FLOW))
+    run = wait_closed(api, run_id, timeout_s=300)
+    assert run["status"] == "succeeded", run["steps"]["shot"]
+    [listed] = run["steps"]["shot"]["artifacts"]
+    assert (listed["name"], listed["content_type"]) == ("page.png", "image/png")
+
+    page = signed_in
+    page.goto(f"/#/runs/{run_id}")
+    images = page.get_by_role("list", name="Images of step shot")
+    thumbnail = images.get_by_role("img", name="page.png")
+    expect(thumbnail).to_have_js_property("complete", True)
+    drawn = thumbnail.evaluate(READ_IMAGE)
+    assert (drawn["width"], drawn["height"]) == (640, 400)
+    assert drawn["topLeft"] == [0x1F, 0x6F, 0x3F]  # the green band Chromium drew
+    assert drawn["bottomRight"] == [255, 255, 255]
+    expect(page.get_by_label("Output of step shot")).to_contain_text('"title": "Status board"')
+    page.get_by_role("region", name="Step shot").scroll_into_view_if_needed()
+    screenshot(page, "run-browser-step")
