@@ -33,6 +33,8 @@ POLICY = {
     "frame-ancestors": "'none'",
     "form-action": "'self'",
 }
+# The console's page alone shows images from blob: URLs (a run's artifact thumbnails).
+CONSOLE_POLICY = {**POLICY, "img-src": "'self' data: blob:"}
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -91,11 +93,11 @@ async def test_every_answer_carries_the_security_headers(
 ) -> None:
     response = await http.get(path)
     _assert_security_headers(response)
-    assert _policy(response) == POLICY
+    assert _policy(response) == (CONSOLE_POLICY if path == "/" else POLICY)
 
 
 async def test_the_policy_has_exactly_the_agreed_directives(http: httpx.AsyncClient) -> None:
-    header = (await http.get("/")).headers["content-security-policy"]
+    header = (await http.get("/docs")).headers["content-security-policy"]
     assert header == (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -110,6 +112,17 @@ async def test_only_redoc_may_use_inline_styles_and_no_page_inline_script(
     assert redoc == {**POLICY, "style-src": "'self' 'unsafe-inline'"}
     for path in PAGES:
         assert _policy(await http.get(path))["script-src"] == "'self'"
+
+
+async def test_only_the_console_page_may_show_images_from_blob_urls(
+    http: httpx.AsyncClient,
+) -> None:
+    # its artifact thumbnails (console/src/api/artifacts.ts); nothing else may load from blob:
+    console = _policy(await http.get("/"))
+    assert console == CONSOLE_POLICY
+    assert [d for d, sources in console.items() if "blob:" in sources] == ["img-src"]
+    for path in ["/docs", "/redoc", "/v1/flows", "/console/app.js"]:
+        assert "blob:" not in (await http.get(path)).headers["content-security-policy"]
 
 
 async def test_an_unhandled_error_still_carries_the_security_headers(

@@ -29,8 +29,9 @@ STEP_DIRS = sorted(
     p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
 )
 # Steps that call hosts on the internet: their examples cannot run here, so they have none and
-# tests/examples/test_egress_examples.py runs them against local servers instead.
-NETWORK = ("chat_webhook", "http_request")
+# tests/examples/test_egress_examples.py and test_browser_examples.py run them against local
+# servers instead.
+NETWORK = ("chat_webhook", "http_request", "web_form", "web_screenshot")
 OFFLINE_DIRS = [name for name in STEP_DIRS if name not in NETWORK]
 # Steps without requirements, so their code also runs in this process (see the last test).
 IN_PROCESS = ("csv_parse", "slugify", "stats", "timezone")

@@ -21,12 +21,20 @@ POLICY: dict[str, str] = {
     "form-action": "'self'",
 }
 
-# Only /redoc relaxes a directive. Redoc renders with styled-components, which writes its CSS
-# into <style> elements at run time: without 'unsafe-inline' the page has no styles at all.
-# Inline *styles* cannot run code; script-src stays 'self' on every page. (Redoc's search would
-# also need worker-src blob: for its Web Worker; console/public/redoc.js turns search off.)
+# Two pages relax one directive each.
+# - /redoc: Redoc renders with styled-components, which writes its CSS into <style> elements at
+#   run time: without 'unsafe-inline' the page has no styles at all. Inline *styles* cannot run
+#   code; script-src stays 'self' on every page. (Redoc's search would also need worker-src
+#   blob: for its Web Worker; console/public/redoc.js turns search off.)
+# - / (the console): a run's image artifacts are shown as thumbnails. Their download needs the
+#   API key in the Authorization header, which an <img src> cannot send, so the console fetches
+#   the bytes and shows them from a blob: URL it made itself (console/src/api/artifacts.ts),
+#   only for PNG, JPEG, GIF and WebP. img-src blob: lets images load from such URLs and nothing
+#   else: an image cannot run script (not even an SVG one, which the console never shows), and
+#   script-src, connect-src, frame-src (default-src) and object-src still refuse blob:.
 RELAXED: dict[str, dict[str, str]] = {
     "/redoc": {"style-src": "'self' 'unsafe-inline'"},
+    "/": {"img-src": "'self' data: blob:"},
 }
 
 

@@ -1,5 +1,6 @@
 // `/runs/:id`: one run, live while it goes — its facts, the flow's graph coloured by step
-// status, a timeline of the step executions, and each step's input, output, error and logs.
+// status, a timeline of the step executions, and each step's input, output, error, logs and
+// artifacts.
 import { useMemo, useState } from "react";
 import { useParams } from "wouter";
 import { api, call } from "../../api/client";
@@ -122,6 +123,7 @@ function RunBody({ run, live }: { run: RunDetail; live: ReturnType<typeof useLiv
       {Object.entries(run.steps).map(([stepId, step]) => (
         <StepPanel
           key={stepId}
+          runId={run.run_id}
           stepId={stepId}
           uses={uses.get(stepId)}
           step={step}

@@ -1,13 +1,15 @@
 // One step of a run: status, attempts, duration, input, output, error with its traceback,
-// logs (live while it runs) and network connections.
+// logs (live while it runs), network connections and the files it saved (artifacts).
 import type { Schemas } from "../../api/client";
 import { JsonBlock } from "../../components/Json";
 import { Name } from "../../components/Name";
 import { formatTime } from "../../components/time";
 import { ConnectionsTable } from "./ConnectionsTable";
 import { StatusBadge } from "./StatusBadge";
+import { StepArtifacts } from "./StepArtifacts";
 
 interface Props {
+  runId: string;
   stepId: string;
   uses: string | undefined;
   step: Schemas["StepRun"];
@@ -18,7 +20,7 @@ interface Props {
 
 const NOT_RUN = new Set(["pending", "not_started", "skipped"]);
 
-export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
+export function StepPanel({ runId, stepId, uses, step, liveLog, selected }: Props) {
   // While the step runs, the stream's text is the newest; once it ended, the run's record
   // holds the whole log (the stream may have closed before sending its end).
   const logs = step.status === "running" ? (liveLog ?? step.logs) : step.logs || liveLog;
@@ -82,6 +84,8 @@ export function StepPanel({ stepId, uses, step, liveLog, selected }: Props) {
       )}
       <h4>Network</h4>
       <ConnectionsTable stepId={stepId} step={step} />
+      <h4>Artifacts</h4>
+      <StepArtifacts runId={runId} stepId={stepId} artifacts={step.artifacts ?? []} />
     </section>
   );
 }
