@@ -64,7 +64,8 @@ def gc(
 
 
 _FALLBACK = (
-    "containers are judged by their expiry labels and layers by this machine's use markers only"
+    "containers are judged by their expiry labels, and layers by this machine's use markers "
+    "and their image age only"
 )
 
 

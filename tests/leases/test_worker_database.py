@@ -153,3 +153,27 @@ async def test_a_bundle_the_workers_store_lacks_fails_the_step_at_once_naming_th
     finally:
         await worker.kill()
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("not a url", "Could not parse"),
+        ("mysql://stepwell:hunter2@127.0.0.1/stepwell", "No module named"),
+    ],
+    ids=["unparseable", "driver-not-installed"],
+)
+async def test_a_url_waiting_cannot_fix_ends_the_worker_at_once(
+    temporal: WorkflowEnvironment, tmp_path: Path, url: str, says: str
+) -> None:
+    env = worker_env(temporal, tmp_path / "w", "nowhere", url, lease_s=3)
+    env["STEPWELL_DATABASE_WAIT_S"] = "3600"
+    worker = await WorkerProcess.start(env, tmp_path / "w.log")
+    try:
+        assert await worker.exited(60) == 1
+        text = worker.text()
+        [line] = _one_error_line(text)
+        assert "STEPWELL_DATABASE_URL=" in line and says in line
+        assert "hunter2" not in text
+    finally:
+        await worker.kill()
