@@ -93,7 +93,8 @@ async def test_a_worker_on_the_default_sqlite_says_so_and_its_stop_is_summed_up(
     worker = await WorkerProcess.start(env, tmp_path / "w.log")
     engine = create_engine(f"sqlite:///{home / 'stepwell.db'}")
     try:
-        await until(lambda: (home / "stepwell.db").exists(), "the worker creates its database")
+        # its database is ready (migrated, the lease written) once it says which installation
+        await until(lambda: " of installation " in worker.text(), "the worker registers")
         owner, _ = await registered(worker, engine, docker_client)
         text = worker.text()
         assert f"uses the SQLite file {home.resolve() / 'stepwell.db'}" in text
