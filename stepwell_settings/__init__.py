@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     max_concurrent_steps: int = Field(4, ge=1, le=256)
     worker_shutdown_grace_s: float = Field(30, ge=0)
     heartbeat_timeout_s: float = Field(20, ge=2)
+    database_wait_s: float = Field(
+        120,
+        ge=0,
+        le=86400,
+        description="how long a starting worker waits for an unreachable database (seconds) "
+        "before it exits with code 1; errors waiting cannot fix exit at once",
+    )
     worker_lease_s: float = Field(
         30,
         ge=1,

@@ -24,6 +24,7 @@ from activities.bundle_store import check_bundle_store, open_bundle_store
 from activities.bundles import BundleStore, BundleStoreError
 from stepwell.cli import connections
 from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
+from stepwell.database_check import DatabaseUnusable
 from stepwell.leases import LeaseLost
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
@@ -50,8 +51,15 @@ def worker() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         settings = Settings()
+        if settings.database_url is None:
+            logging.getLogger("stepwell.worker").warning(
+                "this worker uses the SQLite file %s (STEPWELL_DATABASE_URL is not set): it only "
+                "serves an API that uses that same file; set STEPWELL_DATABASE_URL to the API's "
+                "database otherwise",
+                settings.home.resolve() / "stepwell.db",
+            )
         run_with_runtime(lambda runtime: run_worker(settings, runtime=runtime))
-    except (InsecureSecretKey, LeaseLost, BundleStoreError) as exc:
+    except (InsecureSecretKey, LeaseLost, BundleStoreError, DatabaseUnusable) as exc:
         fail(str(exc), code=1)
 
 
