@@ -17,7 +17,9 @@ DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production" 
 class Settings(BaseSettings):
     """Process-wide settings of the CLI, the worker and the API."""
 
-    model_config = SettingsConfigDict(env_prefix="STEPWELL_", extra="ignore")
+    # An empty variable means "not set" (the default): compose passes optional settings as
+    # ``${NAME:-}``, and STEPWELL_S3_ENDPOINT_URL="" must not become an endpoint "".
+    model_config = SettingsConfigDict(env_prefix="STEPWELL_", extra="ignore", env_ignore_empty=True)
 
     mode: Literal["development", "production"] = "development"
     home: Path = Field(Path(".stepwell"), description="state directory (caches, logs, databases)")

@@ -68,8 +68,10 @@ async def worker_queue(
     bundle_store: BundleStore,
     settings: Settings,
     secrets: StaticSecrets | None = None,
+    identity: str | None = None,
 ) -> AsyncIterator[str]:
-    """A real worker with ``sandbox`` on a unique task queue, whose name it yields."""
+    """A real worker with ``sandbox`` on a unique task queue, whose name it yields; ``identity``
+    is its name in histories (a worker's owner id)."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     activities = StepActivities(
         sandbox,
@@ -78,7 +80,9 @@ async def worker_queue(
         max_concurrent=4,
         heartbeat_every_s=1.0,
     )
-    async with build_worker(temporal.client, settings, activities, task_queue=queue):
+    async with build_worker(
+        temporal.client, settings, activities, task_queue=queue, identity=identity
+    ):
         yield queue
     activities.close()
 
