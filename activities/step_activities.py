@@ -37,6 +37,10 @@ log = logging.getLogger("stepwell.worker")
 LOG_TAIL_CHARS = 2048
 MAX_LOG_CHARS = 64 * 1024
 CONNECTIONS_TAIL = 20  # records kept when a reply over the payload limit must shed them
+MISSING_BUNDLE_HINT = (
+    "the worker's bundle store is not the API's: its STEPWELL_DATABASE_URL and "
+    "STEPWELL_BUNDLE_STORE (and STEPWELL_S3_BUCKET, STEPWELL_S3_PREFIX) must be the API's"
+)
 
 
 def _failure(
@@ -80,10 +84,26 @@ class StepActivities:
         self._artifacts = artifacts
         self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix="stepwell-step")
         self._heartbeat_every_s = heartbeat_every_s
+        # Step executions that ended (succeeded or failed) and that were cancelled (a worker's
+        # shutdown hands those back to Temporal), since the start: the shutdown log reports them.
+        self.finished = 0
+        self.cancelled = 0
 
     @activity.defn(name=RUN_STEP)
     async def run_step(self, request: RunStepInput) -> RunStepOutput:
         """Run one step execution in a fresh container."""
+        try:
+            reply = await self._run_step(request)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        except BaseException:
+            self.finished += 1
+            raise
+        self.finished += 1
+        return reply
+
+    async def _run_step(self, request: RunStepInput) -> RunStepOutput:
         info = activity.info()
         attempt = info.attempt + request.attempt_offset
         manifest = request.manifest
@@ -191,9 +211,11 @@ class StepActivities:
                 self._executor, self._bundles.get, request.digest
             )
         except (BundleNotFound, BundleError) as exc:
-            raise _failure(
-                ErrorType.SANDBOX, f"bundle {request.digest}: {exc}", non_retryable=False
-            ) from None
+            # Not an outage: waiting does not bring it. The API stored it before the run began,
+            # so this worker reads another store than the API (see docs/scaling.md).
+            log.error("bundle %s: %s (%s)", request.digest, exc, MISSING_BUNDLE_HINT)
+            message = f"bundle {request.digest}: {exc}; {MISSING_BUNDLE_HINT}"
+            raise _failure(ErrorType.SANDBOX, message, non_retryable=True) from None
         except BundleStoreError as exc:
             # the bucket and the settings to fix are for the operator's log, not the run record
             log.warning("bundle %s: %s", request.digest, exc)

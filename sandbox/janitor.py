@@ -9,7 +9,11 @@ free of any database. Containers are listed *before* the leases are read (see sa
 
 Layers (bundle and dependency images) go once nobody has used them for the maximum age: not on
 this machine (the ``.used`` markers under the cache directory) and not, when the caller knows it
-(``recently_used``: the ``layer_use`` table), on any worker of this installation on this engine.
+(``recently_used``: the ``layer_use`` table), on any worker of this installation on this engine;
+and only once the image itself is older than that age (its ``Created`` time on the engine), since
+a layer nobody here knows of may be one another installation sharing the engine, a worker whose
+use is not written yet, or a version before ``layer_use`` just built. An image a container still
+uses is refused by the engine (kept).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import docker
 from docker.errors import APIError, NotFound
@@ -73,16 +78,20 @@ def collect_layers(
     max_age_s: float,
     recently_used: Callable[[float], set[str]] | None = None,
     only_label: str | None = None,
+    now: float | None = None,
 ) -> list[str]:
     """Remove bundle and dependency layers not used for ``max_age_s``; return their tags.
 
-    A layer counts as used if its local marker is younger than ``max_age_s`` or its key is in
+    A layer is kept if its local marker is younger than ``max_age_s``, or its key is in
     ``recently_used(max_age_s)`` (the keys any worker of this installation used on this engine
-    within that age). ``only_label`` (``key=value``) limits the pass to images carrying it.
-    Bundle layers go first, since a dependency layer cannot go while a bundle layer stands on it.
-    An image still in use by a container is left alone.
+    within that age), or the image was created (Docker's ``Created``, by the engine's clock) less
+    than ``max_age_s`` before ``now`` (Unix seconds; the current time unless given: tests pass a
+    later one to make an image old). ``only_label`` (``key=value``) limits the pass to images
+    carrying it. Bundle layers go first, since a dependency layer cannot go while a bundle layer
+    stands on it. An image still in use by a container is left alone (the engine refuses).
     """
     state_dir = config.cache_dir / "layers"
+    now = time.time() if now is None else now
     shared = recently_used(max_age_s) if recently_used is not None else set()
     removed = []
     for role in (labels.ROLE_BUNDLE, labels.ROLE_DEPS):
@@ -94,6 +103,8 @@ def collect_layers(
             age = layer_marker_age(state_dir, key)
             if age is not None and age < max_age_s:
                 continue
+            if now - created_at(image.attrs.get("Created")) < max_age_s:
+                continue  # new: a use nobody recorded here (another installation, a late write)
             for tag in image.tags or [str(image.id)]:
                 try:
                     client.images.remove(tag, noprune=False)
@@ -101,6 +112,22 @@ def collect_layers(
                 except (APIError, NotFound):
                     continue
     return removed
+
+
+def created_at(value: object) -> float:
+    """Unix seconds of an image's ``Created`` (RFC 3339 with nanoseconds, ``...Z``); ``inf``
+    (the image counts as new: kept) when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return float("inf")
+    text = value.replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Python reads at most microseconds: drop the further digits, keep the offset
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return float("inf")
 
 
 def collect(

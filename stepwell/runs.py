@@ -35,6 +35,9 @@ class Execution:
     finished_at: datetime | None = None
     outcome: str = "running"
     error: str = ""
+    # the owner id of the worker that ran its latest attempt (its Temporal identity, e.g.
+    # "vm/19550/3874a1595b5a"); "" until an attempt has started
+    worker: str = ""
     # network connections, as the egress proxy recorded them (activities.connections: clean,
     # each with its "attempt"; "item" for a foreach item)
     connections: list[dict[str, Any]] = field(default_factory=list)
@@ -97,6 +100,7 @@ async def read_run(client: Client, run_id: str) -> RunView:
     view = RunView(run_id, status, description.start_time, description.close_time)
     failed_step: str | None = None
     by_scheduled: dict[int, Execution] = {}
+    by_activity: dict[str, Execution] = {}
     async for event in handle.fetch_history_events():
         kind = event.event_type
         when = event.event_time.ToDatetime()
@@ -104,11 +108,13 @@ async def read_run(client: Client, run_id: str) -> RunView:
             request = _payload_json(event.activity_task_scheduled_event_attributes.input) or {}
             execution = Execution(step_id=str(request.get("step_id", "?")), scheduled_at=when)
             by_scheduled[event.event_id] = execution
+            by_activity[event.activity_task_scheduled_event_attributes.activity_id] = execution
             view.executions.append(execution)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             started = event.activity_task_started_event_attributes
             execution = by_scheduled[started.scheduled_event_id]
             execution.attempts, execution.started_at = started.attempt, when
+            execution.worker = started.identity
         elif kind in _CLOSING:
             outcome, attribute = _CLOSING[kind]
             closing = getattr(event, attribute)
@@ -140,6 +146,11 @@ async def read_run(client: Client, run_id: str) -> RunView:
     if status != "running":
         _close(view, failed_step if status == "failed" else None)
     if status == "running":
+        # Temporal writes an attempt's start into history only when the attempt ends: a running
+        # step's worker is its pending activity's last worker
+        for pending in description.raw_description.pending_activities:
+            if (running := by_activity.get(pending.activity_id)) and pending.last_worker_identity:
+                running.worker = pending.last_worker_identity
         try:
             view.progress = await handle.query(PROGRESS_QUERY)
         except Exception:  # no worker answering queries right now: history still stands

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -49,6 +50,7 @@ from sandbox.leftovers import LeaseView
 from sandbox.runtimes import check_runtime
 from stepwell import leases
 from stepwell.background import run_periodically
+from stepwell.database_check import SETTING, cannot_heal, masked, reason, unusable
 from stepwell.layer_uses import LayerUseRecorder, recently_used
 from stepwell.temporal_runtime import connect
 from stepwell_settings import Settings
@@ -61,6 +63,16 @@ log = logging.getLogger("stepwell.worker")
 JANITOR_EVERY_S = 60
 LAYER_GC_EVERY_S = 3600.0
 LAYER_USES_FLUSH_EVERY_S = 15.0
+
+
+@dataclass
+class Stopped:
+    """How a worker's serving ended: steps that finished and were cancelled during shutdown,
+    and whether it stopped because its lease was lost."""
+
+    finished: int = 0
+    cancelled: int = 0
+    lost: bool = False
 
 
 def build_worker(
@@ -161,10 +173,18 @@ def _warm_pools(sandbox: Sandbox, settings: Settings) -> None:
         log.warning("warm pools start with the first step: %s", exc)
 
 
-async def register_lease(engine: sa.Engine, owner: str, engine_id: str, settings: Settings) -> str:
+async def register_lease(
+    engine: sa.Engine, owner: str, engine_id: str, settings: Settings, url: str
+) -> str:
     """Bring the database's schema up to date (as the API does on start), register ``owner``'s
-    lease and return the installation id; while the database is down (or a concurrent migration
-    fails this one) retry, logging each failure."""
+    lease and return the installation id. While the database is unreachable (or a concurrent
+    migration fails this one) retry for up to ``STEPWELL_DATABASE_WAIT_S``, logging each failure
+    with ``url`` (the database's, its password masked).
+
+    Raises:
+        DatabaseUnusable: an error waiting cannot fix (no such database, a refused password, a
+            missing driver), at once; or the database stayed unreachable for the whole wait.
+    """
 
     async def attempt() -> str:
         await asyncio.to_thread(migrate, engine)
@@ -172,12 +192,21 @@ async def register_lease(engine: sa.Engine, owner: str, engine_id: str, settings
         await asyncio.to_thread(leases.register, engine, owner, engine_id, settings.worker_lease_s)
         return installation
 
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.database_wait_s
     delay = 0.5
     while True:
         try:
             return await attempt()
         except Exception as exc:
-            log.warning("waiting for the database to register lease %s: %s", owner, exc)
+            if cannot_heal(exc):
+                raise unusable(url, exc) from exc
+            if loop.time() + delay > deadline:
+                raise unusable(url, exc, waited_s=settings.database_wait_s) from exc
+            log.warning(
+                "waiting for the database %s=%s to register lease %s: %s",
+                SETTING, masked(url), owner, reason(exc),
+            )  # fmt: skip
         await asyncio.sleep(delay)
         delay = min(delay * 2, 10.0)
 
@@ -209,9 +238,13 @@ async def run_worker(
 
     Raises:
         LeaseLost: the lease expired while the worker ran; it stopped taking work.
+        DatabaseUnusable: the database cannot be used (stepwell.database_check).
     """
     box = secret_box(settings) if secrets is None else None  # refuses the development key ...
-    engine = create_engine(settings.database)  # ... outside development mode
+    try:
+        engine = create_engine(settings.database)  # ... outside development mode
+    except (sa.exc.ArgumentError, ImportError) as exc:  # a bad URL, a missing driver
+        raise unusable(settings.database, exc) from exc
     try:
         if box is not None:
             secrets = DatabaseSecrets(engine, box)
@@ -221,20 +254,27 @@ async def run_worker(
         docker_client.ping()
         engine_id = await asyncio.to_thread(leases.engine_id_of, docker_client)
         owner = leases.new_owner_id()
-        installation = await register_lease(engine, owner, engine_id, settings)
+        installation = await register_lease(engine, owner, engine_id, settings, settings.database)
         log.info("worker %s of installation %s on engine %s", owner, installation, engine_id)
+        stopped = Stopped()
         try:
-            lost = await _serve(
+            await _serve(
                 settings, secrets, bundle_store, stop, runtime, docker_client, engine,
-                engine_id, owner, installation,
+                engine_id, owner, installation, stopped,
             )  # fmt: skip
         finally:
             removed = await asyncio.to_thread(_remove_own_containers, docker_client, owner)
-            if removed:
-                log.warning("removed %d containers of ours left at stop", len(removed))
-            with contextlib.suppress(sa.exc.SQLAlchemyError):
+            try:
                 await asyncio.to_thread(leases.release, engine, owner)
-        if lost:
+                lease = f"lease {owner} released"
+            except sa.exc.SQLAlchemyError as exc:
+                lease = f"lease {owner} NOT released ({reason(exc)}): it expires by itself"
+            log.info(
+                "stopped: %d steps finished and %d cancelled during shutdown (handed back to "
+                "Temporal for retry), %d containers of ours removed, %s",
+                stopped.finished, stopped.cancelled, len(removed), lease,
+            )  # fmt: skip
+        if stopped.lost:
             raise leases.LeaseLost(f"lease {owner} expired while the worker ran; it stopped")
     finally:
         engine.dispose()
@@ -251,8 +291,9 @@ async def _serve(
     engine_id: str,
     owner: str,
     installation: str,
-) -> bool:
-    """Run the registered worker until stopped; return True if it stopped for a lost lease."""
+    stopped: Stopped,
+) -> None:
+    """Run the registered worker until stopped; fill in ``stopped`` on the way out."""
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -280,19 +321,22 @@ async def _serve(
             log.info(
                 "shutting down: running steps get %ss to finish", settings.worker_shutdown_grace_s
             )
+            before = activities.finished, activities.cancelled
             # no step will take a pooled container any more: remove them while the steps finish
             await asyncio.to_thread(sandbox.pools.close)
+        stopped.finished = activities.finished - before[0]
+        stopped.cancelled = activities.cancelled - before[1]
         activities.close()
         sandbox.close()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(uses.flush)
     finally:
+        stopped.lost = keeper.lost
         for task in background:
             task.cancel()
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    return keeper.lost
 
 
 def _background_tasks(

@@ -17,7 +17,9 @@ DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production" 
 class Settings(BaseSettings):
     """Process-wide settings of the CLI, the worker and the API."""
 
-    model_config = SettingsConfigDict(env_prefix="STEPWELL_", extra="ignore")
+    # An empty variable means "not set" (the default): compose passes optional settings as
+    # ``${NAME:-}``, and STEPWELL_S3_ENDPOINT_URL="" must not become an endpoint "".
+    model_config = SettingsConfigDict(env_prefix="STEPWELL_", extra="ignore", env_ignore_empty=True)
 
     mode: Literal["development", "production"] = "development"
     home: Path = Field(Path(".stepwell"), description="state directory (caches, logs, databases)")
@@ -56,6 +58,13 @@ class Settings(BaseSettings):
     max_concurrent_steps: int = Field(4, ge=1, le=256)
     worker_shutdown_grace_s: float = Field(30, ge=0)
     heartbeat_timeout_s: float = Field(20, ge=2)
+    database_wait_s: float = Field(
+        120,
+        ge=0,
+        le=86400,
+        description="how long a starting worker waits for an unreachable database (seconds) "
+        "before it exits with code 1; errors waiting cannot fix exit at once",
+    )
     worker_lease_s: float = Field(
         30,
         ge=1,

@@ -95,6 +95,13 @@ def record_connections(state: StepState, records: list[dict[str, Any]], item: in
     )
 
 
+def _cannot_heal(exc: ActivityError) -> bool:
+    """A ``SandboxError`` the worker marked non-retryable: waiting cannot heal it (a bundle its
+    store lacks), so it is not retried on the platform's budget."""
+    cause = exc.cause
+    return isinstance(cause, ApplicationError) and cause.non_retryable
+
+
 def _worker_lost(exc: ActivityError) -> bool:
     """A heartbeat timeout: the worker went away; the step's own deadline is enforced inside
     the activity, which heartbeats all the while."""
@@ -185,7 +192,7 @@ async def execute_step(
             error = error_of(exc)
             record_connections(state, connections_of(exc), item)
             state.attempts = max(state.attempts, int(error.get("attempt") or 0))
-            if error["type"] != SANDBOX_ERROR:
+            if error["type"] != SANDBOX_ERROR or _cannot_heal(exc):
                 raise
             now = workflow.now()
             first_failure = first_failure or now

@@ -24,6 +24,7 @@ from activities.bundle_store import check_bundle_store, open_bundle_store
 from activities.bundles import BundleStore, BundleStoreError
 from stepwell.cli import connections
 from stepwell.cli.output import fail, out, parse_json_option, print_json, user_errors
+from stepwell.database_check import DatabaseUnusable
 from stepwell.leases import LeaseLost
 from stepwell.local_steps import LocalSteps, load_local_steps
 from stepwell.runs import RunView, read_run
@@ -51,8 +52,15 @@ def worker() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         settings = Settings()
+        if settings.database_url is None:
+            logging.getLogger("stepwell.worker").warning(
+                "this worker uses the SQLite file %s (STEPWELL_DATABASE_URL is not set): it only "
+                "serves an API that uses that same file; set STEPWELL_DATABASE_URL to the API's "
+                "database otherwise",
+                settings.home.resolve() / "stepwell.db",
+            )
         run_with_runtime(lambda runtime: run_worker(settings, runtime=runtime))
-    except (InsecureSecretKey, LeaseLost, BundleStoreError) as exc:
+    except (InsecureSecretKey, LeaseLost, BundleStoreError, DatabaseUnusable) as exc:
         fail(str(exc), code=1)
 
 
@@ -176,21 +184,22 @@ def show(
     run_id: str = typer.Argument(..., help="The run id (its Temporal workflow id)"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
-    """Print a run's timeline (each step, attempts, duration, outcome) read from Temporal."""
+    """Print a run's timeline (each step, attempts, the worker that ran its latest attempt,
+    duration, outcome) read from Temporal."""
     settings = Settings()
     view = run_with_runtime(lambda runtime: _read(settings, run_id, runtime))
     if as_json:
         print_json(_as_document(view))
         return
     out.print(f"{view.run_id}: {view.status}", markup=False)
-    table = Table("step", "attempts", "started", "duration", "outcome")
+    table = Table("step", "attempts", "worker", "started", "duration", "outcome")
     for execution in view.executions:
         started = execution.started_at.strftime("%H:%M:%S.%f")[:-3] if execution.started_at else ""
         duration = f"{execution.duration_ms} ms" if execution.duration_ms is not None else ""
         outcome = execution.outcome + (f" ({execution.error})" if execution.error else "")
         # A step's error text (and a foreach item's id) are the step's words: plain Text.
-        table.add_row(Text(execution.step_id), str(execution.attempts), started, duration,
-                      Text(outcome))  # fmt: skip
+        table.add_row(Text(execution.step_id), str(execution.attempts), Text(execution.worker),
+                      started, duration, Text(outcome))  # fmt: skip
     out.print(table)
     connections.show(
         [
@@ -240,8 +249,8 @@ def _as_document(view: RunView) -> dict[str, Any]:
         "error": view.error or None,
         "steps": [
             {"step_id": e.step_id, "attempts": e.attempts, "duration_ms": e.duration_ms,
-             "outcome": e.outcome, "error": e.error or None, "connections": e.connections,
-             "artifacts": e.artifacts}
+             "outcome": e.outcome, "error": e.error or None, "worker": e.worker or None,
+             "connections": e.connections, "artifacts": e.artifacts}
             for e in view.executions
         ],
     }  # fmt: skip

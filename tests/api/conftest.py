@@ -31,7 +31,7 @@ from step_sdk.bundle import Bundle
 from stepwell.local_steps import load_local_steps
 from stepwell.worker import build_worker
 from stepwell_settings import Settings
-from tests.api.helpers import WorkspaceKey, new_workspace
+from tests.api.helpers import API_WORKER, WorkspaceKey, new_workspace
 from ui_api.app import create_app
 from ui_api.db import create_engine
 from ui_api.secrets.service import DatabaseSecrets
@@ -159,6 +159,6 @@ async def api_worker(
         heartbeat_every_s=1.0,
         artifacts=ArtifactRecorder(api_services.bundles, api_services.engine),
     )
-    async with build_worker(temporal.client, settings, activities):
+    async with build_worker(temporal.client, settings, activities, identity=API_WORKER):
         yield settings.task_queue
     activities.close()

@@ -18,6 +18,7 @@ import httpx
 
 from step_sdk.bundle import Bundle, build_bundle
 from step_sdk.manifest import Manifest
+from stepwell.leases import new_owner_id
 from ui_api.app import create_app
 from ui_api.auth.service import create_key, create_workspace
 from ui_api.db import session_scope
@@ -25,6 +26,10 @@ from ui_api.flows.models import Flow, FlowVersion
 from ui_api.metrics import Metrics
 from ui_api.services import Services
 from ui_api.steps.models import StepVersion
+
+# The owner id the API tests' real worker (tests/api/conftest.py: api_worker) goes by: the
+# identity its runs' histories name.
+API_WORKER = new_owner_id()
 
 
 @dataclass(frozen=True)

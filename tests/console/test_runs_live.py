@@ -46,6 +46,11 @@ def test_a_run_goes_green_live(signed_in: Page, console_stack: ConsoleStack) -> 
     expect(page.get_by_label("Logs of step nap")).to_have_text("going to sleep\nawake\n")
     executions = page.get_by_role("table", name="Step executions")
     expect(executions.get_by_role("row", name=re.compile("^nap"))).to_contain_text("succeeded")
+    [execution] = api.get(f"/v1/runs/{run_id}").json()["steps"]["nap"]["executions"]
+    assert execution["worker"]  # the owner id of the stack's worker, shown in its row
+    expect(executions.get_by_role("row", name=re.compile("^nap"))).to_contain_text(
+        execution["worker"]
+    )
     expect(page.get_by_label("Run facts")).to_contain_text("manual")
     expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
     screenshot(page, "run")

@@ -233,6 +233,14 @@ async def test_a_killed_worker_loses_no_run_and_leaves_no_container(
         if start.attempt > 1 and start.identity != victim.owner
     ]
     assert retried, "the killed worker's step was not retried on another worker"
+    # the runs API names the worker of each execution's latest attempt: the history's identities
+    async with fleet.client(0) as api:
+        run = (await api.get(f"/v1/runs/{victim_run}")).json()
+    named = {
+        execution["worker"] for step in run["steps"].values() for execution in step["executions"]
+    }
+    assert named == {start.identity for start in await activity_starts(temporal, victim_run)}
+    assert {start.identity for start in retried} <= named
     cleaned_s = await asyncio.wait_for(cleanup, 60) - killed_at
     # the same janitor pass deletes the expired lease, just after the containers
     deadline = time.monotonic() + 30

@@ -70,9 +70,11 @@ async def worker_queue(
     settings: Settings,
     secrets: StaticSecrets | None = None,
     artifacts: ArtifactRecorder | None = None,
+    identity: str | None = None,
 ) -> AsyncIterator[str]:
     """A real worker with ``sandbox`` on a unique task queue, whose name it yields (storing
-    artifacts with ``artifacts``, if given)."""
+    artifacts with ``artifacts``, if given); ``identity`` is its name in histories (a worker's
+    owner id)."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     activities = StepActivities(
         sandbox,
@@ -82,7 +84,9 @@ async def worker_queue(
         heartbeat_every_s=1.0,
         artifacts=artifacts,
     )
-    async with build_worker(temporal.client, settings, activities, task_queue=queue):
+    async with build_worker(
+        temporal.client, settings, activities, task_queue=queue, identity=identity
+    ):
         yield queue
     activities.close()
 

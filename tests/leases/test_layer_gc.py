@@ -33,6 +33,8 @@ from tests.sandbox.conftest import make_bundle
 
 pytestmark = pytest.mark.docker
 FOURTEEN_DAYS_S = 14 * 86400
+# A pass "fifteen days from now": every layer made by a test is older than the maximum age then.
+LATER = 15 * 86400
 
 
 @pytest.fixture
@@ -102,6 +104,7 @@ def test_a_layer_another_worker_used_is_kept_and_an_unused_one_goes(
         max_age_s=FOURTEEN_DAYS_S,
         recently_used=partial(recently_used, fleet_engine, engine_id),
         only_label=test_label,
+        now=time.time() + LATER,
     )
     assert removed == [unused]
     assert docker_client.images.get(used)
@@ -128,8 +131,59 @@ def test_a_layer_used_on_another_engine_does_not_count(
         max_age_s=FOURTEEN_DAYS_S,
         recently_used=partial(recently_used, fleet_engine, engine_id),
         only_label=test_label,
+        now=time.time() + LATER,
     )
     assert removed == [tag]
+
+
+def test_a_new_layer_nobody_recorded_is_kept_until_it_is_older_than_the_max_age(
+    docker_client: docker.DockerClient,
+    fleet_engine: sa.Engine,
+    make_layer: partial[str],
+    test_label: str,
+    tmp_path: Path,
+) -> None:
+    """No use in the table, no marker here: as a layer another installation sharing the engine
+    just built looks. It stays while the image (its engine's ``Created``) is younger than the
+    maximum age, and goes in a pass run once it is older."""
+    tag = make_layer(f"foreign-{secrets.token_hex(8)}")
+    engine_id = leases.engine_id_of(docker_client)
+    passes = partial(
+        collect_layers,
+        docker_client,
+        replace(SandboxConfig(), cache_dir=tmp_path / "cache"),
+        max_age_s=FOURTEEN_DAYS_S,
+        recently_used=partial(recently_used, fleet_engine, engine_id),
+        only_label=test_label,
+    )
+    assert passes() == []
+    assert docker_client.images.get(tag)
+    assert passes(now=time.time() + LATER) == [tag]
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_client.images.get(tag)
+
+
+def test_an_old_layer_a_container_still_uses_is_kept(
+    docker_client: docker.DockerClient,
+    make_layer: partial[str],
+    test_label: str,
+    tmp_path: Path,
+) -> None:
+    tag = make_layer(f"in-use-{secrets.token_hex(8)}")
+    expires = {labels.EXPIRES: str(int(time.time()) + 600)}
+    container = docker_client.api.create_container(tag, command=["true"], labels=expires)["Id"]
+    try:
+        removed = collect_layers(
+            docker_client,
+            replace(SandboxConfig(), cache_dir=tmp_path / "cache"),
+            max_age_s=FOURTEEN_DAYS_S,
+            only_label=test_label,
+            now=time.time() + LATER,
+        )
+        assert removed == []
+        assert docker_client.images.get(tag)
+    finally:
+        docker_client.api.remove_container(container, force=True)
 
 
 def test_the_gc_command_without_a_database_says_it_judges_by_local_facts_only(
@@ -158,11 +212,33 @@ def test_the_gc_command_without_a_database_says_it_judges_by_local_facts_only(
             env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert "database is unreachable" in done.stderr
+        assert "cannot read the database STEPWELL_DATABASE_URL=postgresql" in done.stderr
+        assert "127.0.0.1:9/nowhere" in done.stderr
         assert "expiry labels" in done.stderr
         assert containers_of(docker_client, owner) == {container}, "judged by expiry: kept"
     finally:
         docker_client.api.remove_container(container, force=True)
+
+
+def test_the_gc_command_in_a_fresh_home_says_there_is_no_database_and_creates_none(
+    tmp_path: Path,
+) -> None:
+    """The default SQLite file of a home that has none: reading it must not create it. Only
+    containers (--no-layers), as above; no container here is this home's, so none goes."""
+    home = tmp_path / "home"
+    env = {**os.environ, "STEPWELL_HOME": str(home)}
+    env.pop("STEPWELL_DATABASE_URL", None)
+    done = subprocess.run(
+        [STEPWELL, "sandbox", "gc", "--no-layers"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    message = " ".join(done.stderr.split())
+    assert f"no database at {home.resolve() / 'stepwell.db'}" in message
+    assert "STEPWELL_DATABASE_URL is not set and this home has none" in message
+    assert "expiry labels" in message
+    assert "OperationalError" not in message
+    assert not (home / "stepwell.db").exists()
 
 
 def test_the_gc_command_removes_a_dead_workers_containers_and_lease(

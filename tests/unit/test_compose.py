@@ -7,6 +7,7 @@ failure, never a skip. Nothing is built or pulled: no registry is reachable in C
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 BASE = "docker-compose.yml"
 SOCKET = "docker-compose.socket.yml"
 SECOND_HOST = "docker-compose.second-host.yml"
+REMOTE_WORKER = "docker-compose.worker.yml"
+PRIVATE = "docker-compose.private.yml"
 PLATFORM = {"postgres", "temporal", "temporal-ui", "api", "worker"}
 REQUIRED = {
     "STEPWELL_SECRET_KEY": "s3cret-" + "x" * 40,
@@ -35,6 +38,23 @@ REQUIRED = {
 }
 SOCKET_REQUIRED = {"WORKER_DOCKER_GID": "998"}
 SECOND_HOST_REQUIRED = {"WORKER_B_DOCKER_HOST": "tcp://sandbox-2.internal:2376"}
+
+REMOTE_WORKER_REQUIRED = {
+    "STEPWELL_DATABASE_URL": "postgresql://stepwell:0123456789abcdef@10.0.0.5:5432/stepwell",
+    "STEPWELL_TEMPORAL_ADDRESS": "10.0.0.5:7233",
+    "STEPWELL_SECRET_KEY": REQUIRED["STEPWELL_SECRET_KEY"],
+    "WORKER_DOCKER_HOST": "tcp://sandbox-3.internal:2376",
+}
+S3 = {
+    "STEPWELL_BUNDLE_STORE": "s3",
+    "STEPWELL_S3_BUCKET": "stepwell-bundles",
+    "STEPWELL_S3_PREFIX": "prod/",
+    "STEPWELL_S3_ENDPOINT_URL": "https://minio.internal:9000",
+    "STEPWELL_S3_REGION": "eu-west-1",
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "secret-example",
+    "AWS_SESSION_TOKEN": "token-example",
+}
 
 Config = dict[str, Any]
 
@@ -301,6 +321,99 @@ def test_second_host_worker_is_the_worker_on_another_engine(second_host_config: 
         mounts(second_host_config, name) if target == certs
     }  # fmt: skip
     assert len(sources) == 2, "each engine has its own client certificate"
+
+
+# --- the S3 bundle store, empty defaults, API replicas, remote workers --------------------------
+
+
+def stepwell_services(config: Config) -> list[str]:
+    return [name for name in config["services"] if name == "api" or name.startswith("worker")]
+
+
+def settings_of(env: Mapping[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The Settings a process with exactly ``env``'s STEPWELL_ variables reads."""
+    for key in [key for key in os.environ if key.startswith("STEPWELL_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Settings()
+
+
+def test_s3_settings_and_credentials_reach_the_api_and_every_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    merged = merged_config(BASE, SECOND_HOST, env={**REQUIRED, **SECOND_HOST_REQUIRED, **S3})
+    remote = merged_config(REMOTE_WORKER, env={**REMOTE_WORKER_REQUIRED, **S3})
+    found = [(merged, name) for name in stepwell_services(merged)] + [(remote, "worker")]
+    assert {name for _, name in found} == {"api", "worker", "worker-b"}
+    for config, name in found:
+        env = environment(config, name)
+        assert {key: env.get(key) for key in S3} == S3, name
+        settings = settings_of(env, monkeypatch)
+        assert settings.bundle_store == "s3" and settings.s3_bucket == "stepwell-bundles"
+        assert settings.s3_endpoint_url == S3["STEPWELL_S3_ENDPOINT_URL"]
+
+
+@pytest.mark.parametrize("files", [(BASE, SECOND_HOST), (REMOTE_WORKER,)])
+def test_every_optional_setting_left_empty_reads_as_not_set(
+    files: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # compose passes optional settings as ${NAME:-}: the process sees NAME="" and must read
+    # the default, not "" (an S3 endpoint "" would be a URL that does not parse)
+    remote = files == (REMOTE_WORKER,)
+    merged = merged_config(
+        *files, env=REMOTE_WORKER_REQUIRED if remote else {**REQUIRED, **SECOND_HOST_REQUIRED}
+    )
+    defaults = settings_of({}, monkeypatch)
+    for name in stepwell_services(merged):
+        service_env = environment(merged, name)
+        settings = settings_of(service_env, monkeypatch)
+        empty = [k for k, v in service_env.items() if k.startswith("STEPWELL_") and v == ""]
+        assert "STEPWELL_S3_ENDPOINT_URL" in empty, name
+        for key in empty:
+            field = key.removeprefix("STEPWELL_").lower()
+            assert getattr(settings, field) == getattr(defaults, field), (name, key)
+        assert settings.s3_endpoint_url is None and settings.s3_prefix == "bundles/"
+
+
+def test_api_replicas_publish_a_port_range_for_a_proxy() -> None:
+    # `--scale api=3` with one fixed host port clashes; a range gives each replica its own
+    # port of it (docs/deployment.md, "Several API processes")
+    env = {**REQUIRED, "STEPWELL_API_PUBLISH": "127.0.0.1:8000-8002"}
+    ports = service(merged_config(BASE, env=env), "api")["ports"]
+    assert [str(port).split("/")[0] for port in ports] == ["127.0.0.1:8000-8002:8000"]
+
+
+def test_remote_worker_file_needs_the_main_machines_addresses() -> None:
+    for variable in REMOTE_WORKER_REQUIRED:
+        env = {k: v for k, v in REMOTE_WORKER_REQUIRED.items() if k != variable}
+        result = compose("config", "-q", files=(REMOTE_WORKER,), env=env)
+        assert result.returncode != 0 and variable in result.stderr, variable
+
+
+def test_remote_worker_is_the_worker_pointed_elsewhere(config: Config) -> None:
+    remote = merged_config(REMOTE_WORKER, env=REMOTE_WORKER_REQUIRED)
+    assert set(remote["services"]) == {"worker"}
+    env, local = environment(remote, "worker"), environment(config, "worker")
+    assert env["STEPWELL_DATABASE_URL"] == REMOTE_WORKER_REQUIRED["STEPWELL_DATABASE_URL"]
+    assert env["STEPWELL_TEMPORAL_ADDRESS"] == REMOTE_WORKER_REQUIRED["STEPWELL_TEMPORAL_ADDRESS"]
+    # everything the main machine's workers get, the remote one gets too
+    assert set(local) - {"STEPWELL_PUBLIC_URL", "STEPWELL_TEMPORAL_UI_URL"} <= set(env)
+    assert env["DOCKER_TLS_VERIFY"] == "1" and not service(remote, "worker").get("ports")
+    assert [target for _, target, _ in mounts(remote, "worker")] == [
+        target for _, target, _ in mounts(config, "worker")
+    ]
+
+
+def test_private_override_publishes_database_and_temporal_on_one_address_only() -> None:
+    refused = compose("config", "-q", files=(BASE, PRIVATE))
+    assert refused.returncode != 0 and "STEPWELL_PRIVATE_IP" in refused.stderr
+    merged = merged_config(BASE, PRIVATE, env={**REQUIRED, "STEPWELL_PRIVATE_IP": "10.0.0.5"})
+    published = {
+        name: [str(port).split("/")[0] for port in service(merged, name).get("ports") or []]
+        for name in ("postgres", "temporal")
+    }
+    assert published == {"postgres": ["10.0.0.5:5432:5432"], "temporal": ["10.0.0.5:7233:7233"]}
 
 
 # --- what faces the network ----------------------------------------------------------------------

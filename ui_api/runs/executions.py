@@ -3,7 +3,8 @@ execution (one activity: the step, or one ``foreach`` item; run again after an
 infrastructure failure, an execution is a new activity).
 
 What the history cannot tell while an execution runs (Temporal records the start of an attempt
-only once it ends) comes from the run's pending activities: the attempt and when it started.
+only once it ends) comes from the run's pending activities: the attempt, when it started and
+which worker runs it.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def step_executions(
     entries = []
     for execution in sorted(executions, key=lambda e: (e.scheduled_at, item_of(e) or 0)):
         started_at, attempt, status = execution.started_at, execution.attempt, execution.outcome
+        worker = execution.worker
         activity = live.get(execution.activity_id)
         if activity is not None and status in ("scheduled", "running"):
             attempt = max(attempt, activity.attempt + execution.attempt_offset)
@@ -63,6 +65,7 @@ def step_executions(
                 status = "running"
                 if activity.HasField("last_started_time"):
                     started_at = activity.last_started_time.ToDatetime(tzinfo=UTC)
+                worker = activity.last_worker_identity or worker
         result = execution.result or {}
         error = execution.error or {}
         entries.append(
@@ -78,6 +81,7 @@ def step_executions(
                 if isinstance(duration := result.get("duration_ms"), int)
                 else None,
                 error_type=error.get("type") if execution.error else None,
+                worker=worker,
             )
         )
     return entries

@@ -40,6 +40,8 @@ class ExecutionFacts:
     # the connection records its result or failure carried (activities.connections: clean)
     connections: list[dict[str, Any]] = field(default_factory=list)
     input: Any = None  # the step's input as the workflow rendered it (RunStepInput.input)
+    # the owner id (Temporal identity) of the worker that ran its latest attempt, once recorded
+    worker: str | None = None
 
     @property
     def step_id(self) -> str:
@@ -148,6 +150,7 @@ def read_history(events: Iterable[HistoryEvent], converter: PayloadConverter) ->
                 execution.started_at = _time(event)
                 execution.attempt = started.attempt + execution.attempt_offset
                 execution.outcome = "running"
+                execution.worker = started.identity or None
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             completed = event.activity_task_completed_event_attributes
             if execution := by_event.get(completed.scheduled_event_id):

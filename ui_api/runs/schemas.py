@@ -147,6 +147,12 @@ class StepExecution(EncodableModel):
         description="time spent in the step's container, as a successful execution reported it"
     )
     error_type: str | None = Field(description="a failed execution's error type")
+    worker: str | None = Field(
+        description="the owner id of the worker that ran (or runs) its latest attempt, e.g. "
+        "`host/pid/random`: its Temporal identity and `stepwell.owner` container label; "
+        "null before an attempt started. Earlier attempts of the same entry may have run on "
+        "other workers (Temporal keeps only the latest's)",
+    )
 
 
 class ArtifactInfo(EncodableModel):

@@ -1853,6 +1853,11 @@ export interface components {
              * @description scheduled | running | succeeded | failed | timed_out | cancelled
              */
             status: string;
+            /**
+             * Worker
+             * @description the owner id of the worker that ran (or runs) its latest attempt, e.g. `host/pid/random`: its Temporal identity and `stepwell.owner` container label; null before an attempt started. Earlier attempts of the same entry may have run on other workers (Temporal keeps only the latest's)
+             */
+            worker: string | null;
         };
         /**
          * StepRun

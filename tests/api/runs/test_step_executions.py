@@ -11,7 +11,7 @@ import httpx
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
-from tests.api.helpers import WorkspaceKey, finished, insert_flow, insert_step
+from tests.api.helpers import API_WORKER, WorkspaceKey, finished, insert_flow, insert_step
 from tests.api.runs.helpers import FAILING, chatty_flow, start, step_running
 from ui_api.runs.executions import step_executions, step_input
 from ui_api.runs.history import ExecutionFacts
@@ -38,6 +38,7 @@ async def test_a_step_shows_its_rendered_input_and_its_execution_times(
     assert execution["execution_id"] == "clean" and execution["item"] is None
     assert execution["status"] == "succeeded" and execution["attempt"] == 1
     assert execution["error_type"] is None and isinstance(execution["duration_ms"], int)
+    assert execution["worker"] == API_WORKER  # the owner id of the worker that ran it
     scheduled, started = _time(execution["scheduled_at"]), _time(execution["started_at"])
     assert _time(run["started_at"]) <= scheduled <= started <= _time(execution["finished_at"])
 
@@ -57,6 +58,7 @@ async def test_a_failed_execution_counts_its_attempts_and_names_its_error(
     [execution] = step["executions"]
     assert execution["status"] == "failed" and execution["attempt"] == 2
     assert execution["error_type"] == "StepError" and execution["duration_ms"] is None
+    assert execution["worker"] == API_WORKER
     assert execution["finished_at"] is not None
 
 
@@ -81,6 +83,9 @@ async def test_a_running_execution_has_started_and_has_not_finished(
     [execution] = run["steps"]["talk"]["executions"]
     assert execution["status"] == "running" and execution["attempt"] == 1
     assert execution["started_at"] is not None and execution["finished_at"] is None
+    # not in the history yet (Temporal records the start when the attempt ends): the pending
+    # activity names the worker running it
+    assert execution["worker"] == API_WORKER
     assert run["steps"]["talk"]["input"] == {"pause": 60}
     await client.post(f"/v1/runs/{run_id}/cancel", headers=workspace.headers)
     ended = await finished(client, workspace, run_id, timeout_s=30)
@@ -143,13 +148,17 @@ def test_a_foreach_steps_input_is_each_items_latest_in_item_order() -> None:
 
 def test_a_started_pending_activity_gives_a_running_executions_attempt_and_start() -> None:
     pending = PendingActivityInfo(
-        activity_id="a1", state=PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, attempt=2
+        activity_id="a1",
+        state=PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+        attempt=2,
+        last_worker_identity="vm-2/41/0123456789ab",
     )
     pending.last_started_time.FromDatetime(AT + timedelta(seconds=5))
     scheduled = ExecutionFacts("a1", "work", AT, attempt_offset=1)
     [entry] = step_executions([scheduled], [pending])
     assert entry.status == "running" and entry.attempt == 3  # counted on after an earlier one
     assert entry.started_at == AT + timedelta(seconds=5) and entry.finished_at is None
+    assert entry.worker == "vm-2/41/0123456789ab"  # the worker running it now
     waiting = PendingActivityInfo(
         activity_id="a1", state=PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, attempt=1
     )

@@ -93,7 +93,7 @@ export function RunTimeline({ run }: { run: RunDetail }) {
       <table aria-label="Step executions" className="timeline-table">
         <caption className="hint">
           Times are from the run's start ({formatTime(run.started_at)}). An execution's wait holds
-          its earlier attempts.
+          its earlier attempts; its worker is the one that ran its latest attempt.
         </caption>
         <thead>
           <tr>
@@ -104,6 +104,7 @@ export function RunTimeline({ run }: { run: RunDetail }) {
             <th scope="col">Started</th>
             <th scope="col">Finished</th>
             <th scope="col">Duration</th>
+            <th scope="col">Worker</th>
           </tr>
         </thead>
         <tbody>
@@ -140,6 +141,15 @@ function ExecutionRow({ execution, origin }: { execution: Execution; origin: num
           : Number.isFinite(finished)
             ? seconds(started, finished)
             : "—"}
+      </td>
+      <td>
+        {execution.worker ? (
+          <code title="the worker's owner id (its stepwell.owner container label)">
+            {execution.worker}
+          </code>
+        ) : (
+          "—"
+        )}
       </td>
     </tr>
   );
