@@ -98,6 +98,57 @@ def has_egress() -> bool:
     return os.path.exists(EGRESS_SOCKET)
 
 
+# Keyword options a step may not pass, and Chromium switches it may not add: each changes the
+# proxy, sandbox, headless mode, the executables Chromium starts, the profile or the downloads
+# folder. For correctness (a step gets the browser docs/browser.md describes), not security:
+# the container is the boundary (docs/browser.md).
+_FIXED_OPTIONS = (
+    "executable_path",
+    "proxy",
+    "headless",
+    "chromium_sandbox",
+    "downloads_path",
+    "ignore_default_args",  # would drop Playwright's --headless, --no-sandbox, ... defaults
+)
+_FIXED_SWITCH_WORDS = ("proxy", "sandbox", "headless")  # any switch naming these
+_FIXED_SWITCHES = (
+    "--browser-subprocess-path",
+    "--user-data-dir",
+    "--download-default-directory",
+    "--gpu-launcher",
+    "--ppapi-plugin-launcher",
+)
+_FIXED_SWITCH_SUFFIXES = ("-cmd-prefix", "-launcher", "-subprocess-path")
+
+
+def _switch_name(arg: str) -> str:
+    """``"--Proxy-Server=x"`` -> ``"--proxy-server"`` (Chromium also takes one leading dash)."""
+    return "--" + arg.split("=", 1)[0].strip().lstrip("-").lower()
+
+
+def _check_overrides(overrides: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the first option or switch a step may not set."""
+    refused = sorted(set(_FIXED_OPTIONS) & set(overrides))
+    if refused:
+        raise ValueError(f"browser(): {', '.join(refused)} cannot be changed in a step")
+    args = overrides.get("args", ())
+    if isinstance(args, str):
+        raise ValueError("browser(): args must be a list of strings, not one string")
+    for arg in args:
+        if not isinstance(arg, str):
+            raise ValueError(f"browser(): args entry {arg!r} is not a string")
+        name = _switch_name(arg)
+        if (
+            any(word in name for word in _FIXED_SWITCH_WORDS)
+            or name in _FIXED_SWITCHES
+            or name.endswith(_FIXED_SWITCH_SUFFIXES)
+        ):
+            raise ValueError(
+                f"browser(): args {name} cannot be used in a step (it changes the proxy, "
+                "sandbox, headless mode, executables, profile or downloads folder)"
+            )
+
+
 def launch_options(**overrides: Any) -> dict[str, Any]:
     """Keyword arguments for Playwright's ``chromium.launch`` (sync or async).
 
@@ -106,12 +157,10 @@ def launch_options(**overrides: Any) -> dict[str, Any]:
 
     Raises:
         ValueError: an override tries to change ``executable_path``, ``proxy``, ``headless``,
-            ``chromium_sandbox`` or ``downloads_path``.
+            ``chromium_sandbox`` or ``downloads_path``, passes ``ignore_default_args``, or an
+            ``args`` entry is a switch in ``_FIXED_SWITCHES`` (the message names it).
     """
-    fixed = {"executable_path", "proxy", "headless", "chromium_sandbox", "downloads_path"}
-    refused = sorted(fixed & set(overrides))
-    if refused:
-        raise ValueError(f"browser(): {', '.join(refused)} cannot be changed in a step")
+    _check_overrides(overrides)
     os.makedirs(DOWNLOADS_DIR, exist_ok=True)
     extra_args = list(overrides.pop("args", ()))
     options: dict[str, Any] = {
