@@ -12,10 +12,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from step_sdk.egress import MAX_ENTRIES, EgressEntryError, parse_entry
 from step_sdk.requirements import RequirementError
@@ -147,7 +149,30 @@ class Manifest(_Strict):
         # A runtime's own default memory (step_sdk.runtimes: 1024 MiB for python3.11-browser)
         # when the manifest gives none; an explicit value is kept, within Limits' bounds. After
         # validation, so strict JSON (step.json) is validated as JSON.
-        default = _RUNTIMES[self.runtime].memory_mb
+        runtime = _RUNTIMES[self.runtime]
+        default = runtime.memory_mb
+        asked = self.limits.memory_mb
+        if "memory_mb" in self.limits.model_fields_set and asked < runtime.min_memory_mb:
+            # raised as a ValidationError so the problem's pointer is /limits/memory_mb
+            raise ValidationError.from_exception_data(
+                "Manifest",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "value_error",
+                            "{runtime} steps need at least {minimum} MiB "
+                            "(step_sdk.runtimes), got {value}",
+                            {
+                                "runtime": runtime.name,
+                                "minimum": runtime.min_memory_mb,
+                                "value": self.limits.memory_mb,
+                            },
+                        ),
+                        loc=("limits", "memory_mb"),
+                        input=self.limits.memory_mb,
+                    )
+                ],
+            )
         if "memory_mb" in self.limits.model_fields_set or self.limits.memory_mb == default:
             return self
         limits = self.limits.model_copy(update={"memory_mb": default})

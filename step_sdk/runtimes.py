@@ -45,6 +45,8 @@ class Runtime:
         entrypoint_rule: how an entrypoint is written, for error messages.
         requirement_rule: how a requirement is written, for error messages.
         memory_mb: the manifest's ``limits.memory_mb`` when it does not give one (MiB).
+        min_memory_mb: the least ``limits.memory_mb`` a step of this runtime may ask for (MiB);
+            less is refused when the manifest is validated, not when the step runs out.
     """
 
     name: str
@@ -56,6 +58,7 @@ class Runtime:
     _entrypoint: re.Pattern[str]
     _requirements: Callable[[Sequence[Any]], tuple[str, ...]]
     memory_mb: int = 256
+    min_memory_mb: int = 32
 
     def check_entrypoint(self, value: str) -> str:
         """``value`` if it is a valid entrypoint of this runtime.
@@ -113,6 +116,10 @@ RUNTIMES: dict[str, Runtime] = {
         _entrypoint=_PYTHON_ENTRYPOINT,
         _requirements=_python_requirements,
         memory_mb=1024,
+        # a simple page peaks near 315 MiB (Chromium's browser, renderer and network
+        # processes plus the Python runner, bench/browser.py); 512 leaves ~60% headroom,
+        # below it even about:blank plus one small page can be OOM-killed.
+        min_memory_mb=512,
     ),
 }
 

@@ -3,6 +3,9 @@ memory default, the container options it gets, and how ``step_sdk.browser`` laun
 
 from __future__ import annotations
 
+import io
+import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -33,8 +36,8 @@ def test_a_browser_step_defaults_to_1024_mib_and_keeps_an_explicit_limit() -> No
     assert _manifest(runtime=PYTHON_BROWSER, limits={"memory_mb": 512}).limits.memory_mb == 512
     assert _manifest().limits.memory_mb == 256
     # a stored manifest (limits already filled in) reads back unchanged
-    stored = _manifest(runtime=PYTHON_BROWSER, limits={"memory_mb": 300}).model_dump()
-    assert Manifest.model_validate(stored).limits.memory_mb == 300
+    stored = _manifest(runtime=PYTHON_BROWSER, limits={"memory_mb": 600}).model_dump()
+    assert Manifest.model_validate(stored).limits.memory_mb == 600
 
 
 def test_a_browser_step_cannot_exceed_the_hosts_memory_cap() -> None:
@@ -151,3 +154,38 @@ def test_the_api_accepts_a_browser_bundle_and_checks_its_python_source() -> None
     broken = build_bundle(manifest, {"step.py": b"def main(:\n"})
     with pytest.raises(ApiError):
         check_bundle(broken.data)
+
+
+@pytest.mark.parametrize("memory_mb", [32, 128, 511])
+def test_a_browser_step_asking_too_little_memory_is_refused_before_it_runs(memory_mb: int) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _manifest(runtime=PYTHON_BROWSER, limits={"memory_mb": memory_mb})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("limits", "memory_mb")
+    assert "at least 512 MiB" in error["msg"] and str(memory_mb) in error["msg"]
+    assert _manifest(limits={"memory_mb": memory_mb}).limits.memory_mb == memory_mb  # python3.11
+
+
+def test_too_little_browser_memory_is_refused_by_the_decorator_and_at_push() -> None:
+    with pytest.raises(StepDefinitionError, match=r"/limits/memory_mb.*512"):
+
+        @step(name="web.tiny", runtime=PYTHON_BROWSER, memory_mb=128)
+        def tiny() -> str:
+            return "x"
+
+    manifest = {
+        "name": "web.tiny",
+        "version": "1.0.0",
+        "entrypoint": "step:main",
+        "runtime": PYTHON_BROWSER,
+        "limits": {"memory_mb": 128},
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in (("stepwell.json", json.dumps(manifest).encode()), ("step.py", b"")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(ApiError) as refused:
+        check_bundle(buffer.getvalue())
+    assert "/limits/memory_mb" in json.dumps(refused.value.__dict__, default=str)
