@@ -145,14 +145,20 @@ class Manifest(_Strict):
     egress: tuple[EgressEntry, ...] = Field((), max_length=MAX_ENTRIES)
 
     @model_validator(mode="after")
-    def _runtime_limits(self) -> Manifest:
+    def _runtime_limits(self, info: ValidationInfo) -> Manifest:
         # A runtime's own default memory (step_sdk.runtimes: 1024 MiB for python3.11-browser)
         # when the manifest gives none; an explicit value is kept, within Limits' bounds. After
         # validation, so strict JSON (step.json) is validated as JSON.
         runtime = _RUNTIMES[self.runtime]
         default = runtime.memory_mb
         asked = self.limits.memory_mb
-        if "memory_mb" in self.limits.model_fields_set and asked < runtime.min_memory_mb:
+        creating = bool(info.context and info.context.get("new_manifest"))
+        # only a manifest being created is held to the minimum: a stored one always reads back
+        if (
+            creating
+            and "memory_mb" in self.limits.model_fields_set
+            and asked < runtime.min_memory_mb
+        ):
             # raised as a ValidationError so the problem's pointer is /limits/memory_mb
             raise ValidationError.from_exception_data(
                 "Manifest",
