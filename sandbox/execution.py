@@ -28,8 +28,8 @@ from sandbox.artifacts import ArtifactChannel
 from sandbox.config import SandboxConfig
 from sandbox.containers import StartedContainer
 from sandbox.errors import ErrorType, SandboxError
-from sandbox.frame import FrameError, parse_frame
 from sandbox.log_end import EndMarker
+from sandbox.oom import oom_kills
 from sandbox.outcome import Observation, classify
 from sandbox.result import StepFailure, StepResult
 from sandbox.streams import STDERR, STDOUT, CappedBuffer
@@ -86,6 +86,7 @@ def execute(
     pieces = list(container.drain())
     end = EndMarker()
     frame_complete = finished = False
+    oom_count: int | None = None
     while not ended:
         for stream, data in pieces:
             if stream == STDOUT:
@@ -96,6 +97,9 @@ def execute(
             elif stream == STDERR:
                 _log(logs, on_log, end.feed(data))
         if not killed and frame_complete and end.seen and not result.truncated:
+            # Read before the kill: the kernel's count of OOM kills in the container so far,
+            # whatever the step reports (a renderer or child killed while the step went on).
+            oom_count = oom_kills(container_id)
             finished = killed = _kill(api, container_id)
             break
         if not killed and (result.truncated or logs.total > flood_at or channel.problem):
@@ -124,11 +128,14 @@ def execute(
     if cancelled:
         raise StepCancelled("the step was cancelled")
     if finished:
-        exit_code, oom_killed = None, False
-        if _reports_failure(result.getvalue(), config):
-            # A failure may follow an OOM kill of one of the step's processes (a browser's
-            # renderer, a subprocess): the host's fact wins over the step's own error. Only
-            # failures pay this engine round trip; the container is being killed anyway.
+        # Any OOM kill of one of the step's processes (a browser's renderer, a subprocess)
+        # during the execution makes it MemoryLimitExceeded, whatever the step reported: the
+        # host's fact wins. The cgroup counter costs a file read; without it (cgroup files not
+        # visible to this worker) Docker's flag, which it sets only at the exit, is waited for.
+        exit_code = None
+        if oom_count is not None:
+            oom_killed = oom_count > 0
+        else:
             _, oom_killed = _final_state(api, config, container_id, exited)
     else:
         exit_code, oom_killed = _final_state(api, config, container_id, exited)
@@ -171,14 +178,6 @@ def execute(
             "result_bytes": result.total,
         },
     )
-
-
-def _reports_failure(frame: bytes, config: SandboxConfig) -> bool:
-    """Whether a complete result frame says the step failed (a malformed one counts too)."""
-    try:
-        return not parse_frame(frame, max_depth=config.max_output_depth).ok
-    except FrameError:
-        return True
 
 
 def _log(logs: CappedBuffer, on_log: LogSink | None, data: bytes) -> None:

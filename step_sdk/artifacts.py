@@ -47,6 +47,14 @@ class ArtifactLimitExceeded(Exception):
     stepwell_error_type = LIMIT_ERROR
 
 
+# Characters that hide or reorder text where a name is shown (lists, tables, a download's file
+# name): controls (Cc: NUL, newline, ESC), format characters (Cf: bidi overrides such as U+202E
+# that make "\u202egnp.exe" display as "exe.png", zero-width characters, U+FEFF), line and
+# paragraph separators (Zl U+2028, Zp U+2029) and lone surrogates (Cs). The same rule as flow
+# names (ui_api/flows/service.py name_problems) plus Zl/Zp/Cs; runner.mjs mirrors it.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
 def name_problem(name: object) -> str | None:
     """Why ``name`` cannot name an artifact, or ``None`` if it can."""
     if not isinstance(name, str):
@@ -55,8 +63,13 @@ def name_problem(name: object) -> str | None:
         return f"{name!r} is not a file name"
     if "/" in name or "\\" in name:
         return "a name is one file name: no '/' or '\\'"
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
-        return "a name may not contain NUL, control characters or lone surrogates"
+    hidden = sorted({c for c in name if unicodedata.category(c) in _HIDDEN_CATEGORIES})
+    if hidden:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in hidden[:5])
+        return (
+            "a name may not contain control, format or line/paragraph separator characters"
+            f" or lone surrogates ({shown})"
+        )
     size = len(name.encode("utf-8"))
     if size > MAX_NAME_BYTES:
         return f"a name is at most {MAX_NAME_BYTES} bytes of UTF-8; this one is {size}"

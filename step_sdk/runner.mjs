@@ -237,8 +237,10 @@ function artifactNameProblem(name) {
   if (typeof name !== "string") return "a name must be a string";
   if (name === "" || name === "." || name === "..") return `${JSON.stringify(name)} is not a file name`;
   if (name.includes("/") || name.includes("\\")) return "a name is one file name: no '/' or '\\'";
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name) || LONE_SURROGATE.test(name)) {
-    return "a name may not contain NUL, control characters or lone surrogates";
+  // Cc, Cf, Zl, Zp and lone surrogates, as step_sdk/artifacts.py name_problem (bidi overrides
+  // such as U+202E reorder the displayed name; U+2028/U+2029 and U+FEFF break tables).
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(name) || LONE_SURROGATE.test(name)) {
+    return "a name may not contain control, format or line/paragraph separator characters or lone surrogates";
   }
   const size = Buffer.byteLength(name, "utf8");
   if (size > MAX_ARTIFACT_NAME_BYTES) {

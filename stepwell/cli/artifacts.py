@@ -2,12 +2,15 @@
 the bundle store (as ``stepwell run show`` reads Temporal directly, no API key needed).
 
 ``STEP`` is the execution as ``run show`` lists it (``score``, or ``each[2]`` for a foreach item).
-Without ``-o`` the file is written under its own name in the current directory (never over an
-existing file); ``-o -`` writes the bytes to stdout.
+Without ``-o`` the file is written under its own name in the current directory, with ``-o FILE``
+to FILE; either way only as a new file (never over an existing file, a directory or through a
+symbolic link; a one-line error says which). ``-o -`` writes the bytes to stdout.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -62,9 +65,34 @@ def artifact(
         if name_problem(found.name) is not None:
             fail(f"artifact {name!r} cannot be a file name here: give -o FILE")
         target = Path.cwd() / found.name
-        if target.exists():
-            fail(f"{target} exists: give -o FILE to write elsewhere (or over it)")
     else:
         target = Path(output)
-    target.write_bytes(data)
+    _write_new(target, data)
     err.print(f"{target} ({len(data)} bytes)", markup=False)
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    """Write ``data`` to a new file ``target``: never over an existing file, a directory or
+    through a symbolic link (dangling or not), opened with O_CREAT|O_EXCL|O_NOFOLLOW so nothing
+    can appear between a check and the write. Exits with a one-line error otherwise."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags, 0o644)
+    except OSError as exc:
+        if target.is_symlink():
+            problem = "is a symbolic link; give a new file's path"
+        elif target.is_dir():
+            problem = "is a directory; give a new file's path (-o DIR/NAME)"
+        elif exc.errno == errno.EEXIST:
+            problem = "exists; give -o with a new file's path (nothing is written over a file)"
+        elif exc.errno == errno.ENOENT:
+            problem = "cannot be created: its folder does not exist"
+        else:
+            problem = f"cannot be created: {exc.strerror}"
+        fail(f"{target} {problem}", code=1)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+    except OSError as exc:
+        target.unlink(missing_ok=True)  # nothing half-written
+        fail(f"{target}: {exc.strerror}", code=1)

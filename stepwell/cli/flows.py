@@ -221,16 +221,21 @@ def _show_artifacts(settings: Settings, view: RunView) -> None:
     rows = [(e.step_id, a) for e in view.executions for a in e.artifacts]
     if not rows:
         return
-    table = Table("step", "artifact", "type", "size", "download")
-    for step_id, artifact in rows:
-        url = settings.public_url.rstrip("/") + artifact_url(
-            view.run_id, step_id, str(artifact["name"])
+    table = Table("#", "step", "artifact", "type", "size")
+    urls = []
+    for number, (step_id, artifact) in enumerate(rows, 1):
+        urls.append(
+            settings.public_url.rstrip("/")
+            + artifact_url(view.run_id, step_id, str(artifact["name"]))
         )
         # names and types are the step's words: plain Text
-        table.add_row(Text(step_id), Text(str(artifact["name"])),
-                      Text(str(artifact["content_type"])), f"{artifact['size_bytes']} B",
-                      Text(url))  # fmt: skip
+        name, kind = Text(str(artifact["name"])), Text(str(artifact["content_type"]))
+        table.add_row(str(number), Text(step_id), name, kind, f"{artifact['size_bytes']} B")
     out.print(table)
+    # Each download URL on its own line, never wrapped or cut whatever the terminal's width,
+    # so it can be copied whole.
+    for number, url in enumerate(urls, 1):
+        out.print(Text(f"#{number} download: {url}"), soft_wrap=True, overflow="ignore", crop=False)
 
 
 async def _read(settings: Settings, run_id: str, runtime: Runtime) -> RunView:

@@ -83,7 +83,10 @@ async def test_run_show_lists_and_run_artifact_downloads(
     monkeypatch.setenv("COLUMNS", "400")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    shown = await asyncio.to_thread(runner.invoke, app, ["run", "show", run_id])
+    # at 80 columns too, each URL is whole on one line (not cut, not wrapped)
+    shown = await asyncio.to_thread(
+        runner.invoke, app, ["run", "show", run_id], env={"COLUMNS": "80"}
+    )
     assert shown.exit_code == 0, shown.output
     for index in (0, 1):
         assert (
@@ -106,6 +109,22 @@ async def test_run_show_lists_and_run_artifact_downloads(
         runner.invoke, app, ["run", "artifact", run_id, "each[0]", "item.txt"]
     )
     assert again.exit_code != 0 and "exists" in again.output
+    # -o never writes over a file, into a directory or through a link (a dangling one too)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere.txt")
+    for given, problem in [
+        ("one.txt", "exists"),
+        ("folder", "is a directory"),
+        ("link", "is a symbolic link"),
+        ("absent/x.txt", "folder does not exist"),
+    ]:
+        refused = await asyncio.to_thread(
+            runner.invoke, app, ["run", "artifact", run_id, "each[0]", "item.txt", "-o", given]
+        )
+        assert refused.exit_code == 1 and problem in refused.output, (given, refused.output)
+        assert "Traceback" not in refused.output
+    assert not (tmp_path / "nowhere.txt").exists()
+    assert (tmp_path / "one.txt").read_bytes() == b"item 8"
     missing = await asyncio.to_thread(
         runner.invoke, app, ["run", "artifact", run_id, "each[0]", "nope"]
     )

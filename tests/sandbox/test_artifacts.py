@@ -87,7 +87,10 @@ def test_a_forged_huge_header_or_size_is_cut_off(run_step: RunStep) -> None:
 
 
 def test_forged_nul_and_control_names_are_refused(run_step: RunStep) -> None:
-    for name in (b"a\\u0000b", b"a\\u001bb", b"..", b""):
+    # also the Unicode ones that reorder or hide text: U+202E makes "\u202egnp.exe" show as
+    # "exe.png"; U+2028/U+2029 break lines, U+FEFF and U+200B are invisible
+    for name in (b"a\\u0000b", b"a\\u001bb", b"..", b"", b"\\u202egnp.exe", b"a\\u2028b",
+                 b"a\\u2029b", b"\\ufeffa", b"a\\u200bb"):  # fmt: skip
         header = b'ARTIFACT {"name": "' + name + b'", "content_type": null, "size": 0}\n'
         result = run_step(forge(header))
         assert result.error is not None, name

@@ -44,6 +44,25 @@ def test_a_page_allocating_until_oom_is_memory_limit_exceeded(run_browser: RunBr
     assert not result.error.retryable
 
 
+CATCHES_THE_CRASH = ALLOCATE.replace(
+    "        page.evaluate(", "        try:\n            page.evaluate("
+).replace(
+    '        return "survived"',
+    "        except Exception as exc:\n            return str(exc)[:200]",
+)
+
+
+def test_a_renderer_oom_killed_is_memory_limit_exceeded_even_if_the_step_catches_it(
+    run_browser: RunBrowser,
+) -> None:
+    # The step catches "Target crashed" and returns normally: the OOM kill the host counted
+    # in the container's cgroup, not the step's word, decides.
+    result = run_browser(CATCHES_THE_CRASH, memory_mb=512, timeout_s=60)
+    assert result.error is not None, result.output
+    assert result.error.type is ErrorType.MEMORY, (result.error, result.logs[-2000:])
+    assert result.oom_killed
+
+
 ENDLESS_TABS = """
 from step_sdk.browser import browser
 

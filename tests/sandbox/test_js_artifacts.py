@@ -21,7 +21,8 @@ def test_saved_and_written_files_arrive_and_links_do_not(run_js: RunJs) -> None:
           const dir = process.env.STEPWELL_ARTIFACTS_DIR;
           fs.writeFileSync(path.join(dir, "rows.csv"), "a,b\\n");
           fs.symlinkSync("/proc/self/environ", path.join(dir, "environ"));
-          for (const bad of ["../x", "/etc/passwd", "a\\u0000b", "x".repeat(10000), ".."]) {
+          for (const bad of ["../x", "/etc/passwd", "a\\u0000b", "x".repeat(10000), "..",
+            "\\u202egnp.exe", "a\\u2028b", "a\\u2029b", "\\ufeffa", "a\\u200bb"]) {
             let refused = false;
             try { ctx.artifacts.save(bad, "x"); } catch { refused = true; }
             if (!refused) throw new Error(`saved ${bad}`);

@@ -210,3 +210,24 @@ def test_opening_thousands_of_files_hits_nofile(
     assert result.error is None, result.error
     assert result.output["errno"] == 24  # EMFILE
     assert result.output["opened"] < sandbox_config.nofile
+
+
+def test_a_child_oom_killed_while_the_step_succeeds_is_memory_limit_exceeded(
+    run_step: RunStep,
+) -> None:
+    # The step survives its child's OOM kill and reports success: the host's count of OOM
+    # kills in the container (not the step's word) makes it MemoryLimitExceeded.
+    result = run_step(
+        """
+        import subprocess, sys
+        HOG = "hoard = []\\nwhile True: hoard.append(bytearray(8 << 20))"
+        def main():
+            child = subprocess.run([sys.executable, "-c", HOG], check=False)
+            return {"child": child.returncode}
+        """,
+        memory_mb=64,
+    )
+    assert result.error is not None, result.output
+    assert result.error.type is ErrorType.MEMORY
+    assert result.oom_killed
+    assert result.output is None

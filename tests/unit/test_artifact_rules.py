@@ -18,7 +18,8 @@ FRAME = b'{"ok":true,"output":1}\n'
 @pytest.mark.parametrize(
     "name",
     ["", ".", "..", "../x", "/etc/passwd", "a/b", "a\\b", "a\x00b", "a\x1bb", "a\x7fb",
-     "x" * 256, "é" * 128, "\ud800"],
+     "x" * 256, "é" * 128, "\ud800", "\u202egnp.exe", "a\u2028b", "a\u2029b", "\ufeffa",
+     "a\u200bb", "a\u2066b\u2069", "a\x85b"],
 )  # fmt: skip
 def test_names_that_are_not_one_plain_file_name_are_refused(name: str) -> None:
     assert name_problem(name) is not None
