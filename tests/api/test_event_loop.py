@@ -124,6 +124,8 @@ async def test_no_route_runs_a_database_call_on_the_event_loop(
     with statements_on_the_loop(api_services) as caught:
         for method, path in _routes(app):
             values = {**ids, "version": "1"} if path.startswith("/v1/flows") else ids
+            if "artifacts" in path:  # no artifact of that name: the lookup runs, answers 404
+                values = {**values, "step_id": "a", "name": "missing.png"}
             url = path.format(**{**values, "name": "API_TOKEN"} if "secrets" in path else values)
             body = BODIES.get((method, path))
             if (method, path) == ("POST", "/v1/runs"):
@@ -138,7 +140,10 @@ async def test_no_route_runs_a_database_call_on_the_event_loop(
     assert caught == [], caught
     # The routes really ran and succeeded (the run had ended, so cancelling it is a conflict).
     refused = {call: status for call, status in answers.items() if not 200 <= status < 300}
-    assert refused == {"POST /v1/runs/{run_id}/cancel": 409}, answers
+    assert refused == {
+        "POST /v1/runs/{run_id}/cancel": 409,
+        "GET /v1/runs/{run_id}/artifacts/{step_id}/{name}": 404,
+    }, answers
 
 
 async def test_two_concurrent_disables_answer_at_once_and_agree(
